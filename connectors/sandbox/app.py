@@ -1,0 +1,66 @@
+"""The sandbox: every provider simulator in one ASGI app, each under ``/{provider}``.
+
+Each simulator also gets control endpoints under ``/{provider}/_sandbox``:
+``GET .../state`` (call counts, fault knobs), ``POST .../faults`` (set knobs)
+and ``POST .../reset`` (forget writes, tokens and counters).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from connectors import sandbox as sandbox_package
+from connectors.sandbox.common import Faults, ProviderSandbox
+
+_NOT_SIMULATORS = {"app", "common", "server"}
+
+
+def simulator_names() -> list[str]:
+    """Every simulator module in this package, found by name: adding one is adding a file."""
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(sandbox_package.__path__)
+        if info.name not in _NOT_SIMULATORS and not info.name.startswith("_")
+    )
+
+
+def _control_router(box: ProviderSandbox) -> APIRouter:
+    router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
+
+    @router.get("/state")
+    async def state() -> dict[str, Any]:
+        return {"provider": box.name, "calls": box.calls, "data_calls": box.data_calls,
+                "faults": box.faults.model_dump(), "seed": box.seed}
+
+    @router.post("/faults")
+    async def set_faults(faults: Faults) -> dict[str, Any]:
+        box.set_faults(faults)
+        return {"faults": box.faults.model_dump()}
+
+    @router.post("/reset")
+    async def reset() -> dict[str, Any]:
+        box.reset()
+        return {"reset": True}
+
+    return router
+
+
+def create_app(*, seed: int = 7, faults: dict[str, Faults] | None = None,
+               counts: dict[str, dict[str, int]] | None = None,
+               only: list[str] | None = None) -> FastAPI:
+    """Build the sandbox app. ``counts`` overrides record counts per provider and object."""
+    app = FastAPI(title="Connectus provider sandbox", docs_url="/_docs", redoc_url=None)
+    boxes: dict[str, ProviderSandbox] = {}
+    for name in only or simulator_names():
+        module = importlib.import_module(f"connectors.sandbox.{name}")
+        box = ProviderSandbox(name, seed=seed, faults=(faults or {}).get(name),
+                              counts=(counts or {}).get(name))
+        boxes[name] = box
+        app.include_router(_control_router(box), prefix=f"/{name}")
+        app.include_router(module.create_router(box), prefix=f"/{name}")
+    app.state.sandboxes = boxes
+    return app
