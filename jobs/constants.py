@@ -1,0 +1,5 @@
+"""Queue and key names in one place, shared by the worker and whoever enqueues."""
+
+QUEUE_NAME = "connectus:queue"
+HEARTBEAT_KEY = "connectus:worker:heartbeat"
+HEARTBEAT_TTL_S = 120

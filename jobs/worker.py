@@ -1,0 +1,49 @@
+"""The arq worker: job functions registered as data, with timeouts and tries.
+
+``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
+you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
+``connectus up`` runs one in-process.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
+from jobs.tasks import JOBS
+
+
+async def heartbeat(ctx: dict[str, Any]) -> None:
+    """Lets /healthz tell whether any worker is alive."""
+    await ctx["redis"].set(HEARTBEAT_KEY, str(time.time()), ex=HEARTBEAT_TTL_S)
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    await heartbeat(ctx)
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = True,
+                 burst: bool = False) -> Worker:
+    """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``secrets`` (SecretBox)."""
+    return Worker(
+        functions=[func(job, timeout=spec.timeout_s, max_tries=spec.max_tries)
+                   for job, spec in JOBS.items()],
+        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],
+        redis_settings=redis_settings(redis_url),
+        queue_name=QUEUE_NAME,
+        on_startup=_startup,
+        ctx=ctx,
+        handle_signals=handle_signals,
+        burst=burst,
+        poll_delay=0.2,
+        max_jobs=10,
+    )

@@ -1,0 +1,103 @@
+"""Engine, sessions and the tenant guard.
+
+A session is opened *for a tenant* (``db.session(tenant_id)``) or, for the few
+jobs that cross tenants on purpose (API-key lookup, key rotation, seeding), as
+a *system* session (``db.system_session()``). In a tenant session every query
+on a tenant-scoped table is filtered by ``tenant_id`` automatically, and a new
+row gets the session's tenant; a row of another tenant cannot be written. A
+session that is neither refuses tenant-scoped queries outright, so forgetting
+the scope is a loud bug instead of a data leak.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from store.errors import PermissionDenied, SystemFault
+from store.models import TenantScoped
+
+
+def async_url(url: str) -> str:
+    """Accept postgres://, postgresql:// or postgresql+psycopg:// and use psycopg 3."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = async_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_pre_ping=True, **engine_kwargs)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self, tenant_id: uuid.UUID) -> AsyncSession:
+        session = self._sessions()
+        session.info["tenant_id"] = tenant_id
+        return session
+
+    def system_session(self) -> AsyncSession:
+        session = self._sessions()
+        session.info["system"] = True
+        return session
+
+    @asynccontextmanager
+    async def transaction(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        session = self.session(tenant_id) if tenant_id else self.system_session()
+        async with session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _touches_tenant_rows(state: ORMExecuteState) -> bool:
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, TenantScoped):
+            return True
+    return False
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    info = state.session.info
+    if info.get("system") or not (state.is_select or state.is_update or state.is_delete):
+        return
+    tenant_id = info.get("tenant_id")
+    if tenant_id is None:
+        if _touches_tenant_rows(state):
+            raise SystemFault("a tenant-scoped query ran in a session without a tenant")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id,
+                             include_aliases=True))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get("system"):
+        return
+    tenant_id = session.info.get("tenant_id")
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise SystemFault("a tenant-scoped row was written in a session without a tenant")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise PermissionDenied("that row belongs to another tenant")

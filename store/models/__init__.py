@@ -1,0 +1,21 @@
+"""Every table, importable from one place: ``from store.models import Integration``."""
+
+from store.models.base import EMBEDDING_DIM, Base, TenantScoped
+from store.models.integrations import (
+    DataFlow,
+    Integration,
+    IntegrationProvider,
+    SyncedRecord,
+    SyncRun,
+    WebhookEvent,
+    WorkflowAutomation,
+    WorkflowRun,
+)
+from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog
+from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
+
+__all__ = [
+    "EMBEDDING_DIM", "ApiKey", "ApiUsage", "AuditLog", "Base", "ConnectusInsight", "DataFlow",
+    "HealthLog", "Integration", "IntegrationProvider", "Role", "SyncRun", "SyncedRecord",
+    "Tenant", "TenantScoped", "User", "WebhookEvent", "WorkflowAutomation", "WorkflowRun",
+]

@@ -1,0 +1,160 @@
+"""What is connected and what moves: providers, integrations, flows, workflows and runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, HasId, TenantScoped, Timestamps, utcnow
+
+INTEGRATION_STATUSES = ("pending", "active", "inactive", "error", "reconnect_needed")
+FLOW_DIRECTIONS = ("inbound", "outbound", "bidirectional")
+FLOW_STATUSES = ("active", "paused", "error", "draft")
+SYNC_FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "manual")
+TRIGGER_TYPES = ("webhook", "schedule", "condition", "manual")
+WORKFLOW_STATUSES = ("active", "paused", "draft", "error")
+
+
+def _fk(table: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Mapped[Any]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey(f"{table}.id", ondelete=ondelete),
+                         index=True, nullable=nullable)
+
+
+class IntegrationProvider(Base):
+    """The catalogue: shared by all tenants, seeded by the first migration."""
+
+    __tablename__ = "integration_providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(50), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    auth_type: Mapped[str] = mapped_column(String(20))
+    oauth_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    api_endpoints: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rate_limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    webhook_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    webhook_events: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Integration(HasId, TenantScoped, Timestamps, Base):
+    """One connected account of a provider. Credentials are ciphertext, never plaintext."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("integration_providers.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    auth_credentials: Mapped[str | None] = mapped_column(Text)  # MultiFernet token
+    credential_hint: Mapped[str | None] = mapped_column(String(40))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sync_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    health_score: Mapped[int] = mapped_column(Integer, default=100)
+    api_calls_today: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls_limit: Mapped[int] = mapped_column(Integer, default=0)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DataFlow(HasId, TenantScoped, Timestamps, Base):
+    __tablename__ = "data_flows"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    integration_id: Mapped[uuid.UUID] = _fk("integrations")
+    name: Mapped[str] = mapped_column(String(100))
+    direction: Mapped[str] = mapped_column(String(20), default="inbound")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    stream: Mapped[str | None] = mapped_column(String(100))
+    source_fields: Mapped[list[Any]] = mapped_column(default=list)
+    target_fields: Mapped[list[Any]] = mapped_column(default=list)
+    transformation_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sync_frequency: Mapped[str] = mapped_column(String(20), default="daily")
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    records_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    records_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkflowAutomation(HasId, TenantScoped, Timestamps, Base):
+    __tablename__ = "workflow_automations"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    integration_id: Mapped[uuid.UUID] = _fk("integrations")
+    name: Mapped[str] = mapped_column(String(100))
+    trigger_type: Mapped[str] = mapped_column(String(20))
+    trigger_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actions: Mapped[list[Any]] = mapped_column(default=list)
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    execution_count: Mapped[int] = mapped_column(Integer, default=0)
+    success_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SyncRun(HasId, TenantScoped, Base):
+    __tablename__ = "sync_runs"
+
+    data_flow_id: Mapped[uuid.UUID] = _fk("data_flows")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    records_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    records_written: Mapped[int] = mapped_column(BigInteger, default=0)
+    records_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    cursor_before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cursor_after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncedRecord(TenantScoped, Base):
+    __tablename__ = "synced_records"
+    __table_args__ = (UniqueConstraint("tenant_id", "data_flow_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    data_flow_id: Mapped[uuid.UUID] = _fk("data_flows")
+    external_id: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookEvent(HasId, TenantScoped, Base):
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),)
+
+    integration_id: Mapped[uuid.UUID] = _fk("integrations")
+    provider_event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkflowRun(HasId, TenantScoped, Base):
+    __tablename__ = "workflow_runs"
+
+    workflow_id: Mapped[uuid.UUID] = _fk("workflow_automations")
+    webhook_event_id: Mapped[uuid.UUID | None] = _fk("webhook_events", nullable=True,
+                                                      ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    steps: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)

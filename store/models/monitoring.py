@@ -1,0 +1,68 @@
+"""How things are going: health logs, API usage per hour, and the insights drawn from them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import EMBEDDING_DIM, Base, HasId, TenantScoped, utcnow
+
+SEVERITIES = ("info", "warning", "error", "critical")
+INSIGHT_TYPES = ("optimization", "warning", "error", "prediction", "recommendation")
+PRIORITIES = ("low", "medium", "high", "critical")
+
+
+class HealthLog(HasId, TenantScoped, Base):
+    __tablename__ = "health_logs"
+
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(40))  # auth, rate_limited, provider_down ...
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 index=True)
+
+
+class ApiUsage(HasId, TenantScoped, Base):
+    """Calls to a provider per integration per hour (the hour is truncated UTC)."""
+
+    __tablename__ = "api_usage"
+    __table_args__ = (UniqueConstraint("tenant_id", "integration_id", "hour"),)
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConnectusInsight(HasId, TenantScoped, Base):
+    __tablename__ = "connectus_insights"
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint"),)
+
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    insight_type: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    action_items: Mapped[list[Any]] = mapped_column(default=list)
+    is_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 index=True)

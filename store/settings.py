@@ -1,0 +1,86 @@
+"""Settings from the environment, validated once at start.
+
+A bad value stops the process with a message that names the variable, e.g.
+``DATABASE_URL: must be a postgresql:// URL, got 'mysql://...'``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from store.errors import SettingsError
+
+VARIABLES = (
+    "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(".data"))
+    secret_keys: tuple[str, ...] = ()
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    model: str = "offline"
+    demo_api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        values = dict(os.environ if env is None else env)
+
+        def get(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        database_url = get("DATABASE_URL")
+        if database_url is not None:
+            scheme = urlsplit(database_url).scheme
+            if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+                raise SettingsError(
+                    "DATABASE_URL", f"must be a postgresql:// URL, got scheme {scheme!r}")
+        redis_url = get("REDIS_URL")
+        if redis_url is not None:
+            scheme = urlsplit(redis_url).scheme
+            if scheme not in {"redis", "rediss", "unix"}:
+                raise SettingsError(
+                    "REDIS_URL", f"must be a redis://, rediss:// or unix:// URL, got {scheme!r}")
+        keys = tuple(k.strip() for k in (get("CONNECTUS_SECRET_KEYS") or "").split(",")
+                     if k.strip())
+        for position, key in enumerate(keys, start=1):
+            if not _is_fernet_key(key):
+                raise SettingsError(
+                    "CONNECTUS_SECRET_KEYS",
+                    f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                    "make one with `connectus new-key`")
+        base_url = get("OPENAI_BASE_URL")
+        if base_url is not None and urlsplit(base_url).scheme not in {"http", "https"}:
+            raise SettingsError("OPENAI_BASE_URL", "must be an http:// or https:// URL")
+        demo_key = get("CONNECTUS_DEMO_API_KEY")
+        if demo_key is not None and len(demo_key) < 20:
+            raise SettingsError("CONNECTUS_DEMO_API_KEY", "must be at least 20 characters long")
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            data_dir=Path(get("CONNECTUS_DATA_DIR") or ".data").expanduser().resolve(),
+            secret_keys=keys,
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=base_url,
+            model=get("CONNECTUS_MODEL") or ("gpt-4o-mini" if get("OPENAI_API_KEY") else "offline"),
+            demo_api_key=demo_key,
+        )
+
+
+def _is_fernet_key(key: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False

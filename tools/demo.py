@@ -1,0 +1,52 @@
+"""The demo tenant `make run` shows: an owner, an API key, sandbox integrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from store.accounts import create_tenant, create_user, hash_key, issue_api_key
+from store.models import ApiKey, Role, Tenant, User
+from store.models.base import utcnow
+from tools.context import Services
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "owner@demo.connectus.local"
+AUTO_KEY_NAME = "demo (connectus up)"
+
+
+@dataclass
+class Demo:
+    tenant: Tenant
+    owner: User
+    api_key: str
+
+
+async def seed_demo(services: Services, fixed_key: str | None = None) -> Demo:
+    """Idempotent. Without a fixed key, each call revokes the last auto-issued key and
+    prints a new one: only key hashes are stored, so an old key cannot be shown again."""
+    async with services.db.transaction(None) as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
+        if tenant is None:
+            tenant = await create_tenant(session, "Demo Company", DEMO_SLUG)
+        owner = await session.scalar(
+            select(User).where(User.tenant_id == tenant.id, User.email == DEMO_EMAIL))
+        if owner is None:
+            owner = await create_user(session, tenant.id, DEMO_EMAIL, Role.owner, "Demo Owner")
+        if fixed_key:
+            existing = await session.scalar(
+                select(ApiKey).where(ApiKey.key_hash == hash_key(fixed_key)))
+            if existing is None:
+                await issue_api_key(session, owner, "demo (CONNECTUS_DEMO_API_KEY)", fixed_key)
+            elif existing.revoked_at is not None:
+                existing.revoked_at = None
+            key = fixed_key
+        else:
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.user_id == owner.id, ApiKey.name == AUTO_KEY_NAME,
+                       ApiKey.revoked_at.is_(None))
+                .values(revoked_at=utcnow()))
+            key = await issue_api_key(session, owner, AUTO_KEY_NAME)
+    return Demo(tenant=tenant, owner=owner, api_key=key)

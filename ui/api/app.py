@@ -1,0 +1,23 @@
+"""The REST app: thin routers over the operations in tools/."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tools.context import Services
+from ui.api import errors
+from ui.api.routes import health, providers
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Connectus",
+        version="0.1.0",
+        description="Integration management: providers, integrations, data flows, workflows, "
+                    "health and insights. Authenticate with `Authorization: Bearer <API key>`.",
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(providers.router)
+    return app

@@ -1,0 +1,29 @@
+"""Dependencies as Annotated aliases: routes say what they need, not how to get it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from store.accounts import Caller, resolve_api_key
+from tools.context import Services
+
+_bearer = HTTPBearer(auto_error=False, description="A Connectus API key: `cx_...`")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def get_caller(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    async with services.db.transaction(None) as session:
+        return await resolve_api_key(session, credentials.credentials if credentials else None)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -1,0 +1,55 @@
+"""One error body for every error the REST API returns:
+
+    {"error": {"code": "not_found", "message": "no provider 'foo'", "details": [...]}}
+
+``details`` names the field or location when the input was at fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from store.errors import ConnectusError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ConnectusError)
+    async def connectus_error(_: Request, exc: ConnectusError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        return JSONResponse(error_body(exc.code, exc.message, exc.details),
+                            status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+                   for err in exc.errors()]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return JSONResponse(error_body("invalid", f"invalid request: {summary}", details),
+                            status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal", "internal error; see the server log"),
+                            status_code=500)

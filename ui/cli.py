@@ -1,0 +1,106 @@
+"""`connectus`: bring Connectus up, or run one part of it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from store.errors import ConnectusError
+from store.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Connectus: an AI agent that manages your third-party integrations.")
+
+HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
+PortOpt = Annotated[int, typer.Option(help="port to listen on")]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConnectusError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(coro: object) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except ConnectusError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
+       sandbox_port: Annotated[int, typer.Option(help="port of the provider sandbox")] = 8765,
+       ) -> None:
+    """Everything on one machine: services, migrations, demo tenant, web app and a worker."""
+    from ui.serve import serve_everything
+
+    _run(serve_everything(_settings(), host, port, sandbox_port))
+
+
+@app.command()
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """The web app alone (no worker, no demo): for replicas behind a load balancer."""
+    from ui.serve import serve_web
+
+    _run(serve_web(_settings(), host, port))
+
+
+@app.command()
+def worker() -> None:
+    """An arq worker. Run as many as you like against the same DATABASE_URL and REDIS_URL."""
+    from ui.serve import run_worker
+
+    _run(run_worker(_settings()))
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Bring the database schema up to date (or to REVISION)."""
+    from ui.runtime import running
+
+    async def main() -> None:
+        async with running(_settings(), migrate=False, queue=False) as services:
+            from store.migrate import upgrade_async
+
+            await upgrade_async(services.db.url, revision)
+            typer.echo(f"database at {revision}")
+
+    _run(main())
+
+
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored credential under the newest key in CONNECTUS_SECRET_KEYS."""
+    from tools.secrets import rotate_all
+
+    async def main() -> None:
+        from ui.runtime import running
+
+        async with running(_settings(), queue=False) as services:
+            count = await rotate_all(services)
+            typer.echo(f"re-encrypted {count} credential(s) under the newest key")
+
+    _run(main())
+
+
+@app.command("new-key")
+def new_key() -> None:
+    """Print a fresh encryption key for CONNECTUS_SECRET_KEYS."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,50 @@
+"""Bring the parts up in order and down in reverse: embedded services, database, queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+
+from jobs.constants import QUEUE_NAME
+from jobs.worker import redis_settings
+from store.crypto import SecretBox, load_keys
+from store.db import Database
+from store.embedded import EmbeddedServices
+from store.migrate import upgrade_async
+from store.settings import Settings
+from tools.context import Services
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def running(settings: Settings, *, migrate: bool = True,
+                  queue: bool = True) -> AsyncIterator[Services]:
+    """Services ready to use; embedded PostgreSQL/Redis started only for unset URLs."""
+    embedded = EmbeddedServices(settings.data_dir, postgres=settings.database_url is None,
+                                redis_=queue and settings.redis_url is None)
+    database_url, redis_url = await asyncio.to_thread(embedded.start)
+    database_url = settings.database_url or database_url
+    redis_url = settings.redis_url or redis_url
+    assert database_url is not None
+    db = Database(database_url)
+    pool = None
+    try:
+        if migrate:
+            await upgrade_async(database_url)
+        if queue and redis_url:
+            pool = await create_pool(redis_settings(redis_url), default_queue_name=QUEUE_NAME)
+        services = Services(settings=settings, db=db,
+                            secrets=SecretBox(load_keys(settings.secret_keys, settings.data_dir)),
+                            queue=pool)
+        services.extras["redis_url"] = redis_url
+        yield services
+    finally:
+        if pool is not None:
+            await pool.aclose()
+        await db.dispose()
+        await asyncio.to_thread(embedded.stop)
