@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 import redis
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class EmbeddedPostgres:
             import pgserver
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        _clear_stale_postmaster(self.pgdata)
         # "stop": pgserver stops postgres when the last handle in any process closes.
         server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
@@ -120,19 +122,34 @@ class EmbeddedRedis:
                 pid = 0
             if pid and _alive(pid):
                 log.warning("embedded redis pid %s does not answer; stopping it", pid)
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.pidfile.unlink(missing_ok=True)
         self.socket.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
+    """A zombie is dead too: where nothing reaps orphans, a killed server lingers as one."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+
+
+def _clear_stale_postmaster(pgdata: Path) -> None:
+    """postmaster.pid of a dead server, and its socket lock files, would block a restart."""
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    if len(lines) >= 5 and lines[0].strip().isdigit() and _alive(int(lines[0])):
+        return
+    log.warning("removing the pid file of a postgres server that is gone (after a crash?)")
+    if len(lines) >= 5 and lines[4].strip():
+        for stale in Path(lines[4].strip()).glob(".s.PGSQL.*"):
+            stale.unlink(missing_ok=True)
+    pidfile.unlink(missing_ok=True)
 
 
 def _socket_path(wanted: Path) -> Path:

@@ -1,0 +1,142 @@
+"""Real PostgreSQL (pgvector) and Redis for the whole test session.
+
+With DATABASE_URL / REDIS_URL set the tests use those servers; otherwise the
+embedded ones start in a temporary data dir. Each test that asks for
+``database_url`` gets a fresh database cloned from a migrated template, so
+tests never see each other's rows; ``redis_url`` is flushed per test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+from redis import Redis
+
+from store.accounts import Caller, create_tenant, create_user, issue_api_key
+from store.crypto import SecretBox
+from store.db import Database
+from store.embedded import EmbeddedPostgres, EmbeddedRedis
+from store.migrate import upgrade
+from store.models import Role
+from store.settings import Settings
+from tools.context import Services
+
+TEMPLATE = "cx_test_template"
+
+
+def _libpq(url: str, dbname: str) -> str:
+    """A plain libpq URL for the same server, pointed at another database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql", database=dbname)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    yield pg.start()
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    with psycopg.connect(_libpq(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    url = _libpq(server_url, TEMPLATE)
+    upgrade(url)
+    return url
+
+
+def _create_database(server_url: str, template: str) -> tuple[str, str]:
+    name = f"cx_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    return name, _libpq(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(_libpq(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A migrated database of this test's own."""
+    name, url = _create_database(server_url, TEMPLATE)
+    yield url
+    _drop_database(server_url, name)
+
+
+@pytest.fixture
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """A database with nothing in it, not even the schema."""
+    name, url = _create_database(server_url, "template0")
+    yield url
+    _drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    Redis.from_url(redis_server_url).flushdb()
+    return redis_server_url
+
+
+@pytest.fixture
+def secret_keys() -> list[str]:
+    return [Fernet.generate_key().decode()]
+
+
+@pytest.fixture
+async def services(database_url: str, secret_keys: list[str],
+                   tmp_path: Path) -> AsyncIterator[Services]:
+    settings = Settings(database_url=database_url, data_dir=tmp_path,
+                        secret_keys=tuple(secret_keys))
+    db = Database(database_url)
+    yield Services(settings=settings, db=db, secrets=SecretBox(secret_keys))
+    await db.dispose()
+
+
+async def make_tenant(services: Services, slug: str,
+                      role: Role = Role.owner) -> tuple[Caller, str]:
+    """A tenant with one user of ``role``; returns the caller and an API key for them."""
+    async with services.db.transaction(None) as session:
+        tenant = await create_tenant(session, slug.title(), slug)
+        user = await create_user(session, tenant.id, f"{role.value}@{slug}.example", role)
+        key = await issue_api_key(session, user)
+    return Caller(tenant_id=tenant.id, user_id=user.id, role=role, email=user.email), key
+
+
+@pytest.fixture
+async def tenant(services: Services) -> tuple[Caller, str]:
+    return await make_tenant(services, "acme")
+
+
+@pytest.fixture
+async def api(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    from ui.api.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://connectus.test") as client:
+        yield client
