@@ -19,6 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 from redis import Redis
 
+from connectors.sandbox.server import SandboxServer
 from store.accounts import Caller, create_tenant, create_user, issue_api_key
 from store.crypto import SecretBox
 from store.db import Database
@@ -140,3 +141,18 @@ async def api(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://connectus.test") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """Every provider simulator, on one loopback port for the whole session."""
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The running sandbox with every simulator reset: no faults, writes or tokens."""
+    for box in sandbox_server.sandboxes.values():
+        box.reset()
+    yield sandbox_server

@@ -1,0 +1,262 @@
+"""Run any ConnectorSpec: read streams page by page, write batches, test, verify webhooks.
+
+The caller (a sync job, a workflow step, a tool the agent uses) builds a
+``Connector`` with the integration's decrypted credentials and settings, the
+shared Redis for quota and circuit state, a priority, and two callbacks:
+``observer`` (usage and health) and ``save_credentials`` (refreshed tokens,
+encrypted by the caller before they are stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+
+from connectors import oauth
+from connectors.errors import (
+    MissingScope,
+    ProviderDown,
+    ProviderError,
+    QuotaExhausted,
+    RateLimited,
+    ReconnectNeeded,
+)
+from connectors.http import Attempts, CallObserver, ProviderClient
+from connectors.paginators import Request, dig
+from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.spec import ConnectorSpec, InboundEvent, WebhookRequest, WriteResult
+from store.errors import ValidationFailed
+
+REFRESH_AHEAD_S = 120
+SECRET_FIELDS = ("access_token", "refresh_token", "client_secret", "api_key", "webhook_secret",
+                 "developer_token", "app_secret", "hook_url")
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    cursor: str | None  # newest cursor-field value in this page, ISO-8601 UTC
+    resume: dict[str, Any] | None  # the request for the next page; None on the last
+
+
+@dataclass
+class Diagnosis:
+    ok: bool
+    message: str
+    action: str | None = None
+    latency_ms: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def to_iso(value: Any) -> str | None:
+    """A cursor value as ISO-8601 UTC: accepts epoch ms/s, and ISO with Z, +00:00 or +0000."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        number = float(value)
+        seconds = number / 1000 if number > 1e11 else number
+        moment = datetime.fromtimestamp(seconds, UTC)
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+            text = text[:-2] + ":" + text[-2:]
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def account_key(spec: ConnectorSpec, credentials: dict[str, Any],
+                settings: dict[str, Any]) -> str:
+    """Integrations on the same provider account share one budget: key it by the account."""
+    parts = [str(credentials.get(f) or settings.get(f) or "") for f in spec.account_fields]
+    return hashlib.sha256("|".join([spec.name, *parts]).encode()).hexdigest()[:20]
+
+
+class Connector:
+    def __init__(self, spec: ConnectorSpec, credentials: dict[str, Any],
+                 settings: dict[str, Any] | None = None, *, redis: Redis,
+                 priority: Priority = Priority.sync, observer: CallObserver | None = None,
+                 save_credentials: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+                 http: httpx.AsyncClient | None = None, attempts: Attempts | None = None,
+                 max_wait_s: float = 30.0, timeout_s: float = 30.0) -> None:
+        self.spec = spec
+        self.credentials = dict(credentials)
+        self.settings = dict(settings or {})
+        self.save_credentials = save_credentials
+        account = account_key(spec, self.credentials, self.settings)
+        self.client = ProviderClient(
+            spec, self.base_url(), spec.auth.build(self.credentials),
+            budget=QuotaBudget(redis, spec.name, account, spec.rate_limit, max_wait_s=max_wait_s),
+            breaker=CircuitBreaker(redis, spec.name, account), priority=priority,
+            refresh=self._refresh if spec.auth.oauth else None, observer=observer, http=http,
+            attempts=attempts, timeout_s=timeout_s, secrets=self._secret_values())
+
+    # -- where and how ------------------------------------------------------------------
+
+    def context(self) -> dict[str, Any]:
+        extra = self.spec.context(self.credentials, self.settings) if self.spec.context else {}
+        return {**self.settings, **extra}
+
+    def base_url(self) -> str:
+        sandbox = self.settings.get("sandbox_url")
+        template = (self.settings.get("base_url")
+                    or (sandbox.rstrip("/") + self.spec.sandbox_base if sandbox else None)
+                    or self.spec.base_url)
+        return self._fill(template)
+
+    def _fill(self, template: str) -> str:
+        try:
+            return template.format(**self.context())
+        except KeyError as exc:
+            raise ValidationFailed(f"{self.spec.name} needs the setting {exc.args[0]!r}",
+                                   field=f"settings.{exc.args[0]}") from None
+
+    def _secret_values(self) -> tuple[str, ...]:
+        return tuple(str(self.credentials[f]) for f in SECRET_FIELDS if self.credentials.get(f))
+
+    async def _refresh(self) -> httpx.Auth:
+        config = self.spec.auth.oauth
+        assert config is not None
+        _, token_url = oauth.oauth_urls(config, self.settings.get("sandbox_url"),
+                                        self.spec.sandbox_oauth)
+        self.credentials = await oauth.refresh(config, token_url, self.credentials,
+                                               self.spec.name)
+        if self.save_credentials is not None:
+            await self.save_credentials(self.credentials)
+        self.client.secrets = self._secret_values()
+        return self.spec.auth.build(self.credentials)
+
+    async def _refresh_if_due(self) -> None:
+        expires_at = self.credentials.get("expires_at")
+        if (self.spec.auth.oauth and self.credentials.get("refresh_token") and expires_at
+                and float(expires_at) - time.time() < REFRESH_AHEAD_S):
+            self.client.auth = await self._refresh()
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def pages(self, stream_name: str, *, since: str | None = None,
+                    page_size: int | None = None,
+                    resume: dict[str, Any] | None = None) -> AsyncIterator[Page]:
+        """Every page of a stream, oldest change first where the provider can sort."""
+        stream = self.spec.stream(stream_name)
+        size = page_size or stream.page_size
+        if resume is not None:
+            request, paginator = Request(**resume), stream.paginator
+            if since and stream.delta is not None:
+                _, paginator = stream.delta.request(stream, since, request)
+        else:
+            request = Request(stream.method, self._fill(stream.path), dict(stream.params),
+                              json=dict(stream.body) if stream.body is not None else None)
+            paginator = stream.paginator
+            if since and stream.delta is not None:
+                request, paginator = stream.delta.request(stream, since, request)
+            request = paginator.first(request, size)
+        while True:
+            await self._refresh_if_due()
+            _, body = await self.client.send(request)
+            records = dig(body, stream.records) or []
+            if not isinstance(records, list):
+                raise ProviderError(f"{self.spec.name} answered {stream.name} without a list "
+                                    f"at {stream.records!r}", provider=self.spec.name)
+            following = paginator.next(request, body)
+            cursor = None
+            if stream.cursor_field:
+                values = [to_iso(dig(r, stream.cursor_field)) for r in records]
+                cursor = max((v for v in values if v), default=None)
+            yield Page(records, cursor, asdict(following) if following else None)
+            if following is None:
+                return
+            request = following
+
+    async def read_all(self, stream_name: str, *, since: str | None = None,
+                       page_size: int | None = None) -> list[dict[str, Any]]:
+        return [r async for page in self.pages(stream_name, since=since, page_size=page_size)
+                for r in page.records]
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def write(self, write_name: str, records: list[dict[str, Any]]) -> WriteResult:
+        """Send records in batches of the provider's size; per-record failures are counted,
+        a whole batch refused by the provider counts all its records as failed."""
+        spec = self.spec.write(write_name)
+        ok = failed = 0
+        errors: list[dict[str, Any]] = []
+        ids: list[str] = []
+        for start in range(0, len(records), spec.batch_size):
+            batch = records[start:start + spec.batch_size]
+            await self._refresh_if_due()
+            body = spec.body(batch)
+            request = Request(spec.method, self._fill(spec.path),
+                              json=None if spec.form else body,
+                              data=body if spec.form else None)
+            try:
+                response, _ = await self.client.send(request)
+            except (ReconnectNeeded, MissingScope, QuotaExhausted, ProviderDown, RateLimited):
+                raise
+            except ProviderError as exc:
+                failed += len(batch)
+                errors.append({"batch_start": start, "message": exc.message})
+                continue
+            result = spec.result(response, batch)
+            ok += result.ok
+            failed += result.failed
+            ids.extend(result.ids)
+            errors.extend({**e, "batch_start": start} for e in result.errors)
+        return WriteResult(ok=ok, failed=failed, errors=errors, ids=ids)
+
+    # -- checking -------------------------------------------------------------------------
+
+    async def test_connection(self) -> Diagnosis:
+        """One cheap authenticated call, and what a person should do if it fails."""
+        started = time.perf_counter()
+        call = self.spec.test_call
+        try:
+            await self._refresh_if_due()
+            _, body = await self.client.send(replace(call.request,
+                                                     path=self._fill(call.request.path)))
+        except ProviderError as exc:
+            return Diagnosis(False, exc.message, action=_action_for(exc),
+                             latency_ms=(time.perf_counter() - started) * 1000,
+                             details={"category": exc.category, **exc.as_details()})
+        return Diagnosis(True, call.describe(body),
+                         latency_ms=(time.perf_counter() - started) * 1000,
+                         details={"quota": await self.client.budget.remaining()})
+
+    def verify_webhook(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Raises WebhookRejected unless the delivery is authentic; returns its events."""
+        hooks = self.spec.webhooks
+        if hooks is None:
+            raise ValidationFailed(f"{self.spec.name} does not send webhooks")
+        hooks.verify(request, {**self.settings, **self.credentials})
+        return hooks.events(request)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _action_for(error: ProviderError) -> str:
+    if isinstance(error, ReconnectNeeded):
+        return "Reconnect the integration: the stored credentials are no longer accepted."
+    if isinstance(error, MissingScope):
+        return "Grant the missing permission in the provider, then reconnect."
+    if isinstance(error, QuotaExhausted):
+        return f"Wait until {error.resets_at:%Y-%m-%d %H:%M} UTC, or raise the provider quota."
+    if isinstance(error, RateLimited):
+        return "Wait a moment and try again; Connectus spaces its calls automatically."
+    if isinstance(error, ProviderDown):
+        return "The provider is failing on its side; Connectus retries, check its status page."
+    return "Check the integration's settings against the provider's own error text above."

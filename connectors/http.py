@@ -1,0 +1,248 @@
+"""The one HTTP path to every provider.
+
+Per call: circuit breaker, shared quota budget (by priority), the provider's
+auth, a timeout, then classification of the response into success or a
+``ProviderError``. Transient errors (429 and each provider's own "slow down",
+5xx, timeouts) are retried with exponential backoff and jitter, honouring
+Retry-After; a 401 that looks like an expired token triggers one refresh and
+one repeat. Other client errors are never retried. Every attempt is reported
+to the observer, which counts usage and writes health logs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from connectors.errors import (
+    BadRequest,
+    MissingScope,
+    NotFoundAtProvider,
+    ProviderDown,
+    ProviderError,
+    QuotaExhausted,
+    RateLimited,
+    ReconnectNeeded,
+    TokenExpired,
+    Transient,
+)
+from connectors.paginators import Request
+from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.redact import redact
+from connectors.spec import ConnectorSpec
+
+log = logging.getLogger(__name__)
+
+
+class CallObserver(Protocol):
+    async def call(self, *, status: int | None, elapsed_ms: float,
+                   error: ProviderError | None) -> None: ...
+
+
+class NullObserver:
+    async def call(self, *, status: int | None, elapsed_ms: float,
+                   error: ProviderError | None) -> None:
+        return None
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After as seconds or as an HTTP date."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def provider_message(body: Any) -> str | None:
+    """The provider's own words, wherever its error body keeps them."""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return body[0].get("message") or body[0].get("errorCode")
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        return error.get("message")
+    for key in ("message", "detail", "title", "error_description"):
+        if isinstance(body.get(key), str):
+            return body[key]
+    return error if isinstance(error, str) else None
+
+
+def default_classify(provider: str, response: httpx.Response, body: Any) -> ProviderError | None:
+    status = response.status_code
+    if status < 400:
+        return None
+    said = provider_message(body) or response.reason_phrase
+    kw: dict[str, Any] = {"provider": provider, "http_status": status, "provider_message": said}
+    if status == 401:
+        return TokenExpired(f"{provider} rejected the credentials: {said}", **kw)
+    if status == 403:
+        return MissingScope(f"{provider} refused access (missing permission?): {said}", **kw)
+    if status == 404:
+        return NotFoundAtProvider(f"{provider} has no such resource: {said}", **kw)
+    if status == 429:
+        return RateLimited(f"{provider} rate limit hit: {said}",
+                           retry_after=retry_after_seconds(response), **kw)
+    if status >= 500:
+        return ProviderDown(f"{provider} is having trouble (HTTP {status}): {said}", **kw)
+    return BadRequest(f"{provider} refused the request: {said}", **kw)
+
+
+@dataclass
+class Attempts:
+    """Retry policy knobs; tests shrink the waits."""
+
+    max_attempts: int = 5
+    base_wait_s: float = 0.5
+    max_wait_s: float = 30.0
+
+
+class ProviderClient:
+    def __init__(self, spec: ConnectorSpec, base_url: str, auth: httpx.Auth, *,
+                 budget: QuotaBudget, breaker: CircuitBreaker, priority: Priority,
+                 refresh: Callable[[], Awaitable[httpx.Auth]] | None = None,
+                 observer: CallObserver | None = None, http: httpx.AsyncClient | None = None,
+                 attempts: Attempts | None = None, timeout_s: float = 30.0,
+                 secrets: tuple[str, ...] = ()) -> None:
+        self.spec = spec
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.budget = budget
+        self.breaker = breaker
+        self.priority = priority
+        self.refresh = refresh
+        self.observer = observer or NullObserver()
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=timeout_s)
+        self.timeout_s = timeout_s
+        self.attempts = attempts or Attempts()
+        self.secrets = secrets
+        self._refreshed = False
+
+    def url(self, path: str) -> str:
+        """Next links are absolute; refuse any that would carry our token to another host."""
+        if path.startswith(("http://", "https://")):
+            if urlsplit(path).netloc != urlsplit(self.base_url).netloc:
+                raise BadRequest(f"{self.spec.name} returned a next link to another host",
+                                 provider=self.spec.name)
+            return path
+        return self.base_url + path
+
+    async def send(self, request: Request) -> tuple[httpx.Response, Any]:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Transient),
+            stop=stop_after_attempt(self.attempts.max_attempts),
+            wait=self._wait, reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(request)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return min(error.retry_after, self.attempts.max_wait_s)
+        if isinstance(error, TokenExpired):
+            return 0.0
+        exp = self.attempts.base_wait_s * 2 ** (state.attempt_number - 1)
+        return min(self.attempts.max_wait_s, exp) * (0.5 + random.random() / 2)
+
+    async def _once(self, request: Request) -> tuple[httpx.Response, Any]:
+        await self.breaker.check()
+        await self.budget.acquire(self.priority)
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                request.method, self.url(request.path), params=request.params or None,
+                json=request.json, data=request.data, headers=request.headers or None,
+                auth=self.auth, timeout=self.timeout_s)
+        except httpx.TimeoutException:
+            error: ProviderError = ProviderDown(
+                f"{self.spec.name} did not answer within {self.timeout_s:.0f}s",
+                provider=self.spec.name)
+            await self._failed(error, None, started)
+            raise error from None
+        except httpx.TransportError as exc:
+            error = ProviderDown(
+                f"could not reach {self.spec.name}: {redact(str(exc), self.secrets)}",
+                provider=self.spec.name)
+            await self._failed(error, None, started)
+            raise error from None
+        body = _json(response)
+        found = (self.spec.classify(response, body) if self.spec.classify else None)
+        if found is None and response.status_code >= 400:
+            found = default_classify(self.spec.name, response, body)
+        if self.spec.usage is not None:
+            await self.budget.observe(self.spec.usage(response))
+        if found is None:
+            self._refreshed = False  # "once on a 401" is per call, not per client lifetime
+            await self.breaker.success()
+            await self.observer.call(status=response.status_code,
+                                     elapsed_ms=_ms(started), error=None)
+            return response, body
+        error = found
+        if isinstance(error, TokenExpired):
+            if self.refresh is not None and not self._refreshed:
+                self._refreshed = True
+                try:
+                    self.auth = await self.refresh()
+                except ReconnectNeeded as failed:
+                    failed.http_status = error.http_status
+                    failed.provider_message = error.provider_message
+                    error = failed
+            else:
+                error = ReconnectNeeded(
+                    f"{self.spec.name} no longer accepts the stored credentials; reconnect "
+                    f"the integration ({error.provider_message})", provider=self.spec.name,
+                    http_status=error.http_status, provider_message=error.provider_message)
+        elif isinstance(error, RateLimited) and error.retry_after:
+            if error.retry_after > self.attempts.max_wait_s:
+                error = QuotaExhausted(
+                    f"{error.message}; the provider asks us to wait "
+                    f"{error.retry_after:.0f}s", provider=self.spec.name,
+                    resets_at=datetime.now(UTC) + timedelta(seconds=error.retry_after),
+                    http_status=error.http_status, provider_message=error.provider_message)
+            await self.budget.pause(min(error.retry_after if isinstance(error, RateLimited)
+                                        else self.attempts.max_wait_s, 3600))
+        elif isinstance(error, ProviderDown):
+            await self.breaker.failure()
+        await self._failed(error, response.status_code, started)
+        raise error
+
+    async def _failed(self, error: ProviderError, status: int | None, started: float) -> None:
+        if isinstance(error, ProviderDown) and status is None:
+            await self.breaker.failure()
+        error.message = redact(error.message, self.secrets)
+        await self.observer.call(status=status, elapsed_ms=_ms(started), error=error)
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

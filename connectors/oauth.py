@@ -1,0 +1,118 @@
+"""OAuth 2.0 authorization code (with PKCE where the provider takes it) through authlib.
+
+``authorize_url`` builds the consent URL; the ``state`` is an encrypted,
+expiring token binding the flow to a tenant, a user and an integration, and
+carrying the PKCE verifier, so the callback can trust it without a session.
+``exchange`` swaps the code for tokens; ``refresh`` renews them. Tokens are
+returned normalised (``expires_at`` in epoch seconds) for encryption by the
+caller; they are never logged.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import warnings
+from typing import Any
+
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+
+with warnings.catch_warnings():  # authlib prefers the httpx2 fork; plain httpx is what we use
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from connectors.auth import OAuth2
+from connectors.errors import ReconnectNeeded
+
+# fields of a token response that are not secrets and that later calls need
+_KEEP = ("instance_url", "id", "team", "bot_user_id", "scope", "token_type", "dc",
+         "api_endpoint")
+
+
+def new_verifier() -> str:
+    return generate_token(64)
+
+
+def new_state_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def oauth_urls(config: OAuth2, sandbox_url: str | None,
+               sandbox_paths: tuple[str, str] | None) -> tuple[str, str]:
+    """The (authorize, token) endpoints, pointed at the simulator in the sandbox."""
+    if sandbox_url and sandbox_paths:
+        return sandbox_url + sandbox_paths[0], sandbox_url + sandbox_paths[1]
+    return config.authorize_url, config.token_url
+
+
+def _client(config: OAuth2, client_id: str, client_secret: str | None,
+            redirect_uri: str | None, **kw: Any) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri,
+        scope=config.scope_separator.join(config.scopes) or None,
+        token_endpoint_auth_method=config.client_auth,
+        code_challenge_method="S256" if config.pkce else None, timeout=30, **kw)
+
+
+def authorize_url(config: OAuth2, authorize_endpoint: str, client_id: str,
+                  redirect_uri: str, state: str, code_verifier: str | None) -> str:
+    client = _client(config, client_id, None, redirect_uri)
+    url, _ = client.create_authorization_url(
+        authorize_endpoint, state=state,
+        code_verifier=code_verifier if config.pkce else None,
+        **config.extra_authorize_params)
+    return str(url)
+
+
+async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_secret: str,
+                   redirect_uri: str, code: str, code_verifier: str | None,
+                   provider: str) -> dict[str, Any]:
+    async with _client(config, client_id, client_secret, redirect_uri) as client:
+        try:
+            token = await client.fetch_token(
+                token_endpoint, code=code, method=config.token_method,
+                code_verifier=code_verifier if config.pkce else None)
+        except (OAuthError, ValueError, KeyError) as exc:
+            raise ReconnectNeeded(f"{provider} did not accept the authorization code: {exc}",
+                                  provider=provider) from None
+    return normalise(dict(token), client_id, client_secret)
+
+
+async def refresh(config: OAuth2, token_endpoint: str, credentials: dict[str, Any],
+                  provider: str) -> dict[str, Any]:
+    """New tokens from the refresh token; ReconnectNeeded when the provider says no."""
+    refresh_token = credentials.get("refresh_token")
+    if not config.refresh or not refresh_token:
+        raise ReconnectNeeded(f"the {provider} token expired and cannot be refreshed; "
+                              "reconnect the integration", provider=provider)
+    client_id = credentials.get("client_id", "")
+    client_secret = credentials.get("client_secret")
+    async with _client(config, client_id, client_secret, None) as client:
+        try:
+            token = await client.refresh_token(token_endpoint, refresh_token=refresh_token)
+        except (OAuthError, ValueError, KeyError) as exc:
+            raise ReconnectNeeded(f"refreshing the {provider} token failed ({exc}); "
+                                  "reconnect the integration", provider=provider) from None
+    fresh = normalise(dict(token), client_id, client_secret)
+    fresh.setdefault("refresh_token", refresh_token)  # most providers keep the old one valid
+    return {**credentials, **fresh}
+
+
+def normalise(token: dict[str, Any], client_id: str, client_secret: str | None) -> dict[str, Any]:
+    if token.get("ok") is False:  # Slack says no with HTTP 200
+        raise ReconnectNeeded(f"the provider refused the token request: {token.get('error')}")
+    if "access_token" not in token:
+        raise ReconnectNeeded("the provider's token response carried no access token")
+    out: dict[str, Any] = {"access_token": token["access_token"], "client_id": client_id}
+    if client_secret:
+        out["client_secret"] = client_secret
+    if token.get("refresh_token"):
+        out["refresh_token"] = token["refresh_token"]
+    expires_in = token.get("expires_in")
+    if expires_in:  # 0 or missing: the token does not expire on a clock (Mailchimp, Salesforce)
+        out["expires_at"] = int(token.get("expires_at") or time.time() + int(expires_in))
+    for key in _KEEP:
+        if token.get(key) is not None:
+            out[key] = token[key]
+    return out

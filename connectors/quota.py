@@ -1,0 +1,176 @@
+"""One quota budget and one circuit breaker per provider account, shared through Redis.
+
+Every caller of one provider account (syncs, workflows, the agent's calls, in
+any worker process) draws from the same budget, so together they honour the
+provider's limits. When the budget runs low, callers are served by priority:
+chat first, then workflows, then bulk syncs. A bulk sync stops drawing at 70%
+of a window or of the day, workflows at 90%, chat may use it all. A caller
+that meets a daily cap gets ``QuotaExhausted`` with the reset time so it can
+checkpoint and resume then, instead of failing.
+
+A provider's own usage headers (``Usage``) are folded in: when the provider
+says less than 30% is left, syncs wait; less than 10%, workflows wait too.
+A 429's Retry-After pauses every caller of that account, not just the one
+that got it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from connectors.errors import ProviderDown, QuotaExhausted, RateLimited
+from connectors.spec import RateLimit, Usage
+
+
+class Priority(enum.IntEnum):
+    chat = 0
+    workflow = 1
+    sync = 2
+
+
+CEILING = {Priority.chat: 1.0, Priority.workflow: 0.9, Priority.sync: 0.7}
+
+
+def _next_midnight(now: float) -> datetime:
+    today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+class QuotaBudget:
+    def __init__(self, redis: Redis, provider: str, account: str, limit: RateLimit,
+                 *, max_wait_s: float = 30.0) -> None:
+        self.redis = redis
+        self.provider = provider
+        self.key = f"connectus:quota:{provider}:{account}"
+        self.limit = limit
+        self.max_wait_s = max_wait_s
+
+    async def acquire(self, priority: Priority) -> None:
+        """Wait for room in the window (up to ``max_wait_s``) and count one call."""
+        deadline = time.monotonic() + self.max_wait_s
+        await self._honour_pause(deadline)
+        await self._check_reported(priority)
+        await self._take_daily(priority)
+        if self.limit.requests:
+            await self._take_window(priority, deadline)
+
+    async def pause(self, seconds: float) -> None:
+        """Everyone on this account waits: the provider told one of us to slow down."""
+        until = time.time() + seconds
+        await self.redis.set(f"{self.key}:paused_until", str(until), px=int(seconds * 1000) + 1)
+
+    async def observe(self, usage: Usage) -> None:
+        if usage.remaining_fraction is not None:
+            await self.redis.set(f"{self.key}:reported", str(usage.remaining_fraction), ex=3600)
+            if usage.resets_at is not None:
+                await self.redis.set(f"{self.key}:reported_reset",
+                                     str(usage.resets_at.timestamp()), ex=3600)
+
+    async def remaining(self) -> dict[str, float | int | None]:
+        """What is left, for health summaries and the agent."""
+        now = time.time()
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+        used_today = int(await self.redis.get(f"{self.key}:d:{day}") or 0)
+        reported = await self.redis.get(f"{self.key}:reported")
+        return {"used_today": used_today, "daily_limit": self.limit.daily,
+                "provider_remaining_fraction": float(reported) if reported else None}
+
+    async def _honour_pause(self, deadline: float) -> None:
+        raw = await self.redis.get(f"{self.key}:paused_until")
+        if not raw:
+            return
+        wait = float(raw) - time.time()
+        if wait <= 0:
+            return
+        if time.monotonic() + wait > deadline:
+            raise RateLimited(f"{self.provider} asked us to wait {wait:.0f}s before calling again",
+                              retry_after=wait, provider=self.provider)
+        await asyncio.sleep(wait)
+
+    async def _check_reported(self, priority: Priority) -> None:
+        raw = await self.redis.get(f"{self.key}:reported")
+        if raw is None or priority is Priority.chat:
+            return
+        left = float(raw)
+        floor = 0.3 if priority is Priority.sync else 0.1
+        if left < floor:
+            reset_raw = await self.redis.get(f"{self.key}:reported_reset")
+            resets = (datetime.fromtimestamp(float(reset_raw), UTC) if reset_raw
+                      else datetime.now(UTC) + timedelta(minutes=15))
+            raise QuotaExhausted(
+                f"{self.provider} reports {left:.0%} of its quota left; "
+                f"{priority.name} calls wait so chat and workflows keep working",
+                resets_at=resets, provider=self.provider)
+
+    async def _take_daily(self, priority: Priority) -> None:
+        if not self.limit.daily:
+            return
+        now = time.time()
+        key = f"{self.key}:d:{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d')}"
+        used = await self.redis.incr(key)
+        if used == 1:
+            await self.redis.expire(key, 26 * 3600)
+        if used > self.limit.daily * CEILING[priority]:
+            await self.redis.decr(key)
+            resets = _next_midnight(now)
+            raise QuotaExhausted(
+                f"{self.provider} daily quota for {priority.name} calls is used up "
+                f"({used - 1} of {self.limit.daily}); it resets at {resets:%H:%M} UTC",
+                resets_at=resets, provider=self.provider)
+
+    async def _take_window(self, priority: Priority, deadline: float) -> None:
+        assert self.limit.requests is not None
+        allowed = max(1, int(self.limit.requests * CEILING[priority]))
+        per = self.limit.per_seconds
+        while True:
+            now = time.time()
+            window = int(now // per)
+            key = f"{self.key}:w:{window}"
+            used = await self.redis.incr(key)
+            if used == 1:
+                await self.redis.pexpire(key, int(per * 2000))
+            if used <= allowed:
+                return
+            await self.redis.decr(key)
+            wait = (window + 1) * per - now + 0.01
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(f"{self.provider} rate limit reached for {priority.name} calls",
+                                  retry_after=wait, provider=self.provider)
+            await asyncio.sleep(wait)
+
+
+class CircuitBreaker:
+    """After ``threshold`` failures in a row the provider is left alone for ``cooldown_s``;
+    then one call is let through, and one more failure opens it again."""
+
+    def __init__(self, redis: Redis, provider: str, account: str, *, threshold: int = 5,
+                 cooldown_s: float = 30.0) -> None:
+        self.redis = redis
+        self.provider = provider
+        self.key = f"connectus:breaker:{provider}:{account}"
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+
+    async def check(self) -> None:
+        raw = await self.redis.get(f"{self.key}:open_until")
+        if raw and float(raw) > time.time():
+            wait = float(raw) - time.time()
+            raise ProviderDown(
+                f"{self.provider} failed {self.threshold} times in a row; not calling it for "
+                f"another {wait:.0f}s", provider=self.provider)
+
+    async def success(self) -> None:
+        await self.redis.delete(f"{self.key}:failures", f"{self.key}:open_until")
+
+    async def failure(self) -> None:
+        failures = await self.redis.incr(f"{self.key}:failures")
+        await self.redis.expire(f"{self.key}:failures", 600)
+        if failures >= self.threshold:
+            until = time.time() + self.cooldown_s
+            await self.redis.set(f"{self.key}:open_until", str(until),
+                                 px=int(self.cooldown_s * 1000) + 1)

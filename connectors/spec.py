@@ -1,0 +1,177 @@
+"""A connector is mostly a description: this module is the vocabulary for it.
+
+A provider module in connectors/providers/ builds one ``ConnectorSpec``: its
+auth scheme, its streams (path, paginator, record selector, primary key,
+cursor field for deltas), its batch writes, its webhook check, its documented
+rate limits and how its errors look. connectors/connector.py runs any spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from connectors.auth import AuthScheme
+from connectors.errors import ProviderError
+from connectors.paginators import Paginator, Request
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Ask only for records changed since a cursor value.
+
+    The default adds a query parameter; ``format`` turns the stored cursor
+    (an ISO-8601 string) into what the provider wants. Providers whose delta
+    is a different request altogether (HubSpot search, SOQL) pass ``build``.
+    """
+
+    param: str | None = None
+    format: Callable[[str], str] = str
+    build: Callable[[Stream, str, Request], tuple[Request, Paginator]] | None = None
+
+    def request(self, stream: Stream, since: str, request: Request) -> tuple[Request, Paginator]:
+        if self.build is not None:
+            return self.build(stream, since, request)
+        assert self.param is not None
+        params = {**request.params, self.param: self.format(since)}
+        return replace(request, params=params), stream.paginator
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    path: str  # may hold {placeholders} filled from the integration's settings
+    records: str  # dotted path of the record list in a response body
+    paginator: Paginator
+    primary_key: str = "id"
+    cursor_field: str | None = None  # dotted path inside a record; ISO-8601 or epoch ms
+    method: str = "GET"
+    params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    delta: Delta | None = None
+    page_size: int = 100
+    fields: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "primary_key": self.primary_key,
+                "cursor_field": self.cursor_field, "incremental": self.delta is not None,
+                "page_size": self.page_size, "fields": list(self.fields),
+                "needs_settings": list(self.settings)}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    ok: int
+    failed: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Write:
+    """A batch write: ``body`` builds one request body from up to ``batch_size`` records;
+    ``result`` reads per-record outcomes from the response."""
+
+    name: str
+    method: str
+    path: str
+    batch_size: int
+    body: Callable[[list[dict[str, Any]]], Any]
+    result: Callable[[httpx.Response, list[dict[str, Any]]], WriteResult]
+    kind: str = "upsert"
+    settings: tuple[str, ...] = ()
+    form: bool = False  # send the body form-encoded instead of JSON
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size,
+                "needs_settings": list(self.settings)}
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """``verify`` raises WebhookRejected; ``events`` splits a delivery into events."""
+
+    verify: Callable[[WebhookRequest, dict[str, Any]], None]
+    events: Callable[[WebhookRequest], list[InboundEvent]]
+    secret_field: str = "webhook_secret"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Documented limits; ``None`` where the provider sets none."""
+
+    requests: int | None = None
+    per_seconds: float = 1.0
+    daily: int | None = None
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a response's headers say about the quota left (fractions 0..1)."""
+
+    remaining_fraction: float | None = None
+    daily_remaining: int | None = None
+    resets_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TestCall:
+    request: Request
+    describe: Callable[[Any], str]  # body -> "Connected to portal 123 as ..."
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    name: str
+    base_url: str  # may hold {placeholders} from context() (dc, instance_url ...)
+    sandbox_base: str  # the same API on the simulator, below the sandbox URL: "/hubspot"
+    auth: AuthScheme
+    streams: tuple[Stream, ...]
+    writes: tuple[Write, ...]
+    test_call: TestCall
+    rate_limit: RateLimit = RateLimit()
+    webhooks: Webhooks | None = None
+    # response -> error, or None when the response is a success; see http.classify
+    classify: Callable[[httpx.Response, Any], ProviderError | None] | None = None
+    usage: Callable[[httpx.Response], Usage] | None = None
+    # the fields of credentials/settings that tell one provider account from another
+    account_fields: tuple[str, ...] = ("access_token", "api_key")
+    # values for {placeholders} in base_url and paths, from credentials and settings
+    context: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    # the simulator's (authorize, token) paths below the sandbox URL
+    sandbox_oauth: tuple[str, str] | None = None
+
+    def stream(self, name: str) -> Stream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        known = ", ".join(s.name for s in self.streams) or "none"
+        raise KeyError(f"{self.name} has no stream {name!r} (streams: {known})")
+
+    def write(self, name: str) -> Write:
+        for write in self.writes:
+            if write.name == name:
+                return write
+        known = ", ".join(w.name for w in self.writes) or "none"
+        raise KeyError(f"{self.name} has no write {name!r} (writes: {known})")

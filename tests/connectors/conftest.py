@@ -1,0 +1,55 @@
+"""Connectors against the running sandbox, with real Redis for quota and breaker state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from connectors.connector import Connector
+from connectors.http import Attempts
+from connectors.quota import Priority
+from connectors.registry import connector_spec
+from connectors.sandbox.server import SandboxServer
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+class Recorder:
+    """An observer that keeps what it saw, for assertions."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int | None, Any]] = []
+
+    async def call(self, *, status: int | None, elapsed_ms: float, error: Any) -> None:
+        self.calls.append((status, error))
+
+    @property
+    def errors(self) -> list[Any]:
+        return [e for _, e in self.calls if e is not None]
+
+
+@pytest.fixture
+def connect(sandbox: SandboxServer, redis: Redis) -> Iterator[Callable[..., Connector]]:
+    """connect("hubspot", {"access_token": "sandbox"}, settings={...}) -> Connector."""
+    made: list[Connector] = []
+
+    def make(provider: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None,
+             **kw: Any) -> Connector:
+        spec = connector_spec(provider)
+        assert spec is not None
+        kw.setdefault("attempts", Attempts(max_attempts=6, base_wait_s=0.01, max_wait_s=2))
+        kw.setdefault("priority", Priority.sync)
+        connector = Connector(spec, credentials,
+                              {"sandbox_url": sandbox.url, **(settings or {})}, redis=redis, **kw)
+        made.append(connector)
+        return connector
+
+    yield make
