@@ -16,10 +16,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from arq import create_pool
 from cryptography.fernet import Fernet
 from redis import Redis
 
 from connectors.sandbox.server import SandboxServer
+from jobs.constants import QUEUE_NAME
+from jobs.worker import redis_settings
 from store.accounts import Caller, create_tenant, create_user, issue_api_key
 from store.crypto import SecretBox
 from store.db import Database
@@ -110,12 +113,14 @@ def secret_keys() -> list[str]:
 
 
 @pytest.fixture
-async def services(database_url: str, secret_keys: list[str],
+async def services(database_url: str, redis_url: str, secret_keys: list[str],
                    tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path,
+    settings = Settings(database_url=database_url, redis_url=redis_url, data_dir=tmp_path,
                         secret_keys=tuple(secret_keys))
     db = Database(database_url)
-    yield Services(settings=settings, db=db, secrets=SecretBox(secret_keys))
+    queue = await create_pool(redis_settings(redis_url), default_queue_name=QUEUE_NAME)
+    yield Services(settings=settings, db=db, secrets=SecretBox(secret_keys), queue=queue)
+    await queue.aclose()
     await db.dispose()
 
 

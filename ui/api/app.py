@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from tools.context import Services
 from ui.api import errors
-from ui.api.routes import health, providers
+from ui.api.routes import health, integrations, providers
 
 
 def create_app(services: Services) -> FastAPI:
@@ -20,4 +20,5 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(providers.router)
+    app.include_router(integrations.router)
     return app

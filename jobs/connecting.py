@@ -1,0 +1,69 @@
+"""Open a Connector for a stored Integration: decrypt, wire recording, persist refreshes.
+
+Shared by jobs (syncs, workflow steps) and tools (test_connection, the
+agent's reads), so every caller gets the same budget, breaker and records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import update
+
+from connectors.connector import Connector
+from connectors.errors import ReconnectNeeded
+from connectors.http import Attempts
+from connectors.quota import Priority
+from connectors.registry import connector_spec
+from jobs.recording import UsageRecorder
+from store.crypto import SecretBox
+from store.db import Database
+from store.errors import ValidationFailed
+from store.models import Integration
+
+
+@asynccontextmanager
+async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
+                         integration: Integration, provider: str, *,
+                         priority: Priority = Priority.sync,
+                         attempts: Attempts | None = None,
+                         max_wait_s: float = 30.0) -> AsyncIterator[Connector]:
+    spec = connector_spec(provider)
+    if spec is None:
+        raise ValidationFailed(f"no connector for provider {provider!r}")
+    credentials: dict[str, Any] = (secrets.decrypt(integration.auth_credentials)
+                                   if integration.auth_credentials else {})
+    tenant_id, integration_id = integration.tenant_id, integration.id
+
+    async def save(fresh: dict[str, Any]) -> None:
+        await _store_credentials(db, secrets, tenant_id, integration_id, fresh)
+
+    async with UsageRecorder(db, tenant_id, integration_id) as recorder:
+        connector = Connector(spec, credentials, integration.settings, redis=redis,
+                              priority=priority, observer=recorder, save_credentials=save,
+                              attempts=attempts, max_wait_s=max_wait_s)
+        try:
+            yield connector
+        except ReconnectNeeded as exc:
+            await _mark(db, tenant_id, integration_id, "reconnect_needed", exc.message)
+            raise
+        finally:
+            await connector.aclose()
+
+
+async def _store_credentials(db: Database, secrets: SecretBox, tenant_id: uuid.UUID,
+                             integration_id: uuid.UUID, fresh: dict[str, Any]) -> None:
+    async with db.transaction(tenant_id) as session:
+        await session.execute(update(Integration).where(Integration.id == integration_id)
+                              .values(auth_credentials=secrets.encrypt(fresh)))
+
+
+async def _mark(db: Database, tenant_id: uuid.UUID, integration_id: uuid.UUID, status: str,
+                error: str | None) -> None:
+    async with db.transaction(tenant_id) as session:
+        await session.execute(update(Integration).where(Integration.id == integration_id)
+                              .values(status=status, last_error=error))

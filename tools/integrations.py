@@ -1,0 +1,234 @@
+"""Managing integrations: list, create, get, update, delete, test the connection.
+
+Credentials are write-only: accepted on create and update, encrypted at once,
+and never returned; a masked hint tells a person which secret is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.quota import Priority
+from connectors.registry import connector_spec
+from jobs.connecting import open_connector
+from store.accounts import Caller
+from store.crypto import mask
+from store.errors import Conflict, NotFound, ValidationFailed
+from store.models import Integration, IntegrationProvider, Role
+from store.models.integrations import INTEGRATION_STATUSES
+from tools.audit import audit
+from tools.context import Services, require
+
+HINT_FIELDS = ("api_key", "access_token", "hook_url", "client_id")
+
+
+class IntegrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(description="provider name (hubspot) or id")
+    name: str = Field(min_length=1, max_length=100)
+    credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
+    settings: dict[str, Any] = Field(default_factory=dict)
+    sync_config: dict[str, Any] = Field(default_factory=dict)
+    api_calls_limit: int = Field(0, ge=0)
+
+
+class IntegrationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    status: str | None = None
+    credentials: dict[str, Any] | None = Field(None, description="write-only; replaces the "
+                                                "stored fields it names")
+    settings: dict[str, Any] | None = None
+    sync_config: dict[str, Any] | None = None
+    api_calls_limit: int | None = Field(None, ge=0)
+
+
+class IntegrationPublic(BaseModel):
+    id: uuid.UUID
+    provider: str
+    name: str
+    status: str
+    credential_hint: str | None
+    settings: dict[str, Any]
+    sync_config: dict[str, Any]
+    health_score: int
+    api_calls_today: int
+    api_calls_limit: int
+    last_sync_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionTest(BaseModel):
+    ok: bool
+    message: str
+    action: str | None
+    latency_ms: float | None
+    status: str
+    details: dict[str, Any]
+
+
+def to_public(row: Integration, provider: str) -> IntegrationPublic:
+    return IntegrationPublic(
+        id=row.id, provider=provider, name=row.name, status=row.status,
+        credential_hint=row.credential_hint, settings=row.settings, sync_config=row.sync_config,
+        health_score=row.health_score, api_calls_today=row.api_calls_today,
+        api_calls_limit=row.api_calls_limit, last_sync_at=row.last_sync_at,
+        last_error=row.last_error, created_at=row.created_at, updated_at=row.updated_at)
+
+
+def credential_hint_for(credentials: dict[str, Any]) -> str | None:
+    for name in HINT_FIELDS:
+        if credentials.get(name):
+            return f"{name}: {mask(str(credentials[name]))}"
+    return None
+
+
+def _check_credentials(spec: Any, credentials: dict[str, Any]) -> None:
+    """An OAuth integration may start without tokens (the consent flow brings them)."""
+    if spec.auth.oauth is not None and not credentials.get("access_token"):
+        return
+    spec.auth.validate(credentials)
+
+
+async def _provider(session: AsyncSession, ref: str) -> IntegrationProvider:
+    query = select(IntegrationProvider)
+    query = query.where(IntegrationProvider.id == int(ref)) if ref.isdigit() else \
+        query.where(IntegrationProvider.name == ref.lower())
+    row = await session.scalar(query)
+    if row is None:
+        raise ValidationFailed(f"unknown provider {ref!r}", field="provider")
+    return row
+
+
+async def load_integration(session: AsyncSession,
+                           integration_id: uuid.UUID) -> tuple[Integration, str]:
+    found = (await session.execute(
+        select(Integration, IntegrationProvider.name)
+        .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
+        .where(Integration.id == integration_id))).first()
+    if found is None:
+        raise NotFound(f"no integration {integration_id}")
+    return found[0], found[1]
+
+
+async def list_integrations(services: Services, caller: Caller, provider: str | None = None,
+                            status: str | None = None) -> list[IntegrationPublic]:
+    """The tenant's integrations, optionally one provider or one status."""
+    query = (select(Integration, IntegrationProvider.name)
+             .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
+             .order_by(Integration.created_at))
+    if provider:
+        query = query.where(IntegrationProvider.name == provider.lower())
+    if status:
+        query = query.where(Integration.status == status)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = (await session.execute(query)).all()
+    return [to_public(row, name) for row, name in rows]
+
+
+async def get_integration(services: Services, caller: Caller,
+                          integration_id: uuid.UUID) -> IntegrationPublic:
+    async with services.db.session(caller.tenant_id) as session:
+        row, provider = await load_integration(session, integration_id)
+    return to_public(row, provider)
+
+
+async def create_integration(services: Services, caller: Caller,
+                             data: IntegrationCreate) -> IntegrationPublic:
+    require(caller, Role.admin, "connecting an integration")
+    async with services.db.transaction(caller.tenant_id) as session:
+        provider = await _provider(session, data.provider)
+        spec = connector_spec(provider.name)
+        if spec is None:
+            raise ValidationFailed(f"{provider.name} has no connector yet", field="provider")
+        _check_credentials(spec, data.credentials)
+        row = Integration(
+            tenant_id=caller.tenant_id, provider_id=provider.id, name=data.name,
+            status="pending", settings=data.settings, sync_config=data.sync_config,
+            api_calls_limit=data.api_calls_limit,
+            auth_credentials=services.secrets.encrypt(data.credentials)
+            if data.credentials else None,
+            credential_hint=credential_hint_for(data.credentials))
+        session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"an integration named {data.name!r} already exists") from None
+        audit(session, caller, "integration.create", "integration", row.id,
+              provider=provider.name, name=data.name)
+        return to_public(row, provider.name)
+
+
+async def update_integration(services: Services, caller: Caller, integration_id: uuid.UUID,
+                             data: IntegrationUpdate) -> IntegrationPublic:
+    require(caller, Role.admin, "changing an integration")
+    if data.status is not None and data.status not in INTEGRATION_STATUSES:
+        raise ValidationFailed(f"must be one of {', '.join(INTEGRATION_STATUSES)}",
+                               field="status")
+    async with services.db.transaction(caller.tenant_id) as session:
+        row, provider = await load_integration(session, integration_id)
+        changed = data.model_dump(exclude_unset=True, exclude={"credentials"})
+        for name, value in changed.items():
+            setattr(row, name, value)
+        if data.credentials is not None:
+            current = services.secrets.decrypt(row.auth_credentials) \
+                if row.auth_credentials else {}
+            merged = {**current, **data.credentials}
+            spec = connector_spec(provider)
+            if spec is not None:
+                _check_credentials(spec, merged)
+            row.auth_credentials = services.secrets.encrypt(merged)
+            row.credential_hint = credential_hint_for(merged)
+            changed["credentials"] = sorted(data.credentials)  # which fields, never values
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"an integration named {data.name!r} already exists") from None
+        audit(session, caller, "integration.update", "integration", row.id,
+              changed=sorted(changed))
+        await session.refresh(row)
+        return to_public(row, provider)
+
+
+async def delete_integration(services: Services, caller: Caller,
+                             integration_id: uuid.UUID) -> None:
+    require(caller, Role.admin, "deleting an integration")
+    async with services.db.transaction(caller.tenant_id) as session:
+        row, provider = await load_integration(session, integration_id)
+        audit(session, caller, "integration.delete", "integration", row.id,
+              provider=provider, name=row.name)
+        await session.delete(row)
+
+
+async def test_connection(services: Services, caller: Caller,
+                          integration_id: uuid.UUID) -> ConnectionTest:
+    """One cheap authenticated call to the provider and a diagnosis a person can act on."""
+    require(caller, Role.member, "testing a connection")
+    async with services.db.session(caller.tenant_id) as session:
+        row, provider = await load_integration(session, integration_id)
+    async with open_connector(services.db, services.secrets, services.queue, row, provider,
+                              priority=Priority.chat, max_wait_s=10) as connector:
+        diagnosis = await connector.test_connection()
+    category = diagnosis.details.get("category")
+    status = "active" if diagnosis.ok else (
+        "reconnect_needed" if category == "auth" else "error")
+    async with services.db.transaction(caller.tenant_id) as session:
+        row, _ = await load_integration(session, integration_id)
+        row.status = status
+        row.last_error = None if diagnosis.ok else diagnosis.message
+        audit(session, caller, "integration.test_connection", "integration", row.id,
+              ok=diagnosis.ok)
+    return ConnectionTest(ok=diagnosis.ok, message=diagnosis.message, action=diagnosis.action,
+                          latency_ms=diagnosis.latency_ms, status=status,
+                          details=diagnosis.details)

@@ -1,0 +1,75 @@
+"""/integrations/integrations/... : the tenant's connected integrations, and OAuth."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from tools import integrations, oauth_flow, providers
+from ui.api.deps import CallerDep, ServicesDep
+
+router = APIRouter(prefix="/integrations", tags=["integrations"])
+
+
+@router.get("/integrations/", response_model=list[integrations.IntegrationPublic])
+async def list_integrations(services: ServicesDep, caller: CallerDep,
+                            provider: str | None = None,
+                            status: str | None = None) -> list[integrations.IntegrationPublic]:
+    return await integrations.list_integrations(services, caller, provider, status)
+
+
+@router.post("/integrations/", status_code=201, response_model=integrations.IntegrationPublic)
+async def create_integration(services: ServicesDep, caller: CallerDep,
+                             body: integrations.IntegrationCreate
+                             ) -> integrations.IntegrationPublic:
+    return await integrations.create_integration(services, caller, body)
+
+
+@router.get("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic)
+async def get_integration(services: ServicesDep, caller: CallerDep,
+                          integration_id: uuid.UUID) -> integrations.IntegrationPublic:
+    return await integrations.get_integration(services, caller, integration_id)
+
+
+@router.patch("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic)
+async def update_integration(services: ServicesDep, caller: CallerDep,
+                             integration_id: uuid.UUID, body: integrations.IntegrationUpdate
+                             ) -> integrations.IntegrationPublic:
+    return await integrations.update_integration(services, caller, integration_id, body)
+
+
+@router.delete("/integrations/{integration_id}/", status_code=204)
+async def delete_integration(services: ServicesDep, caller: CallerDep,
+                             integration_id: uuid.UUID) -> Response:
+    await integrations.delete_integration(services, caller, integration_id)
+    return Response(status_code=204)
+
+
+@router.post("/integrations/{integration_id}/test_connection/",
+             response_model=integrations.ConnectionTest)
+async def test_connection(services: ServicesDep, caller: CallerDep,
+                          integration_id: uuid.UUID) -> integrations.ConnectionTest:
+    return await integrations.test_connection(services, caller, integration_id)
+
+
+@router.get("/integrations/{integration_id}/capabilities/",
+            response_model=providers.Capabilities)
+async def capabilities(services: ServicesDep, caller: CallerDep,
+                       integration_id: uuid.UUID) -> providers.Capabilities:
+    found = await integrations.get_integration(services, caller, integration_id)
+    return await providers.provider_capabilities(services, caller, found.provider)
+
+
+@router.post("/integrations/{integration_id}/oauth/connect/",
+             response_model=oauth_flow.ConnectStart)
+async def oauth_connect(services: ServicesDep, caller: CallerDep, integration_id: uuid.UUID,
+                        body: oauth_flow.ConnectRequest) -> oauth_flow.ConnectStart:
+    return await oauth_flow.start_connect(services, caller, integration_id, body.redirect_uri)
+
+
+@router.get("/oauth/callback/", response_model=integrations.IntegrationPublic)
+async def oauth_callback(services: ServicesDep, code: str,
+                         state: str) -> integrations.IntegrationPublic:
+    """Where the provider sends the person back. No API key: the signed state binds it."""
+    return await oauth_flow.finish_connect(services, code, state)
