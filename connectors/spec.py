@@ -161,6 +161,9 @@ class ConnectorSpec:
     context: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     # the simulator's (authorize, token) paths below the sandbox URL
     sandbox_oauth: tuple[str, str] | None = None
+    # how the demo tenant connects to the simulator with its fixed demo credential:
+    # {"credentials": {...}, "settings": {...}}
+    sandbox_demo: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def stream(self, name: str) -> Stream:
         for stream in self.streams:

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from connectors.registry import connector_names, connector_spec
 from store.accounts import create_tenant, create_user, hash_key, issue_api_key
-from store.models import ApiKey, Role, Tenant, User
+from store.models import ApiKey, Integration, IntegrationProvider, Role, Tenant, User
 from store.models.base import utcnow
 from tools.context import Services
+from tools.integrations import credential_hint_for
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.connectus.local"
@@ -50,3 +52,29 @@ async def seed_demo(services: Services, fixed_key: str | None = None) -> Demo:
                 .values(revoked_at=utcnow()))
             key = await issue_api_key(session, owner, AUTO_KEY_NAME)
     return Demo(tenant=tenant, owner=owner, api_key=key)
+
+
+async def seed_sandbox_integrations(services: Services, demo: Demo, sandbox_url: str) -> int:
+    """One integration per provider, pointed at the simulator with its demo credential.
+    Existing ones are re-pointed (the sandbox port may differ between runs)."""
+    created = 0
+    async with services.db.transaction(demo.tenant.id) as session:
+        providers = {p.name: p for p in await session.scalars(select(IntegrationProvider))}
+        for name in connector_names():
+            spec = connector_spec(name)
+            if spec is None or not spec.sandbox_demo or name not in providers:
+                continue
+            title = f"{providers[name].display_name} (sandbox)"
+            settings = {**spec.sandbox_demo.get("settings", {}), "sandbox_url": sandbox_url}
+            credentials = {k: (v.format(sandbox_url=sandbox_url) if isinstance(v, str) else v)
+                           for k, v in spec.sandbox_demo.get("credentials", {}).items()}
+            row = await session.scalar(select(Integration).where(Integration.name == title))
+            if row is None:
+                row = Integration(tenant_id=demo.tenant.id, provider_id=providers[name].id,
+                                  name=title, status="pending")
+                session.add(row)
+                created += 1
+            row.settings = settings
+            row.auth_credentials = services.secrets.encrypt(credentials)
+            row.credential_hint = credential_hint_for(credentials)
+    return created

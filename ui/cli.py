@@ -41,11 +41,22 @@ def _run(coro: object) -> None:
 @app.command()
 def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
        sandbox_port: Annotated[int, typer.Option(help="port of the provider sandbox")] = 8765,
+       sandbox: Annotated[bool, typer.Option(help="start the provider sandbox and point the "
+                                             "demo integrations at it")] = True,
        ) -> None:
-    """Everything on one machine: services, migrations, demo tenant, web app and a worker."""
+    """Everything on one machine: services, migrations, demo tenant, sandbox, web, worker."""
     from ui.serve import serve_everything
 
-    _run(serve_everything(_settings(), host, port, sandbox_port))
+    _run(serve_everything(_settings(), host, port, sandbox_port if sandbox else None))
+
+
+@app.command("sandbox")
+def sandbox_command(host: HostOpt = "127.0.0.1", port: PortOpt = 8765,
+                    seed: Annotated[int, typer.Option(help="data seed")] = 7) -> None:
+    """Serve the simulators of all seven providers under /{provider}/..."""
+    from ui.serve import serve_sandbox
+
+    _run(serve_sandbox(host, port, seed))
 
 
 @app.command()

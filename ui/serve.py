@@ -9,42 +9,63 @@ import logging
 import typer
 import uvicorn
 
+from connectors.sandbox.app import create_app as create_sandbox_app
 from jobs.worker import build_worker
 from store.settings import Settings
-from tools.demo import seed_demo
+from tools.demo import seed_demo, seed_sandbox_integrations
 from ui.api.app import create_app
 from ui.runtime import running
 
 log = logging.getLogger(__name__)
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
+def _server(app: object, host: str, port: int, lifespan: str = "on") -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
-                                         lifespan="on"))
+                                         lifespan=lifespan))
 
 
-async def serve_everything(settings: Settings, host: str, port: int, sandbox_port: int) -> None:
+async def serve_everything(settings: Settings, host: str, port: int,
+                           sandbox_port: int | None) -> None:
+    """`connectus up`: web app, an in-process worker and (unless disabled) the sandbox."""
     async with running(settings) as services:
         demo = await seed_demo(services, settings.demo_api_key)
+        background: list[asyncio.Task[None]] = []
+        sandbox = None
+        if sandbox_port:
+            sandbox = _server(create_sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
+            background.append(asyncio.create_task(sandbox.serve()))
+            sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+            await seed_sandbox_integrations(services, demo, sandbox_url)
         worker = build_worker(services.extras["redis_url"],
                               {"db": services.db, "secrets": services.secrets},
                               handle_signals=False)
-        worker_task = asyncio.create_task(worker.async_run())
+        background.append(asyncio.create_task(worker.async_run()))
         web = _server(create_app(services), host, port)
         url = f"http://{host}:{port}"
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
         typer.echo(f"  API docs      {url}/docs")
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
-                   f"{url}/integrations/providers/")
+                   f"{url}/integrations/integrations/")
+        if sandbox_port:
+            typer.echo(f"  sandbox       http://127.0.0.1:{sandbox_port} (simulated providers)")
         typer.echo("  stop          Ctrl-C\n")
         try:
             await web.serve()
         finally:
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            if sandbox is not None:
+                sandbox.should_exit = True
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await worker.close()
+
+
+async def serve_sandbox(host: str, port: int, seed: int) -> None:
+    server = _server(create_sandbox_app(seed=seed), host, port, lifespan="off")
+    typer.secho(f"provider sandbox at http://{host}:{port}/{{provider}}/...", fg="green")
+    await server.serve()
 
 
 async def serve_web(settings: Settings, host: str, port: int) -> None:

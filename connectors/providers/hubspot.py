@@ -208,6 +208,9 @@ SPEC = ConnectorSpec(
     webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret"),
     classify=classify,
     usage=usage,
+    sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",
+                                  "client_secret": "sandbox-secret"},
+                  "settings": {}},
 )
 
 __all__ = ["SPEC", "signature_v3"]

@@ -1,0 +1,101 @@
+"""The shared budget: priorities when it runs low, daily caps with a reset time,
+Retry-After pausing every caller of an account, and the circuit breaker."""
+
+import asyncio
+import time
+
+import pytest
+
+from connectors.errors import ProviderDown, QuotaExhausted, RateLimited
+from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.spec import RateLimit, Usage
+
+
+async def test_daily_cap_stops_syncs_first_and_tells_when_it_resets(redis) -> None:
+    budget = QuotaBudget(redis, "hubspot", "acct", RateLimit(daily=10))
+    for _ in range(7):  # syncs may use 70% of the day
+        await budget.acquire(Priority.sync)
+    with pytest.raises(QuotaExhausted) as info:
+        await budget.acquire(Priority.sync)
+    assert info.value.resets_at.hour == 0 and info.value.resets_at.timestamp() > time.time()
+    assert "resets at 00:00 UTC" in info.value.message
+    await budget.acquire(Priority.workflow)
+    await budget.acquire(Priority.workflow)  # workflows reach 90%
+    with pytest.raises(QuotaExhausted):
+        await budget.acquire(Priority.workflow)
+    await budget.acquire(Priority.chat)  # chat gets the last of it
+    with pytest.raises(QuotaExhausted):
+        await budget.acquire(Priority.chat)
+
+
+async def test_callers_on_one_account_share_one_budget(redis) -> None:
+    limit = RateLimit(daily=4)
+    sync_a = QuotaBudget(redis, "slack", "same-account", limit)
+    sync_b = QuotaBudget(redis, "slack", "same-account", limit)
+    other = QuotaBudget(redis, "slack", "other-account", limit)
+    await sync_a.acquire(Priority.sync)
+    await sync_b.acquire(Priority.sync)
+    with pytest.raises(QuotaExhausted):  # 70% of 4 = 2, used by a and b together
+        await sync_a.acquire(Priority.sync)
+    await other.acquire(Priority.sync)
+
+
+async def test_window_share_by_priority(redis) -> None:
+    budget = QuotaBudget(redis, "hubspot", "w", RateLimit(requests=10, per_seconds=3600),
+                         max_wait_s=0.05)
+    for _ in range(7):  # syncs may take 70% of a window
+        await budget.acquire(Priority.sync)
+    with pytest.raises(RateLimited):
+        await budget.acquire(Priority.sync)
+    for _ in range(2):
+        await budget.acquire(Priority.workflow)
+    with pytest.raises(RateLimited):
+        await budget.acquire(Priority.workflow)
+    await budget.acquire(Priority.chat)
+    with pytest.raises(RateLimited):
+        await budget.acquire(Priority.chat)
+
+
+async def test_window_limit_gives_up_past_the_callers_patience(redis) -> None:
+    budget = QuotaBudget(redis, "hubspot", "p", RateLimit(requests=2, per_seconds=60),
+                         max_wait_s=0.1)
+    await budget.acquire(Priority.chat)
+    await budget.acquire(Priority.chat)
+    with pytest.raises(RateLimited) as info:
+        await budget.acquire(Priority.chat)
+    assert info.value.retry_after and info.value.retry_after > 1
+
+
+async def test_retry_after_pauses_every_caller_of_the_account(redis) -> None:
+    first = QuotaBudget(redis, "slack", "acct", RateLimit())
+    second = QuotaBudget(redis, "slack", "acct", RateLimit(), max_wait_s=0.05)
+    await first.pause(5)
+    with pytest.raises(RateLimited) as info:
+        await second.acquire(Priority.chat)
+    assert 4 < (info.value.retry_after or 0) <= 5
+
+
+async def test_low_provider_reported_quota_holds_back_syncs_then_workflows(redis) -> None:
+    budget = QuotaBudget(redis, "salesforce", "org", RateLimit())
+    await budget.observe(Usage(remaining_fraction=0.2))
+    with pytest.raises(QuotaExhausted):
+        await budget.acquire(Priority.sync)
+    await budget.acquire(Priority.workflow)
+    await budget.observe(Usage(remaining_fraction=0.05))
+    with pytest.raises(QuotaExhausted):
+        await budget.acquire(Priority.workflow)
+    await budget.acquire(Priority.chat)
+
+
+async def test_breaker_opens_after_repeated_failures_and_closes_on_success(redis) -> None:
+    breaker = CircuitBreaker(redis, "mailchimp", "k", threshold=3, cooldown_s=0.3)
+    for _ in range(3):
+        await breaker.check()
+        await breaker.failure()
+    with pytest.raises(ProviderDown, match="3 times in a row"):
+        await breaker.check()
+    await asyncio.sleep(0.35)
+    await breaker.check()  # half-open: one call may try
+    await breaker.success()
+    await breaker.failure()
+    await breaker.check()  # one failure after a success does not open it
