@@ -161,6 +161,8 @@ class ConnectorSpec:
     context: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     # the simulator's (authorize, token) paths below the sandbox URL
     sandbox_oauth: tuple[str, str] | None = None
+    # other hosts an absolute path or next link may point at (Zapier's hooks host)
+    trusted_hosts: tuple[str, ...] = ()
     # how the demo tenant connects to the simulator with its fixed demo credential:
     # {"credentials": {...}, "settings": {...}}
     sandbox_demo: dict[str, dict[str, Any]] = field(default_factory=dict)

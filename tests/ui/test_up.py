@@ -36,9 +36,16 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert health.status_code == 200
         assert health.json()["checks"]["database"] == "ok"
         assert health.json()["checks"]["queue"] == "ok"
-        providers = httpx.get(f"{base}/integrations/providers/",
-                              headers={"Authorization": f"Bearer {DEMO_KEY}"}).json()
+        auth = {"Authorization": f"Bearer {DEMO_KEY}"}
+        providers = httpx.get(f"{base}/integrations/providers/", headers=auth).json()
         assert len(providers) == 7
+        integrations = httpx.get(f"{base}/integrations/integrations/", headers=auth).json()
+        assert sorted(i["provider"] for i in integrations) == sorted(p["name"] for p in providers)
+        for integration in integrations:
+            tested = httpx.post(
+                f"{base}/integrations/integrations/{integration['id']}/test_connection/",
+                headers=auth, timeout=30).json()
+            assert tested["ok"] is True, (integration["provider"], tested)
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
