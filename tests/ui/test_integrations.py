@@ -127,7 +127,7 @@ async def test_test_connection_with_a_bad_token_says_reconnect(api, services: Se
 
 
 async def test_oauth_connect_flow_end_to_end(api, services: Services, tenant, sandbox) -> None:
-    caller, key = tenant
+    _, key = tenant
     created = (await _create(api, key, sandbox.url, credentials={
         "client_id": "sandbox-client", "client_secret": "sandbox-secret"})).json()
     assert created["credential_hint"].startswith("client_id")
