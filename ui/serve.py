@@ -78,6 +78,8 @@ async def run_worker(settings: Settings) -> None:
         worker = build_worker(services.extras["redis_url"],
                               {"db": services.db, "secrets": services.secrets})
         try:
-            await worker.async_run()
+            # arq turns SIGINT/SIGTERM into cancelling its main task: that is the shutdown
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.async_run()
         finally:
             await worker.close()
