@@ -1,0 +1,294 @@
+"""Slack simulator: Web API methods, OAuth v2 with token rotation, signed Events API deliveries.
+
+Covers, under ``/slack``: ``/api/<method>`` by GET query or POST form/JSON (JSON needs
+the bearer header; a form may carry ``token``) for ``auth.test``,
+``conversations.list`` (types, exclude_archived, limit 1..1000 default 100, cursor;
+private channels only where the bot is a member; filtered pages may run short, as
+Slack's do), ``conversations.info``, ``conversations.history`` (oldest, latest,
+inclusive, limit, cursor, has_more, newest first), ``users.list``, ``users.info`` and
+``chat.postMessage`` (stored so history shows it; channel_not_found, not_in_channel,
+is_archived, no_text, msg_too_long, invalid_blocks). Errors are HTTP 200
+``{ok:false, error}`` (``missing_scope`` adds ``needed``/``provided``) except rate
+limits: HTTP 429 + ``Retry-After`` + ``ratelimited``, per token and method in a
+sliding minute (Tier 2: 20 for the two lists, Tier 3: 50 for history and
+conversations.info, Tier 4: 100 for users.info) and a token bucket of 1 message/s
+per channel with a burst of 5 for chat.postMessage; shrink them via ``limits(box)``.
+The 5xx fault answers 503 ``service_unavailable``. OAuth: ``/oauth/v2/authorize``
+(auto consent, PKCE) and ``/api/oauth.v2.access`` (code and refresh grants, client
+credentials by Basic or params). Token rotation is on unless
+``box.state["token_rotation"]`` is False: tokens live 43,200 s and every refresh
+returns a new ``xoxe-1-`` refresh token, revoking the old one. Events API deliveries
+are v0-signed ``event_callback`` envelopes or ``url_verification`` challenges.
+
+Not covered: DMs and group DMs (never generated), threads (conversations.replies),
+users.list ``limit_required``, the 2025 1-request/min history tier for
+non-Marketplace apps, Enterprise Grid, edits/deletes, retries of failed event
+deliveries.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from connectors.sandbox import _slack_data as data
+from connectors.sandbox import _slack_methods as methods
+from connectors.sandbox._slack_methods import fail
+from connectors.sandbox.common import IssuedToken, ProviderSandbox, TokenStore
+
+NAME = "slack"
+DEMO_TOKEN = "xoxb-sandbox"
+TOKEN_LIFETIME_S = 43_200
+ALL_SCOPES = ("channels:read", "groups:read", "im:read", "mpim:read", "channels:history",
+              "groups:history", "users:read", "users:read.email", "chat:write")
+DEFAULT_LIMITS: dict[str, Any] = {
+    "per_minute": {"conversations.list": 20, "users.list": 20, "conversations.history": 50,
+                   "conversations.info": 50, "users.info": 100},
+    "window_s": 60.0, "post_per_s": 1.0, "post_burst": 5.0,
+}
+VERIFICATION_TOKEN = "sandbox-verification-token"
+
+
+def limits(box: ProviderSandbox) -> dict[str, Any]:
+    """The rate-limit knobs, on box.state so tests can shrink them and reset() restores them."""
+    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))  # type: ignore[no-any-return]
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Slack's v0 request signature: ``v0=hex(HMAC-SHA256(secret, "v0:ts:" + body))``."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def event_body(box: ProviderSandbox, payload: Any) -> dict[str, Any]:
+    """A url_verification challenge or an event_callback envelope around ``payload``."""
+    event = dict(payload) if isinstance(payload, dict) else {
+        "type": "message", "channel": data.channel_id(0), "user": data.user_id(0),
+        "text": str(payload or "hello from the sandbox"), "ts": f"{time.time():.6f}"}
+    if event.get("type") == "url_verification":
+        return {"token": VERIFICATION_TOKEN, "type": "url_verification",
+                "challenge": event.get("challenge") or secrets.token_urlsafe(36)}
+    if event.get("type") == "event_callback":
+        return event
+    now = time.time()
+    box.state["event_seq"] = box.state.get("event_seq", 0) + 1
+    event.setdefault("event_ts", f"{now:.6f}")
+    return {"token": VERIFICATION_TOKEN, "team_id": data.TEAM_ID, "api_app_id": data.APP_ID,
+            "event": event, "type": "event_callback",
+            "event_id": f"Ev{int(now)}{box.state['event_seq']:06d}", "event_time": int(now),
+            "authorizations": [{"enterprise_id": None, "team_id": data.TEAM_ID,
+                                "user_id": data.BOT_USER_ID, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+            "event_context": base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()}
+
+
+def webhook_delivery(box: ProviderSandbox, target_url: str,
+                     payload: Any) -> tuple[dict[str, str], bytes]:
+    """The headers and raw body Slack's Events API would POST to ``target_url``."""
+    body = json.dumps(event_body(box, payload), separators=(",", ":")).encode()
+    stamp = str(int(time.time()))
+    return {"Content-Type": "application/json",
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": sign(box.webhook_secret, stamp, body)}, body
+
+
+def _ratelimited(seconds: float) -> JSONResponse:
+    return fail("ratelimited", 429, {"Retry-After": str(max(1, math.ceil(seconds)))})
+
+
+def _rekey_refresh(store: TokenStore, token: IssuedToken) -> str:
+    """Give ``token`` a fresh ``xoxe-1-`` refresh token: Slack rotates it on every use."""
+    if token.refresh_token:
+        store.refresh.pop(token.refresh_token, None)
+    fresh = "xoxe-1-" + secrets.token_urlsafe(40)
+    token.refresh_token = fresh
+    store.refresh[fresh] = token.access_token
+    return fresh
+
+
+def create_router(box: ProviderSandbox) -> APIRouter:
+    router = APIRouter()
+
+    def store() -> TokenStore:
+        return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="xoxe.xoxb-1-")
+
+    def scopes_of(token: str) -> list[str]:
+        issued = store().tokens.get(token)
+        if issued is None:
+            return list(ALL_SCOPES)
+        return [s for s in issued.scope.replace(" ", ",").split(",") if s]
+
+    def throttle(token: str, method: str, channel: str | None) -> float | None:
+        """Seconds to wait when over the method's window (or the channel's post bucket)."""
+        knobs, now = limits(box), time.monotonic()
+        if method == "chat.postMessage":
+            buckets = box.state.setdefault("post_buckets", {})
+            level, last = buckets.get((token, channel), (knobs["post_burst"], now))
+            level = min(knobs["post_burst"], level + (now - last) * knobs["post_per_s"])
+            if level < 1:
+                buckets[(token, channel)] = (level, now)
+                return (1 - level) / knobs["post_per_s"]
+            buckets[(token, channel)] = (level - 1, now)
+            return None
+        cap = knobs["per_minute"].get(method)
+        if cap is None:
+            return None
+        hits = box.state.setdefault("hits", {}).setdefault((token, method), deque())
+        while hits and hits[0] <= now - knobs["window_s"]:
+            hits.popleft()
+        if len(hits) >= cap:
+            return float(hits[0] + knobs["window_s"] - now if hits else knobs["window_s"])
+        hits.append(now)
+        return None
+
+
+    async def read_call(request: Request) -> tuple[dict[str, Any], str | None, str | None]:
+        """(params, token, argument error): query plus form or JSON body, token by header/form."""
+        params: dict[str, Any] = dict(request.query_params)
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        if request.method != "POST":
+            return params, token, None
+        raw = await request.body()
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                return params, token, "invalid_json"
+            params.update(body if isinstance(body, dict) else {})
+            params.pop("token", None)  # JSON bodies never authenticate; Slack wants the header
+        elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            token = token or params.get("token")
+        elif raw:
+            return params, token, "missing_post_type" if not kind else "invalid_post_type"
+        params.pop("token", None)
+        return params, token, None
+
+    async def oauth_access(request: Request, params: dict[str, Any]) -> Response:
+        client_id, secret = params.get("client_id"), params.get("client_secret")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return fail("invalid_client_id")
+        if client_id != box.client_id:
+            return fail("invalid_client_id")
+        if not secret or not hmac.compare_digest(str(secret), box.client_secret):
+            return fail("bad_client_secret")
+        tokens, rotation = store(), box.state.get("token_rotation", True)
+        grant = params.get("grant_type") or "authorization_code"
+        if grant == "refresh_token":
+            old = str(params.get("refresh_token") or "")
+            if not rotation:
+                return fail("token_rotation_not_enabled")
+            issued = tokens.rotate(old, calls=box.new_token_calls()) if old else None
+            if issued is None:
+                return fail("invalid_refresh_token")
+            tokens.revoked.add(old)
+            _rekey_refresh(tokens, issued)
+        elif grant == "authorization_code":
+            code = str(params.get("code") or "")
+            pending = tokens.codes.get(code)
+            if pending and params.get("redirect_uri") not in (None, pending.redirect_uri):
+                return fail("bad_redirect_uri")
+            grant_info = tokens.redeem_code(code, box.client_id, None,
+                                            params.get("code_verifier"))
+            if grant_info is None:
+                return fail("invalid_code")
+            issued = tokens.issue(grant_info.scope, with_refresh=rotation,
+                                  calls=box.new_token_calls())
+            if rotation:
+                _rekey_refresh(tokens, issued)
+            else:
+                issued.expires_at = None
+        else:
+            return fail("invalid_grant_type")
+        body: dict[str, Any] = {
+            "ok": True, "app_id": data.APP_ID, "authed_user": {"id": data.user_id(0)},
+            "scope": issued.scope, "token_type": "bot", "access_token": issued.access_token,
+            "bot_user_id": data.BOT_USER_ID, "team": {"id": data.TEAM_ID, "name": data.TEAM_NAME},
+            "enterprise": None, "is_enterprise_install": False}
+        if rotation:
+            body.update(refresh_token=issued.refresh_token, expires_in=TOKEN_LIFETIME_S)
+        return JSONResponse(body)
+
+    @router.get("/oauth/v2/authorize")
+    async def authorize(request: Request) -> Response:
+        q = request.query_params
+        box.requests.append({"method": "GET", "path": request.url.path, "query": dict(q)})
+        if q.get("client_id") != box.client_id:
+            return HTMLResponse("<h1>Invalid client_id parameter</h1>", 400)
+        if not q.get("redirect_uri"):
+            return HTMLResponse("<h1>redirect_uri did not match any configured URIs</h1>", 400)
+        challenge = q.get("code_challenge")
+        code = store().issue_code(box.client_id, q["redirect_uri"], q.get("scope", ""),
+                                  challenge, q.get("code_challenge_method") if challenge else None)
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        query = urlencode({"code": code, "state": q.get("state", "")})
+        return RedirectResponse(f"{q['redirect_uri']}{sep}{query}", 302)
+
+    @router.post("/_sandbox/webhooks/deliver")
+    async def deliver(request: Request) -> Response:
+        body = await request.json()
+        if not isinstance(body, dict) or not body.get("url"):
+            return fail("invalid_arguments", 400)
+        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            sent = await client.post(body["url"], headers=headers, content=raw)
+        return JSONResponse({"status_code": sent.status_code, "response_body": sent.text[:2000]})
+
+    @router.api_route("/api/{method}", methods=["GET", "POST"])
+    async def api(method: str, request: Request) -> Response:
+        params, token, bad_args = await read_call(request)
+        box.requests.append({"method": request.method, "path": request.url.path,
+                             "query": dict(request.query_params), "api_method": method,
+                             "params": {k: v for k, v in params.items() if "secret" not in k}})
+        fault = await box.before_call()
+        if fault == "429":
+            return _ratelimited(box.faults.retry_after_s)
+        if fault == "5xx":
+            return fail("service_unavailable", 503)
+        if bad_args:
+            return fail(bad_args)
+        if method == "oauth.v2.access":
+            return await oauth_access(request, params)
+        handler = methods.METHODS.get(method)
+        if handler is None:
+            return fail("unknown_method", req_method=method)
+        status = store().check(token)
+        if status != "ok":
+            return fail({"missing": "not_authed", "invalid": "invalid_auth",
+                          "expired": "token_expired"}[status])
+        assert token is not None
+        wait = throttle(token, method, str(params.get("channel") or ""))
+        if wait is not None:
+            return _ratelimited(wait)
+        return handler(box, params, scopes_of(token))
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def elsewhere(path: str, request: Request) -> Response:
+        # slack.com answers paths outside /api/ with its HTML 404 page, not a JSON error
+        box.requests.append({"method": request.method, "path": request.url.path,
+                             "query": dict(request.query_params)})
+        return HTMLResponse(f"<h1>404 Not Found</h1><p>/{path} is not a Slack page.</p>", 404)
+
+    return router
