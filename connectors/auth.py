@@ -73,6 +73,9 @@ class OAuth2:
     client_auth: str = "client_secret_post"  # or client_secret_basic
     extra_authorize_params: dict[str, str] = field(default_factory=dict)
     token_method: str = "POST"
+    # where the token response leaves out where the account lives (Mailchimp's dc): an
+    # endpoint, relative to the token URL, read once after the exchange with the new token
+    metadata_url: str | None = None
 
 
 @dataclass(frozen=True)

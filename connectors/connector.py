@@ -249,6 +249,8 @@ class Connector:
 
 
 def _action_for(error: ProviderError) -> str:
+    if error.action:  # a provider-specific step ("fix the API key") beats the generic one
+        return error.action
     if isinstance(error, ReconnectNeeded):
         return "Reconnect the integration: the stored credentials are no longer accepted."
     if isinstance(error, MissingScope):

@@ -33,8 +33,9 @@ class ProviderError(ConnectusError):
 
     def __init__(self, message: str, *, provider: str = "", http_status: int | None = None,
                  provider_code: str | None = None, provider_message: str | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+                 details: list[dict[str, Any]] | None = None, action: str | None = None) -> None:
         super().__init__(message, details=details)
+        self.action = action  # what a person should do, when the provider knows better
         self.provider = provider
         self.http_status = http_status
         self.provider_code = provider_code

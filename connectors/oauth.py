@@ -15,6 +15,7 @@ import time
 import warnings
 from typing import Any
 
+import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 
@@ -76,7 +77,29 @@ async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_s
         except (OAuthError, ValueError, KeyError) as exc:
             raise ReconnectNeeded(f"{provider} did not accept the authorization code: {exc}",
                                   provider=provider) from None
-    return normalise(dict(token), client_id, client_secret)
+    tokens = normalise(dict(token), client_id, client_secret)
+    if config.metadata_url:
+        tokens.update(await _metadata(config, token_endpoint, tokens["access_token"], provider))
+    return tokens
+
+
+async def _metadata(config: OAuth2, token_endpoint: str, access_token: str,
+                    provider: str) -> dict[str, Any]:
+    """The kept fields (dc, api_endpoint ...) of the provider's token metadata endpoint."""
+    assert config.metadata_url is not None
+    url = httpx.URL(token_endpoint).join(config.metadata_url)
+    async with httpx.AsyncClient(timeout=30) as client:
+        try:
+            reply = await client.get(url, headers={"Authorization": f"OAuth {access_token}",
+                                                   "Accept": "application/json"})
+            body = reply.json()
+        except (httpx.HTTPError, ValueError):
+            body = None
+    if not isinstance(body, dict) or "error" in body:
+        raise ReconnectNeeded(f"{provider} issued a token but its metadata endpoint did not "
+                              "describe the account; reconnect the integration",
+                              provider=provider)
+    return {key: body[key] for key in _KEEP if body.get(key) is not None}
 
 
 async def refresh(config: OAuth2, token_endpoint: str, credentials: dict[str, Any],

@@ -157,7 +157,9 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
-    """The running sandbox with every simulator reset: no faults, writes or tokens."""
+    """The running sandbox with every simulator reset: default record counts, no faults,
+    writes or tokens."""
     for box in sandbox_server.sandboxes.values():
+        box.counts_override = {}
         box.reset()
     yield sandbox_server

@@ -95,8 +95,11 @@ def credential_hint_for(credentials: dict[str, Any]) -> str | None:
 
 
 def _check_credentials(spec: Any, credentials: dict[str, Any]) -> None:
-    """An OAuth integration may start without tokens (the consent flow brings them)."""
-    if spec.auth.oauth is not None and not credentials.get("access_token"):
+    """An OAuth integration may start without tokens (the consent flow brings them). Where
+    an API key is the usual credential and OAuth the alternative (Mailchimp), that holds
+    only once the OAuth app's client_id is given; otherwise the missing key is named."""
+    if spec.auth.oauth is not None and not credentials.get("access_token") and (
+            spec.auth.kind != "api_key" or credentials.get("client_id")):
         return
     spec.auth.validate(credentials)
 
