@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from connectors.errors import (
     BadRequest,
@@ -146,7 +146,9 @@ class ProviderClient:
 
     async def send(self, request: Request) -> tuple[httpx.Response, Any]:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(Transient),
+            # a quota that resets in hours is not worth retrying now: the caller checkpoints
+            retry=retry_if_exception(lambda e: isinstance(e, Transient)
+                                     and not isinstance(e, QuotaExhausted)),
             stop=stop_after_attempt(self.attempts.max_attempts),
             wait=self._wait, reraise=True)
         async for attempt in retrying:
@@ -167,9 +169,12 @@ class ProviderClient:
         await self.breaker.check()
         await self.budget.acquire(self.priority)
         started = time.perf_counter()
+        url, params = self.url(request.path), request.params or None
+        if params and "?" in url:  # a path with its own query (a setting): httpx would drop it
+            url, params = str(httpx.URL(url).copy_merge_params(params)), None
         try:
             response = await self.http.request(
-                request.method, self.url(request.path), params=request.params or None,
+                request.method, url, params=params,
                 json=request.json, data=request.data, headers=request.headers or None,
                 auth=self.auth, timeout=self.timeout_s)
         except httpx.TimeoutException:

@@ -158,7 +158,10 @@ def usage(response: httpx.Response) -> Usage:
     daily = response.headers.get("x-hubspot-ratelimit-daily")
     left = response.headers.get("x-hubspot-ratelimit-daily-remaining")
     if daily and left and int(daily):
-        return Usage(remaining_fraction=int(left) / int(daily), daily_remaining=int(left))
+        midnight = (datetime.now(UTC) + timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        return Usage(remaining_fraction=int(left) / int(daily), daily_remaining=int(left),
+                     resets_at=midnight)
     return Usage()
 
 

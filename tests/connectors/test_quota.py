@@ -99,3 +99,23 @@ async def test_breaker_opens_after_repeated_failures_and_closes_on_success(redis
     await breaker.success()
     await breaker.failure()
     await breaker.check()  # one failure after a success does not open it
+
+
+async def test_a_providers_daily_cap_is_not_retried_but_reported_with_its_reset(
+        connect, sandbox) -> None:
+    box = sandbox.sandboxes["hubspot"]
+    box.state["hs_limits"] = {"ten_secondly": 190, "daily": 2, "search_per_second": 5}
+    chat = connect("hubspot", {"access_token": "sandbox"}, priority=Priority.chat)
+    await chat.test_connection()
+    await chat.test_connection()
+    before = len(box.requests)
+    with pytest.raises(QuotaExhausted) as info:
+        await chat.read_all("contacts")
+    assert info.value.resets_at.hour == 0
+    assert len(box.requests) == before + 1  # asked once, told "daily", not asked again
+
+    sync = connect("hubspot", {"access_token": "sandbox"}, priority=Priority.sync)
+    with pytest.raises(QuotaExhausted) as info:
+        await sync.read_all("contacts")
+    assert info.value.resets_at.hour == 0
+    assert len(box.requests) == before + 1  # the headers said 0 left: a sync does not even ask
