@@ -96,3 +96,18 @@ async def test_healthz_reports_the_database(api: httpx.AsyncClient) -> None:
 async def test_openapi_is_served(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     assert "/integrations/providers/{provider}/capabilities/" in spec["paths"]
+
+
+async def test_capabilities_come_from_the_connector_description(api: httpx.AsyncClient,
+                                                                tenant) -> None:
+    _, key = tenant
+    body = (await api.get("/integrations/providers/hubspot/capabilities/",
+                          headers=_auth(key))).json()
+    assert body["auth_type"] == "oauth2"
+    streams = {s["name"]: s for s in body["streams"]}
+    assert set(streams) == {"contacts", "companies", "deals"}
+    assert streams["contacts"]["incremental"] is True
+    assert streams["contacts"]["cursor_field"] == "updatedAt"
+    writes = {w["name"]: w for w in body["writes"]}
+    assert writes["contacts.upsert"]["batch_size"] == 100
+    assert "contact.creation" in body["webhook_events"]
