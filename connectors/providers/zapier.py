@@ -1,0 +1,125 @@
+"""Zapier: events out to Catch Hooks, the Workflow API's zap list in, unsigned hooks back.
+
+Odd parts: Zapier is not a data source, so the one stream is the account's
+zaps (Workflow API, offset paging with a total in ``meta.count``, no
+modified-since filter). The batch write posts a JSON array to the user's
+Catch Hook URL, which Zapier runs once per item; that URL is the credential
+(``hook_url``) and lives on ``hooks.zapier.com``, a different host from the
+API. Zapier cannot sign what it sends us ("Webhooks by Zapier" only sends
+static headers), so inbound deliveries carry a shared secret in the
+``X-Connectus-Webhook-Secret`` header that the user puts in their Zap.
+A REST-hook target that answers 410 Gone belongs to a Zap that is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from connectors.auth import AuthScheme, Bearer, NoAuth, OAuth2
+from connectors.errors import NotFoundAtProvider, ProviderError, TokenExpired
+from connectors.paginators import Offset, Request, dig
+from connectors.spec import (
+    ConnectorSpec,
+    InboundEvent,
+    RateLimit,
+    Stream,
+    TestCall,
+    WebhookRequest,
+    Webhooks,
+    Write,
+    WriteResult,
+)
+from connectors.webhooks import require_equal, require_secret
+
+SECRET_HEADER = "x-connectus-webhook-secret"
+
+
+@dataclass(frozen=True)
+class ZapierScheme(AuthScheme):
+    """An OAuth token for the Workflow API; the hook URL needs none (it is the secret)."""
+
+    kind: str = "webhook"
+    required: tuple[str, ...] = ("access_token",)
+
+    def build(self, credentials: dict[str, Any]) -> httpx.Auth:
+        token = credentials.get("access_token")
+        return Bearer(token) if token else NoAuth()
+
+
+def _hook_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:
+    # one request, one answer: Zapier accepted the whole array or refused it
+    body = response.json() if response.content else {}
+    return WriteResult(ok=len(batch), failed=0, ids=[str(body.get("request_id", ""))])
+
+
+def classify(response: httpx.Response, body: Any) -> ProviderError | None:
+    if response.status_code < 400:
+        return None
+    detail = dig(body, "errors.0.detail") if isinstance(body, dict) else None
+    kw: dict[str, Any] = {"provider": "zapier", "http_status": response.status_code,
+                          "provider_code": dig(body, "errors.0.code") if detail else None,
+                          "provider_message": detail}
+    if response.status_code == 410:
+        return NotFoundAtProvider("the Zap behind this hook is turned off or deleted; "
+                                  "remove the subscription or turn the Zap back on", **kw)
+    if response.status_code == 401:
+        return TokenExpired(f"Zapier rejected the API token: {detail or 'unauthorized'}", **kw)
+    return None
+
+
+def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+    expected = require_secret(secrets, "webhook_secret", "Zapier")
+    require_equal(expected, request.headers.get(SECRET_HEADER), "X-Connectus-Webhook-Secret")
+
+
+def events(request: WebhookRequest) -> list[InboundEvent]:
+    payload = json.loads(request.body or b"{}")
+    items = payload if isinstance(payload, list) else [payload]
+    found = []
+    for item in items:
+        # Zapier sends no event id: the item's own id, else a digest of its content
+        key = str(item.get("id") or hashlib.sha256(
+            json.dumps(item, sort_keys=True).encode()).hexdigest()[:32])
+        found.append(InboundEvent(key, str(item.get("event", "zap.event")), item))
+    return found
+
+
+SPEC = ConnectorSpec(
+    name="zapier",
+    base_url="https://api.zapier.com",
+    sandbox_base="/zapier",
+    auth=ZapierScheme(oauth=OAuth2(
+        authorize_url="https://api.zapier.com/v2/authorize",
+        token_url="https://zapier.com/oauth/token/",
+        scopes=("profile", "zap"), pkce=True)),
+    sandbox_oauth=("/zapier/v2/authorize", "/zapier/oauth/token/"),
+    streams=(Stream(name="zaps", path="/v2/zaps", records="data",
+                    paginator=Offset(offset_param="offset", limit_param="limit",
+                                     total_path="meta.count", records_path="data"),
+                    primary_key="id", cursor_field="updated_at", page_size=100,
+                    fields=("id", "title", "is_enabled", "updated_at",
+                            "last_successful_run_date")),),
+    writes=(Write(name="events.send", method="POST", path="{hook_url}", batch_size=100,
+                  kind="create", body=lambda records: records, result=_hook_result),),
+    test_call=TestCall(
+        Request("GET", "/v1/profiles/me"),
+        lambda body: f"Connected to Zapier as {dig(body, 'full_name') or dig(body, 'email')}"),
+    # the Workflow API allows 60 calls a minute; hooks take 30 a second, so this is the
+    # tighter of the two for an account that uses both
+    rate_limit=RateLimit(requests=60, per_seconds=60),
+    webhooks=Webhooks(verify=verify, events=events),
+    classify=classify,
+    context=lambda credentials, settings: {"hook_url": credentials["hook_url"]}
+    if credentials.get("hook_url") else {},
+    trusted_hosts=("hooks.zapier.com",),
+    account_fields=("access_token", "hook_url"),
+    sandbox_demo={"credentials": {
+        "access_token": "sandbox", "webhook_secret": "sandbox-webhook-secret",
+        "hook_url": "{sandbox_url}/zapier/hooks/catch/1234567/connectus/",
+        "client_id": "sandbox-client", "client_secret": "sandbox-secret"}, "settings": {}},
+)
