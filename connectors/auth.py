@@ -95,6 +95,11 @@ class AuthScheme:
     def build(self, credentials: dict[str, Any]) -> httpx.Auth:
         return Bearer(credentials["access_token"])
 
+    def build_for(self, credentials: dict[str, Any], settings: dict[str, Any]) -> httpx.Auth:
+        """What the Connector calls; schemes whose headers need a setting too (Google Ads'
+        login-customer-id) override this instead of ``build``."""
+        return self.build(credentials)
+
 
 @dataclass(frozen=True)
 class BearerScheme(AuthScheme):

@@ -10,6 +10,7 @@ encrypted by the caller before they are stored).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -55,11 +56,15 @@ class Diagnosis:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+_EPOCH = re.compile(r"\d+(\.\d+)?")
+
+
 def to_iso(value: Any) -> str | None:
-    """A cursor value as ISO-8601 UTC: accepts epoch ms/s, and ISO with Z, +00:00 or +0000."""
+    """A cursor value as ISO-8601 UTC: accepts epoch ms/s (also decimal strings, as Slack's
+    ts "1704067200.000123"), and ISO with Z, +00:00 or +0000."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _EPOCH.fullmatch(value)):
         number = float(value)
         seconds = number / 1000 if number > 1e11 else number
         moment = datetime.fromtimestamp(seconds, UTC)
@@ -93,7 +98,7 @@ class Connector:
         self.save_credentials = save_credentials
         account = account_key(spec, self.credentials, self.settings)
         self.client = ProviderClient(
-            spec, self.base_url(), spec.auth.build(self.credentials),
+            spec, self.base_url(), spec.auth.build_for(self.credentials, self.settings),
             budget=QuotaBudget(redis, spec.name, account, spec.rate_limit, max_wait_s=max_wait_s),
             breaker=CircuitBreaker(redis, spec.name, account), priority=priority,
             refresh=self._refresh if spec.auth.oauth else None, observer=observer, http=http,
@@ -132,7 +137,7 @@ class Connector:
         if self.save_credentials is not None:
             await self.save_credentials(self.credentials)
         self.client.secrets = self._secret_values()
-        return self.spec.auth.build(self.credentials)
+        return self.spec.auth.build_for(self.credentials, self.settings)
 
     async def _refresh_if_due(self) -> None:
         expires_at = self.credentials.get("expires_at")
@@ -193,7 +198,7 @@ class Connector:
         for start in range(0, len(records), spec.batch_size):
             batch = records[start:start + spec.batch_size]
             await self._refresh_if_due()
-            body = spec.body(batch)
+            body = spec.body(batch, self.context()) if spec.with_context else spec.body(batch)
             request = Request(spec.method, self._fill(spec.path),
                               json=None if spec.form else body,
                               data=body if spec.form else None)

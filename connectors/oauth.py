@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # authlib prefers the httpx2 fork; plain httpx 
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from connectors.auth import OAuth2
+from connectors.auth import NoAuth, OAuth2
 from connectors.errors import ReconnectNeeded
 
 # fields of a token response that are not secrets and that later calls need
@@ -69,11 +69,15 @@ def authorize_url(config: OAuth2, authorize_endpoint: str, client_id: str,
 async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_secret: str,
                    redirect_uri: str, code: str, code_verifier: str | None,
                    provider: str) -> dict[str, Any]:
+    # a GET token endpoint (Facebook) takes the client credentials in the query: authlib's
+    # client auth would put them in a body, which a GET does not carry
+    in_query: dict[str, Any] = ({"client_id": client_id, "client_secret": client_secret,
+                                 "auth": NoAuth()} if config.token_method == "GET" else {})
     async with _client(config, client_id, client_secret, redirect_uri) as client:
         try:
             token = await client.fetch_token(
                 token_endpoint, code=code, method=config.token_method,
-                code_verifier=code_verifier if config.pkce else None)
+                code_verifier=code_verifier if config.pkce else None, **in_query)
         except (OAuthError, ValueError, KeyError) as exc:
             raise ReconnectNeeded(f"{provider} did not accept the authorization code: {exc}",
                                   provider=provider) from None

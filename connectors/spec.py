@@ -17,7 +17,7 @@ import httpx
 
 from connectors.auth import AuthScheme
 from connectors.errors import ProviderError
-from connectors.paginators import Paginator, Request
+from connectors.paginators import Paginator, Request, dig
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class Stream:
     fields: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
 
+    def key(self, record: dict[str, Any]) -> str:
+        """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
+        names its parts comma-separated and they are joined with "|"."""
+        return "|".join(str(dig(record, part.strip())) for part in self.primary_key.split(","))
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "primary_key": self.primary_key,
                 "cursor_field": self.cursor_field, "incremental": self.delta is not None,
@@ -74,18 +79,20 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Write:
-    """A batch write: ``body`` builds one request body from up to ``batch_size`` records;
+    """A batch write: ``body`` builds one request body from up to ``batch_size`` records
+    (with ``with_context``, also from the integration's settings: ``body(records, context)``);
     ``result`` reads per-record outcomes from the response."""
 
     name: str
     method: str
     path: str
     batch_size: int
-    body: Callable[[list[dict[str, Any]]], Any]
+    body: Callable[..., Any]
     result: Callable[[httpx.Response, list[dict[str, Any]]], WriteResult]
     kind: str = "upsert"
     settings: tuple[str, ...] = ()
     form: bool = False  # send the body form-encoded instead of JSON
+    with_context: bool = False  # the body needs settings (Graph batch: the ad account)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size,

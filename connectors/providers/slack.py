@@ -1,0 +1,193 @@
+"""Slack: Web API (channels, users, one channel's messages) and the Events API.
+
+Odd parts, in code below: almost every failure is HTTP 200 with ``{"ok": false,
+"error": "<code>"}``, so ``classify`` reads the body, not the status (only rate
+limits are real 429s, with Retry-After); limits are per method in tiers, and the
+budget uses the Tier 2 number that the two list methods get; there is no batch
+write, so ``chat.postMessage`` is a batch of one; with token rotation a refresh
+REPLACES the refresh token (oauth.refresh keeps the new one and it is what gets
+saved). No list method filters by modification time: channels and users are
+re-listed whole (their ``updated`` is kept as the cursor field so a sync can diff
+client-side); messages have a real delta, ``oldest``, but come newest first, so
+a sync must commit its cursor only after the last page (or resume with
+``Page.resume``). Events are v0-signed with the app's signing secret over
+``v0:<timestamp>:<raw body>``, 300 s replay window.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from connectors.auth import BearerScheme, OAuth2
+from connectors.errors import (
+    BadRequest,
+    MissingScope,
+    ProviderDown,
+    ProviderError,
+    RateLimited,
+    ReconnectNeeded,
+    TokenExpired,
+)
+from connectors.http import retry_after_seconds
+from connectors.paginators import CursorParam, Request
+from connectors.spec import (
+    ConnectorSpec,
+    Delta,
+    InboundEvent,
+    RateLimit,
+    Stream,
+    TestCall,
+    WebhookRequest,
+    Webhooks,
+    Write,
+    WriteResult,
+)
+from connectors.webhooks import hex_hmac, require_equal, require_fresh, require_secret
+
+RECONNECT = {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+             "ekm_access_denied", "team_access_not_granted"}
+DOWN = {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+PAGER = CursorParam("response_metadata.next_cursor", "cursor")
+
+
+def _epoch(iso: str) -> str:
+    """``oldest`` takes a Slack ts (epoch seconds with a fraction)."""
+    return f"{datetime.fromisoformat(iso.replace('Z', '+00:00')).timestamp():.6f}"
+
+
+def context(credentials: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    # the channel goes into a query string: accept "#general" as people type it
+    channel = str(settings.get("channel") or "").strip().lstrip("#")
+    return {"channel": quote(channel, safe="")} if channel else {}
+
+
+STREAMS = (
+    Stream(name="channels", path="/conversations.list", records="channels", paginator=PAGER,
+           params={"types": "public_channel,private_channel", "exclude_archived": "false"},
+           # no server-side delta: re-list and diff on `updated` (epoch ms)
+           cursor_field="updated", page_size=200),
+    Stream(name="users", path="/users.list", records="members", paginator=PAGER,
+           cursor_field="updated", page_size=200),  # epoch s; no filter on it either
+    Stream(name="messages", path="/conversations.history?channel={channel}",
+           records="messages", paginator=PAGER, primary_key="ts", cursor_field="ts",
+           delta=Delta(param="oldest", format=_epoch), page_size=200, settings=("channel",)),
+)
+
+
+def _post_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:
+    # ok:false never reaches here (classify raises and Connector.write counts the batch
+    # of one as failed); kept defensive in case a caller bypasses classify
+    body = response.json()
+    if not body.get("ok"):
+        return WriteResult(ok=0, failed=len(batch), errors=[{"message": body.get("error")}])
+    return WriteResult(ok=1, failed=0, ids=[f"{body.get('channel')}:{body.get('ts')}"])
+
+
+WRITES = (
+    Write(name="messages.post", method="POST", path="/chat.postMessage", kind="create",
+          batch_size=1,  # Slack has no batch write: one message per call
+          body=lambda records: records[0], result=_post_result),
+)
+
+
+def classify(response: httpx.Response, body: Any) -> ProviderError | None:
+    if not isinstance(body, dict):
+        return None  # not Slack's JSON (an HTML 404 outside /api): the default decides
+    if response.status_code < 400 and body.get("ok") is not False:
+        return None  # success, possibly with a `warning` we do not act on
+    code = str(body.get("error") or "unknown_error")
+    kw: dict[str, Any] = {"provider": "slack", "http_status": response.status_code,
+                          "provider_code": code, "provider_message": code}
+    if response.status_code == 429 or code in ("ratelimited", "rate_limited"):
+        return RateLimited(f"Slack rate limit for this method ({code})",
+                           retry_after=retry_after_seconds(response), **kw)
+    if code == "token_expired":
+        return TokenExpired("the Slack token expired (token rotation)", **kw)
+    if code in RECONNECT:
+        return ReconnectNeeded(f"Slack no longer accepts the token ({code})", action=(
+            "Reconnect Slack: the app was uninstalled, the token revoked or the account "
+            "deactivated."), **kw)
+    if code in ("missing_scope", "no_permission"):
+        needed, provided = body.get("needed", "?"), body.get("provided", "?")
+        return MissingScope(f"the Slack app lacks scope {needed} (it has: {provided})",
+                            action=f"Add the bot scope(s) {needed} to the Slack app, reinstall "
+                                   "it, then reconnect the integration.",
+                            details=[{"needed": needed, "provided": provided}], **kw)
+    if code in DOWN or response.status_code >= 500:
+        return ProviderDown(f"Slack is having trouble ({code})", **kw)
+    action = {"not_in_channel": "Invite the Connectus app to the channel (/invite @app).",
+              "channel_not_found": "Check the channel setting: use a channel id (C...) the "
+                                   "app can see.",
+              "is_archived": "The channel is archived: unarchive it or pick another."}
+    return BadRequest(f"Slack refused the call: {code}", action=action.get(code), **kw)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    return "v0=" + hex_hmac(secret, b"v0:" + timestamp.encode() + b":" + body)
+
+
+def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+    secret = require_secret(secrets, "webhook_secret", "Slack")
+    timestamp = request.headers.get("x-slack-request-timestamp")
+    require_fresh(timestamp, window_s=300)
+    assert timestamp is not None
+    require_equal(signature(secret, timestamp, request.body),
+                  request.headers.get("x-slack-signature"), "X-Slack-Signature")
+
+
+def challenge(request: WebhookRequest) -> dict[str, str] | None:
+    """A verified ``url_verification`` delivery: the REST layer must answer 200 with this
+    JSON (``{"challenge": ...}``) when Slack checks the Request URL; it yields no events."""
+    body = json.loads(request.body)
+    if body.get("type") == "url_verification":
+        return {"challenge": str(body.get("challenge", ""))}
+    return None
+
+
+def events(request: WebhookRequest) -> list[InboundEvent]:
+    body = json.loads(request.body)
+    kind = body.get("type")
+    if kind == "event_callback":  # retries (X-Slack-Retry-Num) repeat event_id: dedup on it
+        event = body.get("event") or {}
+        return [InboundEvent(str(body["event_id"]), str(event.get("type", "unknown")), body)]
+    if kind == "app_rate_limited":  # Slack is dropping our events for a minute: say so
+        key = f"app_rate_limited:{body.get('team_id')}:{body.get('minute_rate_limited')}"
+        return [InboundEvent(key, "app_rate_limited", body)]
+    return []  # url_verification: see challenge()
+
+
+def _describe(body: Any) -> str:
+    return (f"Connected to Slack workspace {body.get('team')} ({body.get('team_id')}) "
+            f"as {body.get('user')} ({body.get('user_id')})")
+
+
+SPEC = ConnectorSpec(
+    name="slack",
+    base_url="https://slack.com/api",
+    sandbox_base="/slack/api",
+    auth=BearerScheme(oauth=OAuth2(
+        authorize_url="https://slack.com/oauth/v2/authorize",
+        token_url="https://slack.com/api/oauth.v2.access",
+        scopes=("channels:read", "groups:read", "channels:history", "groups:history",
+                "users:read", "users:read.email", "chat:write"),
+        scope_separator=",", pkce=True, client_auth="client_secret_basic")),
+    sandbox_oauth=("/slack/oauth/v2/authorize", "/slack/api/oauth.v2.access"),
+    streams=STREAMS,
+    writes=WRITES,
+    test_call=TestCall(Request("GET", "/auth.test"), _describe),
+    # tiers are per method; Tier 2 (conversations.list, users.list) is the tightest we use
+    rate_limit=RateLimit(requests=20, per_seconds=60),
+    webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
+    classify=classify,
+    context=context,
+    sandbox_demo={"credentials": {"access_token": "xoxb-sandbox",
+                                  "webhook_secret": "sandbox-webhook-secret"},
+                  "settings": {"channel": "C060000000"}},  # #general; the bot is a member
+)
+
+__all__ = ["SPEC", "challenge", "signature"]
