@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -43,6 +44,7 @@ class EmbeddedPostgres:
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         _clear_stale_postmaster(self.pgdata)
+        _forget_dead_handles(self.pgdata)
         # "stop": pgserver stops postgres when the last handle in any process closes.
         server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
@@ -134,6 +136,19 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops the server when its last handle closes, counting handles by pid in a
+    file; a crashed process stays listed and would keep the server up after a clean stop."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def _clear_stale_postmaster(pgdata: Path) -> None:

@@ -85,3 +85,6 @@ def test_a_crash_that_leaves_stale_servers_is_recovered(tmp_path: Path) -> None:
         assert _read(database_url, redis_url) == ([("still here",)], b"still here")
     finally:
         again.stop()
+    # and a clean stop after the recovery stops everything: no server is left behind
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    assert not (tmp_path / "redis" / "redis.sock").exists()
