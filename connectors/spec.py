@@ -115,12 +115,29 @@ class InboundEvent:
 
 
 @dataclass(frozen=True)
+class WebhookReply:
+    """What the provider expects back: most take any 2xx, some want a particular body."""
+
+    status: int = 200
+    content_type: str = "application/json"
+    body: bytes = b'{"ok":true}'
+
+
+@dataclass(frozen=True)
 class Webhooks:
-    """``verify`` raises WebhookRejected; ``events`` splits a delivery into events."""
+    """``verify`` raises WebhookRejected; ``events`` splits a delivery into events.
+
+    ``handshake`` answers the provider's set-up checks (Slack's url_verification,
+    Meta's hub.challenge GET, Mailchimp's validation GET) and returns None for an
+    ordinary delivery; it raises WebhookRejected when the check itself is forged.
+    ``ack`` is the reply to an accepted delivery (Salesforce wants a SOAP Ack).
+    """
 
     verify: Callable[[WebhookRequest, dict[str, Any]], None]
     events: Callable[[WebhookRequest], list[InboundEvent]]
     secret_field: str = "webhook_secret"
+    handshake: Callable[[WebhookRequest, dict[str, Any]], WebhookReply | None] | None = None
+    ack: WebhookReply | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,9 @@ class IntegrationPublic(BaseModel):
     api_calls_limit: int
     last_sync_at: datetime | None
     last_error: str | None
+    webhook_path: str = Field(description="where this provider should deliver webhooks "
+                              "(Mailchimp and Salesforce: add ?secret= / ?token= with your "
+                              "webhook_secret)")
     created_at: datetime
     updated_at: datetime
 
@@ -84,7 +87,8 @@ def to_public(row: Integration, provider: str) -> IntegrationPublic:
         credential_hint=row.credential_hint, settings=row.settings, sync_config=row.sync_config,
         health_score=row.health_score, api_calls_today=row.api_calls_today,
         api_calls_limit=row.api_calls_limit, last_sync_at=row.last_sync_at,
-        last_error=row.last_error, created_at=row.created_at, updated_at=row.updated_at)
+        last_error=row.last_error, webhook_path=f"/integrations/webhooks/{row.id}/",
+        created_at=row.created_at, updated_at=row.updated_at)
 
 
 def credential_hint_for(credentials: dict[str, Any]) -> str | None:

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -43,12 +43,13 @@ from connectors.spec import (
     Stream,
     TestCall,
     Usage,
+    WebhookReply,
     WebhookRequest,
     Webhooks,
     Write,
     WriteResult,
 )
-from connectors.webhooks import hex_hmac, require_equal, require_secret
+from connectors.webhooks import WebhookRejected, hex_hmac, require_equal, require_secret
 from store.errors import ValidationFailed
 
 RESTATEMENT_DAYS = 3  # attribution windows restate recent days
@@ -264,6 +265,21 @@ def subscription_answer(params: dict[str, str], verify_token: str) -> str | None
     return params.get("hub.challenge")
 
 
+def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+    """Meta's subscription GET: echo hub.challenge when hub.verify_token is ours (the
+    integration's ``verify_token``, else its ``webhook_secret``)."""
+    if request.method != "GET":
+        return None
+    params = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    if "hub.mode" not in params:
+        return None
+    expected = str(secrets.get("verify_token") or secrets.get("webhook_secret") or "")
+    answer = subscription_answer(params, expected)
+    if answer is None:
+        raise WebhookRejected("hub.verify_token does not match this integration's verify token")
+    return WebhookReply(content_type="text/plain", body=answer.encode())
+
+
 STATUS = {1: "active", 2: "disabled", 3: "unsettled", 7: "pending risk review",
           9: "in grace period", 100: "pending closure", 101: "closed"}
 
@@ -291,7 +307,8 @@ SPEC = ConnectorSpec(
     # Business Use Case limit per ad account, standard tier: 300 + 40 x active ads an hour
     # (the floor used here); the usage headers then tell how close we are
     rate_limit=RateLimit(requests=300, per_seconds=3600),
-    webhooks=Webhooks(verify=verify, events=events, secret_field="app_secret"),
+    webhooks=Webhooks(verify=verify, events=events, secret_field="app_secret",
+                      handshake=handshake),
     classify=classify,
     usage=usage,
     account_fields=("ad_account_id", "access_token"),  # BUC limits are per ad account

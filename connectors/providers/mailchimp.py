@@ -38,6 +38,7 @@ from connectors.spec import (
     RateLimit,
     Stream,
     TestCall,
+    WebhookReply,
     WebhookRequest,
     Webhooks,
     Write,
@@ -196,6 +197,14 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
     require_equal(secret, presented, "the secret in the webhook URL")
 
 
+def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+    """Saving a webhook in Mailchimp first GETs the URL: answer 200 if the secret is ours."""
+    if request.method != "GET":
+        return None
+    verify(request, secrets)
+    return WebhookReply(content_type="text/plain", body=b"")
+
+
 def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """PHP-style ``data[merges][FNAME]=Ada`` into ``{"data": {"merges": {"FNAME": "Ada"}}}``."""
     out: dict[str, Any] = {}
@@ -246,7 +255,7 @@ SPEC = ConnectorSpec(
     writes=WRITES,
     test_call=TestCall(Request("GET", "/"), _describe_root),  # the API root: account details
     rate_limit=RateLimit(concurrency=10),  # no per-minute quota is published
-    webhooks=Webhooks(verify=verify, events=events),
+    webhooks=Webhooks(verify=verify, events=events, handshake=handshake),
     classify=classify,
     context=context,
     sandbox_demo={"credentials": {"api_key": "sandbox-us1",

@@ -39,6 +39,7 @@ from connectors.spec import (
     Stream,
     TestCall,
     Usage,
+    WebhookReply,
     WebhookRequest,
     Webhooks,
     Write,
@@ -271,7 +272,8 @@ SPEC = ConnectorSpec(
     # Allocation = 100,000 + per-licence adder (Enterprise); the org's real figure comes back
     # in Sforce-Limit-Info on every call. 25 concurrent long-running requests in production.
     rate_limit=RateLimit(daily=100_000, concurrency=25),
-    webhooks=Webhooks(verify=verify, events=events),
+    webhooks=Webhooks(verify=verify, events=events,
+                      ack=WebhookReply(content_type="text/xml; charset=utf-8", body=ACK)),
     classify=classify,
     usage=usage,
     account_fields=("instance_url",),  # one org, one allocation, whichever token is used

@@ -42,6 +42,7 @@ from connectors.spec import (
     RateLimit,
     Stream,
     TestCall,
+    WebhookReply,
     WebhookRequest,
     Webhooks,
     Write,
@@ -149,6 +150,17 @@ def challenge(request: WebhookRequest) -> dict[str, str] | None:
     return None
 
 
+def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+    """Slack checks the Request URL with a signed url_verification POST."""
+    if request.method != "POST" or b"url_verification" not in request.body:
+        return None
+    answer = challenge(request)
+    if answer is None:
+        return None
+    verify(request, secrets)
+    return WebhookReply(body=json.dumps(answer).encode())
+
+
 def events(request: WebhookRequest) -> list[InboundEvent]:
     body = json.loads(request.body)
     kind = body.get("type")
@@ -182,7 +194,8 @@ SPEC = ConnectorSpec(
     test_call=TestCall(Request("GET", "/auth.test"), _describe),
     # tiers are per method; Tier 2 (conversations.list, users.list) is the tightest we use
     rate_limit=RateLimit(requests=20, per_seconds=60),
-    webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
+    webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",
+                      handshake=handshake),
     classify=classify,
     context=context,
     sandbox_demo={"credentials": {"access_token": "xoxb-sandbox",

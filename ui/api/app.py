@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from tools.context import Services
 from ui.api import errors
-from ui.api.routes import health, integrations, providers
+from ui.api.routes import health, integrations, providers, webhooks
 
 
 def create_app(services: Services) -> FastAPI:
@@ -21,4 +21,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health.router)
     app.include_router(providers.router)
     app.include_router(integrations.router)
+    app.include_router(webhooks.router)
     return app
