@@ -160,3 +160,25 @@ def test_signature_matches_hubspots_published_vector() -> None:
                         "https://www.example.com/webhook_uri",
                         b"{'example_field':'example_value'}", "1693657560000") == \
         "K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y="
+
+
+async def test_a_record_changed_mid_sync_is_caught_by_the_next_delta(sandbox, connect) -> None:
+    _count(sandbox, 300)
+    sandbox.sandboxes["hubspot"].set_faults(Faults(mutate_after_calls=2))
+    connector = connect("hubspot", DEMO)
+    pages = [p async for p in connector.pages("contacts")]
+    first_id = pages[0].records[0]["id"]
+    cursor = max(p.cursor for p in pages if p.cursor)
+    changed = await connector.read_all("contacts", since=cursor)
+    assert first_id in {r["id"] for r in changed}  # changed after we had read it
+
+
+async def test_a_million_contacts_cost_nothing_until_read(sandbox, connect) -> None:
+    _count(sandbox, 1_000_000)
+    connector = connect("hubspot", DEMO)
+    first = await anext(connector.pages("contacts"))
+    assert len(first.records) == 100
+    # the newest 150 of a million, found by a delta without reading the rest
+    newest = EPOCH + (1_000_000 - 150) * 60
+    tail = await connector.read_all("contacts", since=to_iso(newest))
+    assert len(tail) == 150
