@@ -217,14 +217,15 @@ class ProviderClient:
                     f"the integration ({error.provider_message})", provider=self.spec.name,
                     http_status=error.http_status, provider_message=error.provider_message)
         elif isinstance(error, RateLimited) and error.retry_after:
-            if error.retry_after > self.attempts.max_wait_s:
+            wait = error.retry_after
+            # every caller of this account waits, not only us
+            await self.budget.pause(min(wait, 3600))
+            if wait > self.attempts.max_wait_s:
                 error = QuotaExhausted(
-                    f"{error.message}; the provider asks us to wait "
-                    f"{error.retry_after:.0f}s", provider=self.spec.name,
-                    resets_at=datetime.now(UTC) + timedelta(seconds=error.retry_after),
+                    f"{error.message}; the provider asks us to wait {wait:.0f}s",
+                    provider=self.spec.name,
+                    resets_at=datetime.now(UTC) + timedelta(seconds=wait),
                     http_status=error.http_status, provider_message=error.provider_message)
-            await self.budget.pause(min(error.retry_after if isinstance(error, RateLimited)
-                                        else self.attempts.max_wait_s, 3600))
         elif isinstance(error, ProviderDown):
             await self.breaker.failure()
         await self._failed(error, response.status_code, started)

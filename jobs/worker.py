@@ -35,7 +35,8 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
                  burst: bool = False) -> Worker:
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``secrets`` (SecretBox)."""
     return Worker(
-        functions=[func(job, timeout=spec.timeout_s, max_tries=spec.max_tries)
+        functions=[func(job, timeout=spec.timeout_s,  # type: ignore[arg-type]
+                        max_tries=spec.max_tries)
                    for job, spec in JOBS.items()],
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],
         redis_settings=redis_settings(redis_url),

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from connectors import oauth
 from connectors.registry import connector_spec
 from store.accounts import Caller
-from store.errors import SecretError, ValidationFailed
+from store.errors import NotFound, SecretError, ValidationFailed
 from store.models import Integration, IntegrationProvider, Role, User
 from tools.audit import audit
 from tools.context import Services, require
@@ -84,8 +84,10 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
                                   flow.get("verifier"), provider)
     merged = {**credentials, **tokens}
     async with services.db.transaction(tenant_id) as session:
-        row = await session.scalar(select(Integration).where(Integration.id == row.id))
-        assert row is not None
+        current = await session.scalar(select(Integration).where(Integration.id == row.id))
+        if current is None:
+            raise NotFound("the integration was deleted while connecting")
+        row = current
         row.auth_credentials = services.secrets.encrypt(merged)
         row.credential_hint = credential_hint_for(merged)
         row.status = "active"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any, Literal
 
 import typer
 import uvicorn
@@ -19,7 +20,8 @@ from ui.runtime import running
 log = logging.getLogger(__name__)
 
 
-def _server(app: object, host: str, port: int, lifespan: str = "on") -> uvicorn.Server:
+def _server(app: Any, host: str, port: int,
+            lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
                                          lifespan=lifespan))
 

@@ -21,8 +21,9 @@ def run_with(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"),
-                                 poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "store.migrate sets sqlalchemy.url"
+    engine = create_async_engine(url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(run_with)
     await engine.dispose()

@@ -14,7 +14,8 @@ _bearer = HTTPBearer(auto_error=False, description="A Connectus API key: `cx_...
 
 
 def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 async def get_caller(
