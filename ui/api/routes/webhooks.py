@@ -11,18 +11,31 @@ from tools.webhooks import receive_webhook
 from ui.api.deps import ServicesDep
 
 router = APIRouter(prefix="/integrations/webhooks", tags=["webhooks"])
+REJECTED = {401: {"description": "the signature or secret does not match"}}
 
 
-@router.api_route("/{integration_id}/", methods=["GET", "POST", "PUT"],
-                  responses={401: {"description": "signature or secret does not match"}})
-async def receive(services: ServicesDep, integration_id: uuid.UUID,
-                  request: Request) -> Response:
+async def _receive(services: ServicesDep, integration_id: uuid.UUID,
+                   request: Request) -> Response:
     delivery = WebhookRequest(
         method=request.method, url=str(request.url),
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await request.body())
     received = await receive_webhook(services, integration_id, delivery)
-    headers = {"X-Connectus-Events-Stored": str(received.stored),
-               "X-Connectus-Events-Duplicate": str(received.duplicates)}
     return Response(received.reply.body, status_code=received.reply.status,
-                    media_type=received.reply.content_type, headers=headers)
+                    media_type=received.reply.content_type,
+                    headers={"X-Connectus-Events-Stored": str(received.stored),
+                             "X-Connectus-Events-Duplicate": str(received.duplicates)})
+
+
+@router.post("/{integration_id}/", responses=REJECTED)
+async def deliver(services: ServicesDep, integration_id: uuid.UUID,
+                  request: Request) -> Response:
+    """A provider's delivery: signature checked, events stored once."""
+    return await _receive(services, integration_id, request)
+
+
+@router.get("/{integration_id}/", responses=REJECTED)
+async def handshake(services: ServicesDep, integration_id: uuid.UUID,
+                    request: Request) -> Response:
+    """Set-up checks some providers make with GET (Meta's hub.challenge, Mailchimp's)."""
+    return await _receive(services, integration_id, request)
