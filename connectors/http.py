@@ -39,7 +39,7 @@ from connectors.errors import (
 )
 from connectors.paginators import Request
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
-from connectors.redact import redact
+from store.redact import redact
 from connectors.spec import ConnectorSpec
 
 log = logging.getLogger(__name__)

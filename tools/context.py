@@ -8,9 +8,11 @@ from typing import Any
 from store.accounts import Caller
 from store.crypto import SecretBox
 from store.db import Database
-from store.errors import PermissionDenied
+from store.errors import ConnectusError, PermissionDenied
 from store.models import Role
 from store.settings import Settings
+
+__all__ = ["Caller", "ConnectusError", "Services", "Settings", "require"]
 
 
 @dataclass

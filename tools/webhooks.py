@@ -34,8 +34,10 @@ class Received:
     duplicates: int = 0
 
 
-async def receive_webhook(services: Services, integration_id: uuid.UUID,
-                          request: WebhookRequest) -> Received:
+async def receive_webhook(services: Services, integration_id: uuid.UUID, *, method: str,
+                          url: str, headers: dict[str, str], body: bytes) -> Received:
+    """``headers`` with lower-cased names; ``url`` exactly as requested (signatures cover it)."""
+    request = WebhookRequest(method, url, headers, body)
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
     async with services.db.system_session() as session:

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from store.errors import ConnectusError
-from store.settings import Settings
+from tools.context import ConnectusError, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Connectus: an AI agent that manages your third-party integrations.")
@@ -78,13 +77,13 @@ def worker() -> None:
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Bring the database schema up to date (or to REVISION)."""
-    from ui.runtime import running
+    from tools.runtime import running
 
     async def main() -> None:
-        async with running(_settings(), migrate=False, queue=False) as services:
-            from store.migrate import upgrade_async
+        from tools.runtime import migrate_to
 
-            await upgrade_async(services.db.url, revision)
+        async with running(_settings(), migrate=False, queue=False) as services:
+            await migrate_to(services, revision)
             typer.echo(f"database at {revision}")
 
     _run(main())
@@ -96,7 +95,7 @@ def rotate_keys() -> None:
     from tools.secrets import rotate_all
 
     async def main() -> None:
-        from ui.runtime import running
+        from tools.runtime import running
 
         async with running(_settings(), queue=False) as services:
             count = await rotate_all(services)

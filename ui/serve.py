@@ -10,20 +10,19 @@ from typing import Any, Literal
 import typer
 import uvicorn
 
-from connectors.sandbox.app import create_app as create_sandbox_app
-from jobs.worker import build_worker
-from store.settings import Settings
+from tools.context import Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
+from tools.runtime import redact_log, running, sandbox_app, worker_for
 from ui.api.app import create_app
-from ui.runtime import running
 
 log = logging.getLogger(__name__)
 
 
 def _server(app: Any, host: str, port: int,
             lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
-                                         lifespan=lifespan))
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan=lifespan)
+    redact_log("uvicorn.access")  # after Config, which (re)configures uvicorn's loggers
+    return uvicorn.Server(config)
 
 
 async def serve_everything(settings: Settings, host: str, port: int,
@@ -34,13 +33,11 @@ async def serve_everything(settings: Settings, host: str, port: int,
         background: list[asyncio.Task[None]] = []
         sandbox = None
         if sandbox_port:
-            sandbox = _server(create_sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
+            sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve()))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             await seed_sandbox_integrations(services, demo, sandbox_url)
-        worker = build_worker(services.extras["redis_url"],
-                              {"db": services.db, "secrets": services.secrets},
-                              handle_signals=False)
+        worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))
         web = _server(create_app(services), host, port)
         url = f"http://{host}:{port}"
@@ -65,7 +62,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
 
 
 async def serve_sandbox(host: str, port: int, seed: int) -> None:
-    server = _server(create_sandbox_app(seed=seed), host, port, lifespan="off")
+    server = _server(sandbox_app(seed), host, port, lifespan="off")
     typer.secho(f"provider sandbox at http://{host}:{port}/{{provider}}/...", fg="green")
     await server.serve()
 
@@ -77,8 +74,7 @@ async def serve_web(settings: Settings, host: str, port: int) -> None:
 
 async def run_worker(settings: Settings) -> None:
     async with running(settings, migrate=False) as services:
-        worker = build_worker(services.extras["redis_url"],
-                              {"db": services.db, "secrets": services.secrets})
+        worker = worker_for(services)
         try:
             # arq turns SIGINT/SIGTERM into cancelling its main task: that is the shutdown
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ import pytest
 from connectors.connector import to_iso
 from connectors.errors import BadRequest
 from connectors.paginators import CursorParam, NextUrl, Offset, Request, dig
-from connectors.redact import redact
+from store.redact import redact
 
 
 def test_offset_stops_at_the_total() -> None:

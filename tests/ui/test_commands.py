@@ -66,5 +66,12 @@ def test_serve_answers_healthz(database_url, redis_url, tmp_path) -> None:
                 time.sleep(0.2)
         assert health.json()["checks"]["database"] == "ok"
         assert health.json()["checks"]["worker"] == "no heartbeat yet"
+        hook = (f"http://127.0.0.1:{port}/integrations/webhooks/"
+                "00000000-0000-0000-0000-000000000000/?secret=top-secret-value")
+        assert httpx.post(hook, timeout=5).status_code == 404
     finally:
-        _stop(proc)
+        output = _stop(proc)
+    assert "/integrations/webhooks/" in output and "secret=[redacted]" in output
+    assert "top-secret-value" not in output
+    assert not (tmp_path / "postgres").exists()  # URLs set: nothing embedded started
+    assert not (tmp_path / "redis").exists()

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from store.accounts import Caller, resolve_api_key
-from tools.context import Services
+from tools.auth import authenticate
+from tools.context import Caller, Services
 
 _bearer = HTTPBearer(auto_error=False, description="A Connectus API key: `cx_...`")
 
@@ -22,8 +22,7 @@ async def get_caller(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    async with services.db.transaction(None) as session:
-        return await resolve_api_key(session, credentials.credentials if credentials else None)
+    return await authenticate(services, credentials.credentials if credentials else None)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

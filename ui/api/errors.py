@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from store.errors import ConnectusError
+from tools.context import ConnectusError
 
 log = logging.getLogger(__name__)
 

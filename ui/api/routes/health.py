@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from jobs.constants import HEARTBEAT_KEY
+from tools.health import service_health
 from ui.api.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -17,22 +13,6 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz(services: ServicesDep) -> JSONResponse:
-    checks: dict[str, Any] = {}
-    try:
-        async with services.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # a health check reports every failure instead of raising
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    if services.queue is not None:
-        try:
-            await services.queue.ping()
-            checks["queue"] = "ok"
-            beat = await services.queue.get(HEARTBEAT_KEY)
-            checks["worker"] = (f"alive ({time.time() - float(beat):.0f}s ago)"
-                                if beat else "no heartbeat yet")
-        except Exception as exc:
-            checks["queue"] = f"unreachable: {type(exc).__name__}"
-    healthy = all(v == "ok" for k, v in checks.items() if k in {"database", "queue"})
+    healthy, checks = await service_health(services)
     return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
                         status_code=200 if healthy else 503)

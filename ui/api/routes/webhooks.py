@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from connectors.spec import WebhookRequest
 from tools.webhooks import receive_webhook
 from ui.api.deps import ServicesDep
 
 router = APIRouter(prefix="/integrations/webhooks", tags=["webhooks"])
-REJECTED = {401: {"description": "the signature or secret does not match"}}
+REJECTED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "the signature or secret does not match"}}
 
 
 async def _receive(services: ServicesDep, integration_id: uuid.UUID,
                    request: Request) -> Response:
-    delivery = WebhookRequest(
-        method=request.method, url=str(request.url),
+    received = await receive_webhook(
+        services, integration_id, method=request.method, url=str(request.url),
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await request.body())
-    received = await receive_webhook(services, integration_id, delivery)
     return Response(received.reply.body, status_code=received.reply.status,
                     media_type=received.reply.content_type,
                     headers={"X-Connectus-Events-Stored": str(received.stored),

@@ -1,4 +1,5 @@
-"""Bring the parts up in order and down in reverse: embedded services, database, queue."""
+"""Bring the parts up in order and down in reverse: embedded services, database, queue;
+and the long-running parts the doors start: a worker, the provider sandbox."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq import create_pool
+from arq.worker import Worker
+from fastapi import FastAPI
 
 from jobs.constants import QUEUE_NAME
-from jobs.worker import redis_settings
+from jobs.worker import build_worker, redis_settings
 from store.crypto import SecretBox, load_keys
 from store.db import Database
 from store.embedded import EmbeddedServices
 from store.migrate import upgrade_async
+from store.redact import RedactingFilter
 from store.settings import Settings
 from tools.context import Services
 
@@ -48,3 +52,28 @@ async def running(settings: Settings, *, migrate: bool = True,
             await pool.aclose()
         await db.dispose()
         await asyncio.to_thread(embedded.stop)
+
+
+def worker_for(services: Services, *, handle_signals: bool = True) -> Worker:
+    """An arq worker sharing these services' database, keys and Redis."""
+    return build_worker(services.extras["redis_url"],
+                        {"db": services.db, "secrets": services.secrets},
+                        handle_signals=handle_signals)
+
+
+def sandbox_app(seed: int = 7) -> FastAPI:
+    """The provider simulators, for `connectus up` and `connectus sandbox`."""
+    from connectors.sandbox.app import create_app
+
+    return create_app(seed=seed)
+
+
+async def migrate_to(services: Services, revision: str = "head") -> None:
+    await upgrade_async(services.db.url, revision)
+
+
+def redact_log(logger_name: str) -> None:
+    """Secrets out of this logger's lines (idempotent)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
