@@ -39,8 +39,8 @@ from connectors.errors import (
 )
 from connectors.paginators import Request
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
-from store.redact import redact
 from connectors.spec import ConnectorSpec
+from store.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -112,7 +112,7 @@ def paged(call: Call, first: int, end: int, get: Callable[[int], Record | None],
         raise param_error(f"Invalid cursor: {after or before}")
     found: list[tuple[int, Record]] = []
     backward = bool(before) and not after
-    slot = (mark - 1) if backward else (mark + 1 if after else first)  # type: ignore[operator]
+    slot = first if mark is None else (mark - 1 if backward else mark + 1)
     while first <= slot < end and len(found) <= limit:
         record = get(slot)
         if record is not None:
@@ -146,6 +146,17 @@ def _json_param(call: Call, name: str) -> Any:
         raise param_error(f"Param {name} must be a JSON array or object") from None
 
 
+def _timestamp(value: Any) -> float:
+    """An ``updated_time`` filter value: Unix seconds, as a number or numeric string."""
+    try:
+        if isinstance(value, (int, float, str)):
+            return float(value)
+    except ValueError:
+        pass
+    # Anything else used to escape as an unhandled exception, i.e. an HTTP 500.
+    raise param_error("Filtering value for updated_time must be a Unix timestamp")
+
+
 def edge_filters(call: Call) -> tuple[set[str], float | None]:
     """(effective statuses to keep, updated_time lower bound) from the request's filters."""
     statuses: set[str] | None = None
@@ -166,7 +177,7 @@ def edge_filters(call: Call) -> tuple[set[str], float | None]:
             keep = set(value) if op == "IN" else set(data.EFFECTIVE) - set(value)
             statuses = keep if statuses is None else statuses & keep
         elif name == "updated_time" and op in ("GREATER_THAN", "GREATER_THAN_OR_EQUAL"):
-            bound = float(value) + (1 if op == "GREATER_THAN" else 0)
+            bound = _timestamp(value) + (1 if op == "GREATER_THAN" else 0)
             since = bound if since is None else max(since, bound)
         else:
             raise param_error(f"Filtering field {name} with operation {op} is not supported")
@@ -257,7 +268,7 @@ def insights(call: Call, ds: Dataset, seed: int, a: int, campaign: Record | None
     def campaign_of(i: int) -> Record:
         if i < count:
             return data.campaign_at(ds, a, i)
-        return ds.overlay[f"campaigns:{data.ACCOUNTS[a]}"][str(base + i)]  # type: ignore[no-any-return]
+        return ds.overlay[f"campaigns:{data.ACCOUNTS[a]}"][str(base + i)]
 
     def entity(e: int) -> tuple[Record, list[str]]:
         i, j = entities[e]
@@ -334,7 +345,7 @@ def update_campaign(ds: Dataset, a: int, record: Record, params: dict[str, Any])
 
 def limits(box: ProviderSandbox) -> dict[str, Any]:
     """Calls per rolling window per ad account and use case, and per token for the app."""
-    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))  # type: ignore[no-any-return]
+    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))
 
 
 def usage(box: ProviderSandbox, token: str, kind: str, account: str | None

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.sandbox.common import Dataset, ProviderSandbox
 
@@ -54,6 +54,7 @@ ENUMS = {"campaign.status": {"ENABLED", "PAUSED", "REMOVED"},
          "campaign.advertising_channel_type": set(CHANNELS)}
 _TOKEN = re.compile(r"\s*(?:('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(>=|<=|!=|=|<|>|\(|\)|,)"
                     r"|([A-Za-z_][A-Za-z0-9_.]*|-?\d+(?:\.\d+)?))")
+_Comparable = TypeVar("_Comparable", float, str)  # a condition compares numbers or text
 
 
 class GaqlError(Exception):
@@ -282,8 +283,9 @@ def parse(text: str, today: date) -> Query:
         query.limit = int(raw)
     if p.keyword("PARAMETERS"):
         p.i = len(p.tokens)
-    if p.peek():
-        raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input {p.peek()[1]}.")  # type: ignore[index]
+    extra = p.peek()
+    if extra:
+        raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input {extra[1]}.")
     _validate(query, today)
     return query
 
@@ -333,18 +335,23 @@ def _date_bounds(cond: Cond, today: date) -> tuple[date | None, date | None]:
 
 
 def matches(value: Any, cond: Cond) -> bool:
+    """Compare as numbers when both sides are numeric, as text otherwise."""
     try:
-        pairs = [(float(value), float(v)) for v in cond.values]
+        number, numbers = float(value), [float(v) for v in cond.values]
     except (TypeError, ValueError):
-        pairs = [(str(value), str(v)) for v in cond.values]  # type: ignore[misc]
-    first = pairs[0]
+        return _holds(cond, str(value), [str(v) for v in cond.values])
+    return _holds(cond, number, numbers)
+
+
+def _holds(cond: Cond, value: _Comparable, operands: list[_Comparable]) -> bool:
+    first = operands[0]
     checks: dict[str, Callable[[], bool]] = {
-        "=": lambda: first[0] == first[1], "!=": lambda: first[0] != first[1],
-        "<": lambda: first[0] < first[1], ">": lambda: first[0] > first[1],
-        "<=": lambda: first[0] <= first[1], ">=": lambda: first[0] >= first[1],
-        "IN": lambda: any(a == b for a, b in pairs),
-        "NOT IN": lambda: all(a != b for a, b in pairs),
-        "BETWEEN": lambda: pairs[0][1] <= pairs[0][0] <= pairs[1][1]}
+        "=": lambda: value == first, "!=": lambda: value != first,
+        "<": lambda: value < first, ">": lambda: value > first,
+        "<=": lambda: value <= first, ">=": lambda: value >= first,
+        "IN": lambda: any(value == b for b in operands),
+        "NOT IN": lambda: all(value != b for b in operands),
+        "BETWEEN": lambda: first <= value <= operands[1]}
     if cond.op not in checks:
         raise GaqlError("BAD_OPERATOR", f"Operator {cond.op} is not valid for {cond.field}.")
     return checks[cond.op]()

@@ -32,6 +32,7 @@ from connectors.sandbox.common import Dataset
 
 Context = dict[str, Any]
 Cell = tuple[int, date | None]
+MeasuredCell = tuple[int, date | None, dict[str, Any]]  # a cell with its metrics
 _ENTITY_PREFIXES = ("campaign", "ad_group", "customer")
 
 
@@ -99,13 +100,20 @@ def build(query: Query, ds: Dataset, customer: str, seed: int, today: date) -> P
     metric_conds = [c for c in query.conds if c.field.startswith("metrics.")]
     metric_order = any(name.startswith("metrics.") for name, _ in query.order)
     entity_major = bool(query.order) and query.order[0][0].split(".")[0] in _ENTITY_PREFIXES
+
+    def entity_key(name: str) -> Callable[[int], Any]:
+        return lambda k: _value(context(k), name, None, {})
+
+    def cell_key(name: str) -> Callable[[MeasuredCell], Any]:
+        return lambda c: _value(context(c[0]), name, c[1], c[2])
+
     keep: list[int] | None = None
     if entity_conds or entity_major:
         keep = [k for k in range(count)
                 if all(matches(_value(context(k), c.field, None, {}), c) for c in entity_conds)]
         for name, desc in reversed(query.order):
             if name.split(".")[0] in _ENTITY_PREFIXES:
-                keep.sort(key=lambda k, n=name: _value(context(k), n, None, {}), reverse=desc)
+                keep.sort(key=entity_key(name), reverse=desc)
     entities = count if keep is None else len(keep)
     by_date = "segments.date" in query.fields
     first = query.first if by_date and query.first else FIRST_DAY
@@ -139,14 +147,14 @@ def build(query: Query, ds: Dataset, customer: str, seed: int, today: date) -> P
         if total > ROW_CAP:
             raise GaqlError("QUERY_ERROR", f"Sandbox limit: filtering or ordering on metrics "
                             f"reads every row; this query has {total}, over {ROW_CAP}.")
-        cells = []
+        cells: list[MeasuredCell] = []
         for r in range(total):
             k, day = cell(r)
             found = metrics_of(k, day)
             if all(matches(found[c.field.split(".")[1]], c) for c in metric_conds):
                 cells.append((k, day, found))
         for name, desc in reversed(query.order):
-            cells.sort(key=lambda c, n=name: _value(context(c[0]), n, c[1], c[2]), reverse=desc)
+            cells.sort(key=cell_key(name), reverse=desc)
         total = len(cells)
 
         def row(r: int) -> dict[str, Any]:

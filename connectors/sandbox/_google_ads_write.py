@@ -213,12 +213,15 @@ def upload_click_conversions(ds: Dataset, customer: str, body: dict[str, Any], v
         raise invalid([ads_error("conversionUploadError", "TOO_MANY_CONVERSIONS_IN_REQUEST",
                                  f"The request contained more than {MAX_CONVERSIONS} "
                                  "conversions.", [("conversions", None)])])
-    obj, results, errors = f"conversions:{customer}", [], []
+    obj = f"conversions:{customer}"
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     action_re = rf"customers/{customer}/conversionActions/\d+"
     for i, item in enumerate(conversions):
         item = item if isinstance(item, dict) else {}
         gclid, action = str(item.get("gclid") or ""), str(item.get("conversionAction") or "")
         when, key = str(item.get("conversionDateTime") or ""), None
+        problem: tuple[str, str, str, str] | None  # (error family, code, message, field)
         if not re.fullmatch(r"[A-Za-z0-9_-]{10,}", gclid):
             problem = ("conversionUploadError", "UNPARSEABLE_GCLID", "The gclid could not be "
                        "decoded.", "gclid")

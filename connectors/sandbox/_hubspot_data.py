@@ -5,19 +5,19 @@ modified at ``EPOCH + i * step``; its ``createdate`` is a fixed 30 days earlier,
 id, ``createdate`` and the last-modified property are all monotone in the index.
 That is what lets list paging and delta searches be index arithmetic. Records
 created through the API get ids from ``ID_BASE + CREATED_OFFSET`` upwards, so the
-two id ranges never collide. Archived records are kept on ``box.state`` because
-HubSpot still serves them with ``archived=true``.
+two id ranges never collide. Archiving deletes from the dataset, whose tombstone
+(time and last written values) is what ``archived=true`` reads serve.
 """
 
 from __future__ import annotations
 
 import random
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.sandbox.common import COMPANIES, EPOCH, Dataset, ProviderSandbox, iso, person
+from connectors.sandbox._wire import iso
+from connectors.sandbox.common import COMPANIES, EPOCH, Dataset, ProviderSandbox, person
 
 DEFAULT_COUNTS = {"contacts": 2500, "companies": 600, "deals": 900}
 TYPE_ALIASES = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
@@ -139,9 +139,18 @@ class Crm:
     def ds(self) -> Dataset:
         return self.box.dataset(DEFAULT_COUNTS, make_record)
 
-    @property
-    def archived(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return self.box.state.setdefault("hs_archived", {})  # type: ignore[no-any-return]
+    def archived(self, obj: str, record_id: str) -> dict[str, Any] | None:
+        """An archived record as ``archived=true`` serves it; None if it is not archived."""
+        gone = self.ds.tombstone(obj, record_id)
+        if gone is None:
+            return None
+        record = gone.last_written
+        if record is None:
+            index = self.index_of(obj, record_id)
+            if index is None:
+                return None
+            record = self.generated(obj, index)
+        return {**record, "archived": True, "archivedAt": iso(gone.deleted_at)}
 
     def count(self, obj: str) -> int:
         return self.ds.count(obj)
@@ -195,7 +204,8 @@ class Crm:
                   archived: bool) -> tuple[list[dict[str, Any]], str | None]:
         """One list page ordered by id; ``after`` is the first id to return (HubSpot's cursor)."""
         if archived:
-            rows = sorted(self.archived.get(obj, {}).values(), key=lambda r: int(r["id"]))
+            gone = (self.archived(obj, key) for key in self.ds.deleted(obj))
+            rows = sorted((r for r in gone if r is not None), key=lambda r: int(r["id"]))
             rows = [r for r in rows if int(r["id"]) >= after][: limit + 1]
         else:
             rows = []
@@ -233,8 +243,9 @@ class Crm:
         seq = self.box.state.setdefault("hs_seq", {})
         seq[obj] = seq.get(obj, 0) + 1
         record_id = str(ID_BASE[obj] + CREATED_OFFSET + seq[obj])
-        record = {"id": record_id, "properties": {**props, "hs_object_id": record_id},
-                  "createdAt": "", "updatedAt": "", "archived": False}
+        record: dict[str, Any] = {"id": record_id,
+                                  "properties": {**props, "hs_object_id": record_id},
+                                  "createdAt": "", "updatedAt": "", "archived": False}
         self.save(obj, record)
         record["createdAt"] = record["updatedAt"]
         record["properties"]["createdate"] = record["updatedAt"]
@@ -250,8 +261,6 @@ class Crm:
         if record is None:
             return False
         self.ds.delete(obj, record_id)
-        gone = {**record, "archived": True, "archivedAt": iso(time.time())}
-        self.archived.setdefault(obj, {})[record_id] = gone
         return True
 
 

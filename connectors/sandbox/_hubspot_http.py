@@ -13,13 +13,13 @@ import time
 import uuid
 from collections import deque
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox._hubspot_data import PORTAL_ID, CrmError
-from connectors.sandbox.common import ProviderSandbox, TokenStore, iso
+from connectors.sandbox._wire import bearer_token, iso, redirect_to
+from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 DEMO_TOKEN = "sandbox"
 TOKEN_LIFETIME_S = 1800
@@ -57,11 +57,6 @@ def rate_limited(policy: str, retry_after_s: int, headers: dict[str, str]) -> JS
                     errorType="RATE_LIMIT", policyName=policy, groupName=group)
 
 
-def bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
-
-
 def split_names(values: list[str]) -> list[str] | None:
     names = [p.strip() for v in values for p in v.split(",") if p.strip()]
     return names or None
@@ -89,8 +84,7 @@ class Guard:
         return {**DEFAULT_LIMITS, **self.box.state.get("hs_limits", {})}
 
     def note(self, request: Request) -> None:
-        self.box.requests.append({"method": request.method, "path": request.url.path,
-                                  "query": dict(request.query_params)})
+        self.box.log(request)
 
     async def fault(self) -> JSONResponse | None:
         drawn = await self.box.before_call()
@@ -106,7 +100,7 @@ class Guard:
         return None
 
     def expired(self, token: str) -> JSONResponse:
-        issued = self.store.tokens.get(token)
+        issued = self.store.peek(token)
         now = time.time()
         at = issued.expires_at if issued and issued.expires_at and issued.expires_at <= now \
             else now
@@ -121,7 +115,7 @@ class Guard:
         failed = await self.fault()
         if failed:
             return failed
-        token = bearer(request)
+        token = bearer_token(request)
         state = self.store.check(token)
         if state == "expired" and token:
             return self.expired(token)
@@ -141,7 +135,7 @@ class Guard:
             daily[token] = [day, 0]
         headers = {"X-HubSpot-RateLimit-Max": str(lim["ten_secondly"]),
                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
-        private_app = token not in self.store.tokens
+        private_app = self.store.peek(token) is None
         if search:
             recent = self.box.state.setdefault("hs_search", {}).setdefault(token, deque())
             while recent and now - recent[0] >= 1:
@@ -205,8 +199,7 @@ def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
         code = guard.store.issue_code(box.client_id, q["redirect_uri"], q.get("scope", ""),
                                       q.get("code_challenge"), q.get("code_challenge_method"))
         params = {"code": code, **({"state": q["state"]} if "state" in q else {})}
-        sep = "&" if "?" in q["redirect_uri"] else "?"
-        return RedirectResponse(q["redirect_uri"] + sep + urlencode(params), status_code=302)
+        return redirect_to(q["redirect_uri"], params)
 
     @router.post("/oauth/v1/token")
     @router.post("/oauth/v3/token")
@@ -234,7 +227,8 @@ def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
                 return bad("BAD_AUTH_CODE", "missing or invalid auth code", "invalid_grant")
             issued = guard.store.issue(code.scope, calls=box.new_token_calls())
         elif grant == "refresh_token":
-            rotated = guard.store.rotate(field.get("refresh_token", ""), box.new_token_calls())
+            rotated = guard.store.redeem_refresh(field.get("refresh_token", ""),
+                                                 box.new_token_calls())
             if rotated is None:
                 return bad("BAD_REFRESH_TOKEN", "missing or invalid refresh token",
                            "invalid_grant")
@@ -252,13 +246,13 @@ def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
         failed = await guard.fault()
         if failed:
             return failed
-        issued = guard.store.tokens.get(token)
+        issued = guard.store.peek(token)  # introspection spends none of the token's calls
         if token != DEMO_TOKEN and issued is None:
             return hs_error(404, "Token not found", "OBJECT_NOT_FOUND", context={"token": [token]})
         left = TOKEN_LIFETIME_S
         if issued is not None:
             left = int(issued.expires_at - time.time()) if issued.expires_at else left
-            if left <= 0 or (issued.calls_left is not None and issued.calls_left <= 0):
+            if left <= 0 or issued.expired():
                 return guard.expired(token)
         return JSONResponse({"token": token, "user": "sandbox-admin@connectus.example",
                              "hub_domain": "connectus-sandbox.hubspot.com",

@@ -28,7 +28,8 @@ from connectors.sandbox._hubspot_data import (
     Crm,
     CrmError,
 )
-from connectors.sandbox.common import EPOCH, parse_iso
+from connectors.sandbox._wire import parse_iso
+from connectors.sandbox.common import EPOCH
 
 OPERATORS = {"LT", "LTE", "GT", "GTE", "EQ", "NEQ", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
              "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
@@ -223,7 +224,7 @@ def run(crm: Crm, q: Query) -> dict[str, Any]:
     exact = len(bounds) == 1 and bounds[0][2] and not q.text
     overlay = crm.overlay(q.obj)
     rewritten = {i for k in overlay if (i := crm.index_of(q.obj, k)) is not None}
-    deleted = {i for k in crm.ds.deleted.get(q.obj, set())
+    deleted = {i for k in crm.ds.deleted(q.obj)
                if (i := crm.index_of(q.obj, k)) is not None}
     skip = rewritten | deleted
     by_modified = q.sort_prop == DELTA_PROPERTY[q.obj]

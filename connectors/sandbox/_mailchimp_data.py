@@ -14,12 +14,13 @@ import random
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox.common import EPOCH, iso, person
+from connectors.sandbox._wire import iso
+from connectors.sandbox.common import EPOCH, person
 
 DEMO_TOKEN = "sandbox-us1"  # an API key: anything, a dash, then the datacenter it lives in
 DATACENTER = "us1"
@@ -44,7 +45,7 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
 
 
-def valid_email(email: Any) -> bool:
+def valid_email(email: Any) -> TypeGuard[str]:
     return isinstance(email, str) and bool(_EMAIL.match(email))
 
 
@@ -201,6 +202,10 @@ def problem(status: int, title: str, detail: str,
 
 def ok(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"X-Request-Id": str(uuid.uuid4())})
+
+
+def not_found() -> Response:
+    return problem(404, "Resource Not Found", "The requested resource could not be found.")
 
 
 def no_content() -> Response:

@@ -21,8 +21,8 @@ from connectors.sandbox._mailchimp_data import (
     apply_member_body,
     new_member,
     no_content,
+    not_found,
     ok,
-    problem,
     project,
     render_member,
     subscriber_hash,
@@ -38,7 +38,8 @@ from connectors.sandbox._mailchimp_store import (
     mutate_first_members,
     put_member,
 )
-from connectors.sandbox.common import ProviderSandbox, parse_iso
+from connectors.sandbox._wire import parse_iso
+from connectors.sandbox.common import ProviderSandbox
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
@@ -105,10 +106,6 @@ def _check_status(body: dict[str, Any], *names: str) -> None:
                           [{"field": name, "message": _STATUS_MESSAGE}])
 
 
-def _not_found() -> Response:
-    return problem(404, "Resource Not Found", "The requested resource could not be found.")
-
-
 async def list_members(box: ProviderSandbox, request: Request, m: re.Match[str],
                        api: str) -> Response:
     if box.count_data_call():
@@ -163,7 +160,7 @@ async def one_member(box: ProviderSandbox, request: Request, m: re.Match[str],
     if request.method == "PUT":
         return await _upsert(box, request, list_id, member_hash, api)
     if member is None or (request.method == "DELETE" and member["status"] == "archived"):
-        return _not_found()
+        return not_found()
     if request.method == "DELETE":
         put_member(box, list_id, {**member, "status": "archived"}, index)
         return no_content()
@@ -175,7 +172,7 @@ async def one_member(box: ProviderSandbox, request: Request, m: re.Match[str],
         mutate(box)
         member_hash, member, modified, index = lookup(box, list_id, member_hash)
         if member is None:
-            return _not_found()
+            return not_found()
     params = request.query_params
     return ok(project(render_member(member, modified, api), params.get("fields"),
                       params.get("exclude_fields")))
@@ -208,7 +205,7 @@ async def delete_permanent(box: ProviderSandbox, request: Request, m: re.Match[s
                            api: str) -> Response:
     member_hash, member, _, _ = lookup(box, m.group("list"), m.group("member"))
     if member is None:
-        return _not_found()
+        return not_found()
     dataset(box).delete(m.group("list"), member_hash)
     return no_content()
 
@@ -311,7 +308,7 @@ async def webhook(box: ProviderSandbox, request: Request, m: re.Match[str], api:
     hooks = mc_state(box)["webhooks"].get(m.group("list"), {})
     hook = hooks.get(m.group("hook"))
     if hook is None:
-        return _not_found()
+        return not_found()
     if request.method == "DELETE":
         del hooks[hook["id"]]
         return no_content()

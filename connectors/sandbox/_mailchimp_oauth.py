@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox._mailchimp_data import DATACENTER, DEMO_TOKEN
+from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 
@@ -22,65 +23,52 @@ def tokens(box: ProviderSandbox) -> TokenStore:
     return box.tokens(DEMO_TOKEN, lifetime_s=None)
 
 
-def _error(error: str, description: str, status: int = 400) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
-
-
-def _log(box: ProviderSandbox, request: Request) -> None:
-    box.requests.append({"method": request.method, "path": request.url.path,
-                         "query": dict(request.query_params)})
-
-
 def add_routes(router: APIRouter, box: ProviderSandbox) -> None:
     @router.get("/oauth2/authorize")
     async def authorize(request: Request) -> Response:
-        _log(box, request)
+        box.log(request)
         params = request.query_params
         if params.get("client_id") != box.client_id:
-            return _error("invalid_client", "Invalid client_id")
+            return oauth_error("invalid_client", "Invalid client_id")
         redirect = params.get("redirect_uri")
         if not redirect:
-            return _error("invalid_request", "Missing redirect_uri")
-        sep = "&" if "?" in redirect else "?"
+            return oauth_error("invalid_request", "Missing redirect_uri")
         state = {"state": params["state"]} if "state" in params else {}
         if params.get("response_type") != "code":
-            query = {"error": "unsupported_response_type", **state}
-            return RedirectResponse(redirect + sep + urlencode(query), status_code=302)
+            return redirect_to(redirect, {"error": "unsupported_response_type", **state})
         challenge = params.get("code_challenge")
         code = tokens(box).issue_code(box.client_id, redirect, "", challenge,
                                       params.get("code_challenge_method")
                                       or ("S256" if challenge else None))
-        return RedirectResponse(redirect + sep + urlencode({"code": code, **state}),
-                                status_code=302)
+        return redirect_to(redirect, {"code": code, **state})
 
     @router.post("/oauth2/token")
     async def token(request: Request) -> Response:
-        _log(box, request)
+        box.log(request)
         form = dict(parse_qsl((await request.body()).decode()))
         store = tokens(box)
         secret = form.get("client_secret")
-        pending = store.codes.get(form.get("code", ""))
+        pending = store.pending_code(form.get("code", ""))
         public_pkce = secret is None and pending is not None and bool(pending.code_challenge)
         if form.get("client_id") != box.client_id or not (
                 public_pkce or (secret and hmac.compare_digest(secret, box.client_secret))):
-            return _error("invalid_client", "Invalid client credentials", 401)
+            return oauth_error("invalid_client", "Invalid client credentials", 401)
         if form.get("grant_type") != "authorization_code":
-            return _error("unsupported_grant_type", "Only authorization_code is supported")
+            return oauth_error("unsupported_grant_type", "Only authorization_code is supported")
         granted = store.redeem_code(form.get("code", ""), box.client_id,
                                     form.get("redirect_uri"), form.get("code_verifier"))
         if granted is None:
-            return _error("invalid_grant", "Invalid authorization code")
+            return oauth_error("invalid_grant", "Invalid authorization code")
         issued = store.issue("", with_refresh=False, calls=box.new_token_calls())
         return JSONResponse({"access_token": issued.access_token, "expires_in": 0, "scope": None})
 
     @router.get("/oauth2/metadata")
     async def metadata(request: Request) -> Response:
-        _log(box, request)
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        presented = value.strip() if scheme.lower() in ("oauth", "bearer") else ""
+        box.log(request)
+        presented = bearer_token(request, ("oauth", "bearer"))
         store = tokens(box)
         # An API key is not an OAuth token, even though the API accepts both.
-        if presented not in store.tokens or store.check(presented) != "ok":
+        if store.peek(presented) is None or store.check(presented) != "ok":
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         base = str(request.base_url).rstrip("/")
         body: dict[str, Any] = {

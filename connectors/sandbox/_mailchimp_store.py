@@ -30,7 +30,7 @@ Found = tuple[str, dict[str, Any] | None, float, int | None]  # hash, member, mo
 
 
 def mc_state(box: ProviderSandbox) -> dict[str, Any]:
-    return box.state.setdefault(  # type: ignore[no-any-return]
+    return box.state.setdefault(
         "mailchimp", {"inflight": {}, "memo": {}, "webhooks": {}, "serial": 0})
 
 
@@ -43,7 +43,7 @@ def list_spec(list_id: str) -> tuple[str, int, str, int] | None:
 
 
 def _memo(box: ProviderSandbox, list_id: str) -> dict[str, int]:
-    return mc_state(box)["memo"].setdefault(list_id, {})  # type: ignore[no-any-return]
+    return mc_state(box)["memo"].setdefault(list_id, {})
 
 
 def lookup(box: ProviderSandbox, list_id: str, segment: str) -> Found:
@@ -83,7 +83,7 @@ def put_member(box: ProviderSandbox, list_id: str, member: dict[str, Any],
 
 def _touched_indices(box: ProviderSandbox, list_id: str) -> list[int]:
     ds, memo = dataset(box), _memo(box, list_id)
-    touched = set(ds.overlay.get(list_id, {})) | ds.deleted.get(list_id, set())
+    touched = set(ds.overlay.get(list_id, {})) | ds.deleted(list_id).keys()
     return [memo[h] for h in touched if h in memo]
 
 

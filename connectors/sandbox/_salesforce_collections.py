@@ -29,11 +29,11 @@ from connectors.sandbox._salesforce_store import (
     find_external,
     mutate_first_records,
     resolve_id,
-    sf_state,
     sobject_name,
     write,
 )
-from connectors.sandbox.common import EPOCH, ProviderSandbox, parse_iso
+from connectors.sandbox._wire import parse_iso
+from connectors.sandbox.common import EPOCH, ProviderSandbox
 
 MAX_RECORDS = 200
 MAX_REPLICATION_IDS = 600_000
@@ -237,8 +237,8 @@ def replication(box: ProviderSandbox, sobject: str, kind: str, start: str | None
                          "EndDate must chronologically succeed startDate")
     covered = sf_datetime(min(hi_ts, time.time() // 60 * 60))
     if kind == "deleted":
-        tombstones = sf_state(box)["tombstones"].get(sobject, {})
-        gone = sorted((ts, rid) for rid, (_, ts) in tombstones.items() if lo_ts <= ts < hi_ts)
+        gone = sorted((tomb.deleted_at, rid) for rid, tomb in dataset(box).deleted(sobject).items()
+                      if lo_ts <= tomb.deleted_at < hi_ts)
         return {"deletedRecords": [{"id": rid, "deletedDate": sf_datetime(ts)} for ts, rid in gone],
                 "earliestDateAvailable": sf_datetime(EPOCH),
                 "latestDateCovered": covered}
@@ -248,7 +248,7 @@ def replication(box: ProviderSandbox, sobject: str, kind: str, start: str | None
     if last - first > MAX_REPLICATION_IDS:
         raise BadRequest("EXCEEDED_ID_LIMIT", "The number of ids exceeded the limit of 600000; "
                          "use a shorter time range")
-    touched = set(ds.overlay.get(sobject, {})) | ds.deleted.get(sobject, set())
+    touched = set(ds.overlay.get(sobject, {})) | ds.deleted(sobject).keys()
     ids = [rid for rid in (record_id(sobject, i) for i in range(first, max(first, last)))
            if rid not in touched]
     ids += [rid for rid, _, ts in ds.written(sobject) if lo_ts <= ts < hi_ts]

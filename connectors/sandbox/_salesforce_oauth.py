@@ -15,14 +15,16 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from connectors.sandbox._salesforce_data import DEMO_TOKEN, USER_ID
 from connectors.sandbox._salesforce_store import sf_state
+from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 DEFAULT_SCOPE = "api id refresh_token"  # what the connected app grants when none is asked for
@@ -36,12 +38,8 @@ def tokens(box: ProviderSandbox) -> TokenStore:
 
 
 def bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return (value.strip() or None) if scheme.lower() in ("bearer", "oauth") else None
-
-
-def _oauth_error(error: str, description: str, status: int = 400) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+    # The REST API takes the session id as a Bearer token or, historically, as "OAuth".
+    return bearer_token(request, ("bearer", "oauth"))
 
 
 def _identity_url(box: ProviderSandbox, request: Request) -> str:
@@ -66,7 +64,7 @@ def _token_body(box: ProviderSandbox, request: Request, access: str, refresh: st
 
 
 def add_routes(router: APIRouter, box: ProviderSandbox,
-               log: Any) -> None:
+               log: Callable[[ProviderSandbox, Request], None]) -> None:
     """Register the OAuth endpoints; ``log(box, request)`` records each request."""
 
     @router.get("/services/oauth2/authorize")
@@ -74,21 +72,20 @@ def add_routes(router: APIRouter, box: ProviderSandbox,
         log(box, request)
         params = request.query_params
         if params.get("client_id") != box.client_id:
-            return _oauth_error("invalid_client_id", "client identifier invalid")
+            return oauth_error("invalid_client_id", "client identifier invalid")
         redirect = params.get("redirect_uri")
         if not redirect:
-            return _oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
-        sep = "&" if "?" in redirect else "?"
+            return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
         if params.get("response_type") != "code":
             query = {"error": "unsupported_response_type", "error_description": "response type "
                      "not supported", **({"state": params["state"]} if "state" in params else {})}
-            return RedirectResponse(redirect + sep + urlencode(query), status_code=302)
+            return redirect_to(redirect, query)
         challenge = params.get("code_challenge")
         code = tokens(box).issue_code(box.client_id, redirect, params.get("scope") or DEFAULT_SCOPE,
                                       challenge, params.get("code_challenge_method")
                                       or ("S256" if challenge else None))
         query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-        return RedirectResponse(redirect + sep + urlencode(query), status_code=302)
+        return redirect_to(redirect, query)
 
     @router.post("/services/oauth2/token")
     async def token(request: Request) -> Response:
@@ -96,20 +93,20 @@ def add_routes(router: APIRouter, box: ProviderSandbox,
         form = dict(parse_qsl((await request.body()).decode()))
         store = tokens(box)
         if form.get("client_id") != box.client_id:
-            return _oauth_error("invalid_client_id", "client identifier invalid")
+            return oauth_error("invalid_client_id", "client identifier invalid")
         secret = form.get("client_secret")
         if secret is not None and not hmac.compare_digest(secret, box.client_secret):
-            return _oauth_error("invalid_client", "invalid client credentials")
+            return oauth_error("invalid_client", "invalid client credentials")
         grant = form.get("grant_type")
         if grant == "authorization_code":
-            pending = store.codes.get(form.get("code", ""))
+            pending = store.pending_code(form.get("code", ""))
             if secret is None and not (pending and pending.code_challenge):
-                return _oauth_error("invalid_client", "invalid client credentials")
+                return oauth_error("invalid_client", "invalid client credentials")
             granted = store.redeem_code(form.get("code", ""), box.client_id,
                                         form.get("redirect_uri"), form.get("code_verifier"))
             if granted is None:
                 bad_verifier = pending is not None and pending.code_challenge is not None
-                return _oauth_error("invalid_grant", "invalid code verifier" if bad_verifier
+                return oauth_error("invalid_grant", "invalid code verifier" if bad_verifier
                                     else "invalid authorization code")
             issued = store.issue(granted.scope,
                                  with_refresh=bool(_REFRESH_SCOPES & set(granted.scope.split())),
@@ -117,12 +114,13 @@ def add_routes(router: APIRouter, box: ProviderSandbox,
             return JSONResponse(_token_body(box, request, issued.access_token,
                                             issued.refresh_token, granted.scope))
         if grant == "refresh_token":
-            rotated = store.rotate(form.get("refresh_token", ""), calls=box.new_token_calls())
+            rotated = store.redeem_refresh(form.get("refresh_token", ""),
+                                           calls=box.new_token_calls())
             if rotated is None:
-                return _oauth_error("invalid_grant", "expired access/refresh token")
+                return oauth_error("invalid_grant", "expired access/refresh token")
             return JSONResponse(_token_body(box, request, rotated.access_token, None,
                                             rotated.scope))
-        return _oauth_error("unsupported_grant_type", "grant type not supported")
+        return oauth_error("unsupported_grant_type", "grant type not supported")
 
     @router.get("/services/oauth2/userinfo")
     @router.get("/id/{org}/{user}")

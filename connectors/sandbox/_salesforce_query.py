@@ -39,13 +39,13 @@ def build_view(box: ProviderSandbox, query: Query, include_deleted: bool) -> Vie
     hi = min(ds.count(obj), _index_bound(box, query.until, lower=False)) if query.until \
         else ds.count(obj)
     gen = Periodic(lo, max(lo, hi)) if query.is_deleted is not True else Periodic(0, 0)
-    touched = [*ds.overlay.get(obj, {}), *ds.deleted.get(obj, set())]
+    touched = [*ds.overlay.get(obj, {}), *ds.deleted(obj)]
     tail: list[tuple[float, str]] = []
     if query.is_deleted is not True:
         tail += [(ts, key) for key, _, ts in ds.written(obj) if _in_range(query, ts)]
     if include_deleted and query.is_deleted is not False:
-        tombstones = sf_state(box)["tombstones"].get(obj, {})
-        tail += [(ts, key) for key, (_, ts) in tombstones.items() if _in_range(query, ts)]
+        tail += [(gone.deleted_at, key) for key, gone in ds.deleted(obj).items()
+                 if _in_range(query, gone.deleted_at)]
     indices = [i for i in (index_of(obj, k) for k in touched) if i is not None]
     return View.build(gen, indices, [key for _, key in sorted(tail)])
 

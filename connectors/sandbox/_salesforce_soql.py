@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from connectors.sandbox._salesforce_data import no_such_column
-from connectors.sandbox.common import parse_iso
+from connectors.sandbox._wire import parse_iso
 
 MODSTAMPS = ("SystemModstamp", "LastModifiedDate")
 

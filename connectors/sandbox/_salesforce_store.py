@@ -1,8 +1,9 @@
-"""Salesforce simulator state on the box: the dataset, tombstones, written records.
+"""Salesforce simulator state on the box: the dataset, written and deleted records.
 
 Records are keyed by their 18-character Id. A generated record's Id encodes its
 index, so reading any record, or knowing which generated positions a write has
-displaced, never needs a scan of the generated data.
+displaced, never needs a scan of the generated data. Deleted records are the
+dataset's tombstones: ``queryAll`` and ``deleted`` still serve them.
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ def sf_state(box: ProviderSandbox) -> dict[str, Any]:
     """Simulator-specific state; ``org_id`` and ``daily_api_allocation`` may be set by tests."""
     box.state.setdefault("org_id", ORG_ID)
     box.state.setdefault("daily_api_allocation", DEFAULT_ALLOCATION)
-    return box.state.setdefault(  # type: ignore[no-any-return]
-        "salesforce", {"used": 0, "cursors": {}, "serial": 0, "tombstones": {}})
+    return box.state.setdefault("salesforce", {"used": 0, "cursors": {}, "serial": 0})
 
 
 def dataset(box: ProviderSandbox) -> Dataset:
@@ -66,13 +66,19 @@ def current(box: ProviderSandbox, sobject: str,
     ds = dataset(box)
     if rid in ds.overlay.get(sobject, {}):
         return ds.overlay[sobject][rid], ds.overlay_time[sobject][rid], False
-    tomb = sf_state(box)["tombstones"].get(sobject, {}).get(rid)
-    if tomb is not None:
-        return {**tomb[0], "IsDeleted": True}, tomb[1], True
     index = index_of(sobject, rid)
-    if index is not None and index < ds.count(sobject):
-        return ds.generated(sobject, index), ds.modified_at(index), False
-    return None
+    if index is not None and index >= ds.count(sobject):
+        index = None  # an Id this org never generated
+    gone = ds.tombstone(sobject, rid)
+    if gone is not None:
+        # The values it had when deleted; one never written is simply regenerated.
+        last = gone.last_written
+        if last is None and index is not None:
+            last = ds.generated(sobject, index)
+        return None if last is None else ({**last, "IsDeleted": True}, gone.deleted_at, True)
+    if index is None:
+        return None
+    return ds.generated(sobject, index), ds.modified_at(index), False
 
 
 def write(box: ProviderSandbox, sobject: str, body: dict[str, Any],
@@ -96,9 +102,7 @@ def delete(box: ProviderSandbox, sobject: str, rid: str) -> bool:
     found = current(box, sobject, rid)
     if found is None or found[2]:
         return False
-    # The tombstone keeps the last values so queryAll can still return the row.
-    sf_state(box)["tombstones"].setdefault(sobject, {})[rid] = (found[0], time.time())
-    dataset(box).delete(sobject, rid)
+    dataset(box).delete(sobject, rid)  # its tombstone keeps the row for queryAll
     return True
 
 

@@ -64,7 +64,7 @@ def lookup_channel(box: ProviderSandbox, value: Any) -> dict[str, Any] | None:
         return None
     if channel["is_private"] and not channel["is_member"]:
         return None
-    return channel  # type: ignore[no-any-return]
+    return channel
 
 
 def scope_check(token_scopes: Scopes, needed: list[str]) -> JSONResponse | None:
@@ -105,9 +105,10 @@ def page_of(box: ProviderSandbox, object_name: str, params: Params, kind: str,
     if params.get("cursor"):
         prefix = "C06" if object_name == "channels" else "U06"
         value = data.decode_cursor(kind, str(params["cursor"]))
-        start = data.decode_id(prefix, value) if value else None  # type: ignore[assignment]
-        if start is None or start > dataset(box).count(object_name):
+        resumed = data.decode_id(prefix, value) if value else None
+        if resumed is None or resumed > dataset(box).count(object_name):
             return fail("invalid_cursor")
+        start = resumed
     return start, limit
 
 
@@ -162,7 +163,7 @@ def render_user(box: ProviderSandbox, index: int, token_scopes: Scopes) -> dict[
     user = ds.overlay.get("users", {}).get(data.user_id(index)) or ds.generated("users", index)
     if "users:read.email" not in token_scopes and "email" in user["profile"]:
         user = {**user, "profile": {k: v for k, v in user["profile"].items() if k != "email"}}
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def users_info(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:

@@ -10,7 +10,8 @@ from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
-from connectors.sandbox.common import EPOCH, ProviderSandbox, iso
+from connectors.sandbox._wire import iso
+from connectors.sandbox.common import EPOCH, ProviderSandbox
 
 DEFAULT_LIMITS = {"hook_per_second": 30, "user_per_5min": 20_000, "legacy_hook_per_5min": 1_000,
                   "rest_hooks_per_5min": 10_000, "api_per_minute": 60}

@@ -10,11 +10,19 @@ deterministic and cheap lives here:
   a million records cost nothing until read. Record ``i`` was last modified at
   ``EPOCH + i * step`` so a "modified since" filter is index arithmetic, and
   writes (or the "changes mid-sync" fault) land in an overlay that is newer
-  than every generated record.
+  than every generated record. Deletes leave a ``Tombstone`` (when, and the
+  record as last written) for providers that still serve deleted records.
 * ``TokenStore``: OAuth codes (with PKCE), access and refresh tokens, expiry by
-  wall clock or by call count (the "token expires after N calls" fault).
+  wall clock (per store or per token) or by call count (the "token expires after
+  N calls" fault), refresh tokens kept or rotated on use, and ``peek()`` for
+  token-introspection endpoints that must not count as a call.
 * ``Faults``: 429 and 5xx rates, latency, token expiry, a record that changes
   mid-sync; drawn from a seeded RNG so a test run is reproducible.
+* ``ProviderSandbox``: one simulator's state, including ``requests`` (what tests
+  inspect afterwards, appended by ``log()``).
+
+Wire-level helpers (timestamps, bearer extraction, OAuth error bodies, redirects,
+webhook posting) live in ``_wire``.
 """
 
 from __future__ import annotations
@@ -22,14 +30,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel, Field
 
 # 2024-01-01T00:00:00Z: generated records were modified after this instant, in index order.
@@ -51,6 +61,15 @@ class Faults(BaseModel):
     retry_after_s: int = Field(1, ge=0, le=3600, description="Retry-After sent with 429s")
 
 
+@dataclass(frozen=True)
+class Tombstone:
+    """What a delete leaves behind, for providers that still serve deleted records."""
+
+    deleted_at: float
+    # The record as last written; None when it was only ever generated (regenerate it).
+    last_written: dict[str, Any] | None
+
+
 @dataclass
 class Dataset:
     """Deterministic, lazily generated records plus an overlay of writes.
@@ -66,7 +85,7 @@ class Dataset:
     step_s: int = 60
     overlay: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     overlay_time: dict[str, dict[str, float]] = field(default_factory=dict)
-    deleted: dict[str, set[str]] = field(default_factory=dict)
+    tombstones: dict[str, dict[str, Tombstone]] = field(default_factory=dict)
 
     def rng(self, object_name: str, index: int) -> random.Random:
         digest = hashlib.sha256(f"{self.seed}:{object_name}:{index}".encode()).digest()
@@ -92,15 +111,25 @@ class Dataset:
         now = max(time.time(), self._latest_write(object_name) + 0.001)
         self.overlay.setdefault(object_name, {})[key] = record
         self.overlay_time.setdefault(object_name, {})[key] = now
-        self.deleted.get(object_name, set()).discard(key)
+        self.tombstones.get(object_name, {}).pop(key, None)
         return now
 
-    def delete(self, object_name: str, key: str) -> None:
-        self.deleted.setdefault(object_name, set()).add(key)
-        self.overlay.get(object_name, {}).pop(key, None)
+    def delete(self, object_name: str, key: str) -> float:
+        """Delete a generated or written record; returns the deletion time."""
+        now = time.time()
+        last = self.overlay.get(object_name, {}).pop(key, None)
+        self.tombstones.setdefault(object_name, {})[key] = Tombstone(now, last)
+        return now
 
     def is_deleted(self, object_name: str, key: str) -> bool:
-        return key in self.deleted.get(object_name, set())
+        return key in self.tombstones.get(object_name, {})
+
+    def tombstone(self, object_name: str, key: str) -> Tombstone | None:
+        return self.tombstones.get(object_name, {}).get(key)
+
+    def deleted(self, object_name: str) -> Mapping[str, Tombstone]:
+        """Deleted keys of an object and their tombstones, in deletion order."""
+        return self.tombstones.get(object_name, {})
 
     def written(self, object_name: str) -> Iterator[tuple[str, dict[str, Any], float]]:
         """Overlay records in modification order: (key, record, modified_at)."""
@@ -112,16 +141,25 @@ class Dataset:
         return max(self.overlay_time.get(object_name, {}).values(), default=0.0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IssuedToken:
+    """An access token as issued; frozen so only the store changes what it knows."""
+
     access_token: str
     refresh_token: str | None
     expires_at: float | None
     calls_left: int | None
     scope: str
 
+    def expired(self, now: float | None = None) -> bool:
+        """Past its lifetime, or out of calls (the "expires after N calls" fault)."""
+        now = time.time() if now is None else now
+        if self.expires_at is not None and now >= self.expires_at:
+            return True
+        return self.calls_left is not None and self.calls_left <= 0
 
-@dataclass
+
+@dataclass(frozen=True)
 class AuthCode:
     client_id: str
     redirect_uri: str
@@ -130,17 +168,39 @@ class AuthCode:
     code_challenge_method: str | None
 
 
-class TokenStore:
-    """OAuth codes and tokens a simulator issued, plus its fixed demo credential."""
+class StoreDefault(Enum):
+    """An ``issue()`` argument left to the store's setting (None already means "never")."""
 
-    def __init__(self, demo_token: str, *, lifetime_s: int | None, prefix: str = "") -> None:
+    LIFETIME = "lifetime"
+
+
+def _same(presented: str, expected: str) -> bool:
+    # Constant-time, and safe for non-ASCII input (compare_digest refuses non-ASCII str).
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+class TokenStore:
+    """OAuth codes and tokens a simulator issued, plus its fixed demo credential.
+
+    Access tokens start with ``prefix``; refresh tokens with ``refresh_prefix``
+    (default ``prefix + "r-"``), carrying ``refresh_bytes`` random bytes. A refresh
+    keeps the refresh token unless ``rotate_refresh`` is set: then every refresh
+    answers with a new one and the old one is revoked (Slack's token rotation).
+    """
+
+    def __init__(self, demo_token: str, *, lifetime_s: int | None, prefix: str = "",
+                 refresh_prefix: str | None = None, refresh_bytes: int = 32,
+                 rotate_refresh: bool = False) -> None:
         self.demo_token = demo_token
         self.lifetime_s = lifetime_s
         self.prefix = prefix
+        self.refresh_prefix = prefix + "r-" if refresh_prefix is None else refresh_prefix
+        self.refresh_bytes = refresh_bytes
+        self.rotate_refresh = rotate_refresh
         self.codes: dict[str, AuthCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
-        self.refresh: dict[str, str] = {}  # refresh token -> current access token
-        self.revoked: set[str] = set()
+        self.refresh: dict[str, str] = {}  # live refresh token -> current access token
+        self.revoked: set[str] = set()  # refresh tokens given up by rotation
 
     def issue_code(self, client_id: str, redirect_uri: str, scope: str,
                    code_challenge: str | None, code_challenge_method: str | None) -> str:
@@ -148,6 +208,10 @@ class TokenStore:
         self.codes[code] = AuthCode(client_id, redirect_uri, scope, code_challenge,
                                     code_challenge_method)
         return code
+
+    def pending_code(self, code: str) -> AuthCode | None:
+        """A code not yet redeemed, for checks providers make before redeeming it."""
+        return self.codes.get(code)
 
     def redeem_code(self, code: str, client_id: str, redirect_uri: str | None,
                     code_verifier: str | None) -> AuthCode | None:
@@ -165,51 +229,63 @@ class TokenStore:
                 expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
             else:
                 expected = code_verifier
-            if not secrets.compare_digest(expected, grant.code_challenge):
+            if not _same(expected, grant.code_challenge):
                 return None
         return grant
 
-    def issue(self, scope: str, *, with_refresh: bool = True,
-              calls: int | None = None) -> IssuedToken:
-        access = self.prefix + secrets.token_urlsafe(32)
-        refresh = (self.prefix + "r-" + secrets.token_urlsafe(32)) if with_refresh else None
-        expires = time.time() + self.lifetime_s if self.lifetime_s else None
-        token = IssuedToken(access, refresh, expires, calls, scope)
-        self.tokens[access] = token
-        if refresh:
-            self.refresh[refresh] = access
-        return token
+    def issue(self, scope: str, *, with_refresh: bool = True, calls: int | None = None,
+              lifetime_s: int | StoreDefault | None = StoreDefault.LIFETIME) -> IssuedToken:
+        """A new access token (and refresh token); ``lifetime_s`` None never expires."""
+        refresh = self._new_refresh() if with_refresh else None
+        return self._store(scope, refresh, calls, lifetime_s)
 
-    def rotate(self, refresh_token: str, calls: int | None = None) -> IssuedToken | None:
-        """Exchange a refresh token: the old access token dies, the refresh token stays."""
+    def redeem_refresh(self, refresh_token: str, calls: int | None = None) -> IssuedToken | None:
+        """Exchange a refresh token: the old access token dies; the refresh token stays,
+        or is replaced and revoked when the store rotates them."""
         old = self.refresh.get(refresh_token)
-        if old is None or refresh_token in self.revoked:
+        if old is None:  # unknown, or revoked by rotation
             return None
         previous = self.tokens.pop(old, None)
-        scope = previous.scope if previous else ""
-        access = self.prefix + secrets.token_urlsafe(32)
-        expires = time.time() + self.lifetime_s if self.lifetime_s else None
-        token = IssuedToken(access, refresh_token, expires, calls, scope)
-        self.tokens[access] = token
-        self.refresh[refresh_token] = access
-        return token
+        keep = refresh_token
+        if self.rotate_refresh:
+            del self.refresh[refresh_token]
+            self.revoked.add(refresh_token)
+            keep = self._new_refresh()
+        return self._store(previous.scope if previous else "", keep, calls,
+                           StoreDefault.LIFETIME)
+
+    def peek(self, presented: str | None) -> IssuedToken | None:
+        """The issued token behind ``presented`` without counting a call (introspection
+        endpoints); None for unknown tokens and for the demo credential."""
+        return self.tokens.get(presented) if presented else None
 
     def check(self, presented: str | None) -> str:
         """'ok', 'missing', 'invalid' or 'expired'; counts one call against the token."""
         if not presented:
             return "missing"
-        if secrets.compare_digest(presented, self.demo_token):
+        if _same(presented, self.demo_token):
             return "ok"
         token = self.tokens.get(presented)
         if token is None:
             return "invalid"
-        if token.expires_at is not None and time.time() >= token.expires_at:
+        if token.expired():
             return "expired"
         if token.calls_left is not None:
-            if token.calls_left <= 0:
-                return "expired"
-            token.calls_left -= 1
+            self.tokens[presented] = replace(token, calls_left=token.calls_left - 1)
         return "ok"
+
+    def _new_refresh(self) -> str:
+        return self.refresh_prefix + secrets.token_urlsafe(self.refresh_bytes)
+
+    def _store(self, scope: str, refresh: str | None, calls: int | None,
+               lifetime_s: int | StoreDefault | None) -> IssuedToken:
+        lifetime = self.lifetime_s if lifetime_s is StoreDefault.LIFETIME else lifetime_s
+        token = IssuedToken(self.prefix + secrets.token_urlsafe(32), refresh,
+                            time.time() + lifetime if lifetime else None, calls, scope)
+        self.tokens[token.access_token] = token
+        if refresh:
+            self.refresh[refresh] = token.access_token
+        return token
 
 
 class ProviderSandbox:
@@ -241,15 +317,34 @@ class ProviderSandbox:
                 make: Callable[[str, int, random.Random], dict[str, Any]],
                 step_s: int = 60) -> Dataset:
         """The simulator's dataset, created on first use; ``reset()`` forgets it."""
-        if "dataset" not in self.state:
-            self.state["dataset"] = Dataset(self.seed, self.counts(defaults), make, step_s)
-        return self.state["dataset"]  # type: ignore[no-any-return]
+        found = self.state.get("dataset")
+        if not isinstance(found, Dataset):
+            found = self.state["dataset"] = Dataset(self.seed, self.counts(defaults), make,
+                                                    step_s)
+        return found
 
-    def tokens(self, demo_token: str, *, lifetime_s: int | None, prefix: str = "") -> TokenStore:
-        """The simulator's token store, created on first use; ``reset()`` forgets it."""
-        if "tokens" not in self.state:
-            self.state["tokens"] = TokenStore(demo_token, lifetime_s=lifetime_s, prefix=prefix)
-        return self.state["tokens"]  # type: ignore[no-any-return]
+    def tokens(self, demo_token: str, *, lifetime_s: int | None, prefix: str = "",
+               refresh_prefix: str | None = None, refresh_bytes: int = 32,
+               rotate_refresh: bool = False) -> TokenStore:
+        """The simulator's ``TokenStore``, created on first use; ``reset()`` forgets it."""
+        found = self.state.get("tokens")
+        if not isinstance(found, TokenStore):
+            found = self.state["tokens"] = TokenStore(
+                demo_token, lifetime_s=lifetime_s, prefix=prefix, refresh_prefix=refresh_prefix,
+                refresh_bytes=refresh_bytes, rotate_refresh=rotate_refresh)
+        return found
+
+    def log(self, request: Request, *, params: dict[str, Any] | None = None,
+            **extra: Any) -> dict[str, Any]:
+        """Record a request in ``requests``: method, path, query, then ``extra`` (which may
+        override them); returns the entry so a handler can add to it later. ``params``
+        summarises the call's arguments (query plus body fields), minus anything secret."""
+        entry = {"method": request.method, "path": request.url.path,
+                 "query": dict(request.query_params), **extra}
+        if params is not None:
+            entry["params"] = {k: v for k, v in params.items() if "secret" not in k}
+        self.requests.append(entry)
+        return entry
 
     def reset(self) -> None:
         """Forget writes, tokens, counters and faults; keep seed and record counts."""
@@ -284,23 +379,6 @@ class ProviderSandbox:
 
     def new_token_calls(self) -> int | None:
         return self.faults.token_expiry_calls
-
-
-def iso(ts: float, *, ms: bool = True, z: bool = True) -> str:
-    """ISO-8601 UTC: ``2024-01-01T00:00:00.000Z`` (or ``+00:00`` when z=False)."""
-    dt = datetime.fromtimestamp(ts, tz=UTC)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if ms:
-        text += f".{int(dt.microsecond / 1000):03d}"
-    return text + ("Z" if z else "+00:00")
-
-
-def parse_iso(text: str) -> float:
-    """Parse ISO-8601 as providers send it (``Z``, ``+00:00`` or ``+0000``)."""
-    value = text.strip().replace("Z", "+00:00")
-    if len(value) > 5 and value[-5] in "+-" and value[-3] != ":":
-        value = value[:-2] + ":" + value[-2:]
-    return datetime.fromisoformat(value).timestamp()
 
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis",

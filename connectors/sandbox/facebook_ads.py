@@ -47,7 +47,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from connectors.sandbox import _facebook_ads_data as data
 from connectors.sandbox import _facebook_ads_graph as graph
 from connectors.sandbox._facebook_ads_graph import Call, GraphError
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox._wire import bearer_token, post_webhook
+from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "facebook_ads"
 DEMO_TOKEN = "sandbox"
@@ -109,11 +110,11 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     def store() -> TokenStore:
         return box.tokens(DEMO_TOKEN, lifetime_s=None, prefix="EAAB")
 
-    def dataset() -> Any:
+    def dataset() -> Dataset:
         return box.dataset(data.DEFAULT_COUNTS, lambda *_: {}, step_s=data.STEP_S)
 
     def scopes_of(token: str) -> list[str]:
-        issued = store().tokens.get(token)
+        issued = store().peek(token)
         return list(ALL_SCOPES) if issued is None else [s for s in issued.scope.split(",") if s]
 
     def authenticate(call: Call, about_me: bool) -> list[str]:
@@ -226,7 +227,8 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if call.token != f"{box.client_id}|{box.client_secret}":
             authenticate(call, False)
         subject = str(call.params.get("input_token") or "")
-        issued, now = store().tokens.get(subject), time.time()
+        # Introspection reads the subject token without spending one of its calls.
+        issued, now = store().peek(subject), time.time()
         base = {"app_id": box.client_id, "application": "Connectus Sandbox",
                 "user_id": data.USER_ID}
         if subject == DEMO_TOKEN:
@@ -236,8 +238,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             return {"data": {"error": {"code": 190, "message": "Invalid OAuth access token - "
                                        "Cannot parse access token"}, "is_valid": False,
                              "scopes": []}}
-        valid = (issued.expires_at is None or now < issued.expires_at) and (
-            issued.calls_left is None or issued.calls_left > 0)
+        valid = not issued.expired(now)
         answer = {**base, "type": "USER", "expires_at": int(issued.expires_at or 0),
                   "data_access_expires_at": int(now) + 90 * 86_400, "is_valid": valid,
                   "scopes": scopes_of(subject)}
@@ -259,7 +260,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             scope, lifetime = ",".join(scopes_of(source)), LONG_LIVED_S
         else:
             code = str(params.get("code") or "")
-            pending = tokens.codes.get(code)
+            pending = tokens.pending_code(code)
             if pending and params.get("redirect_uri") != pending.redirect_uri:
                 raise GraphError("Error validating verification code. Please make sure your "
                                  "redirect_uri is identical to the one you used in the OAuth "
@@ -268,8 +269,8 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             if found is None:
                 raise GraphError("Invalid verification code format.", 100)
             scope, lifetime = found.scope, SHORT_LIVED_S
-        issued = tokens.issue(scope, with_refresh=False, calls=box.new_token_calls())
-        issued.expires_at = time.time() + lifetime
+        issued = tokens.issue(scope, with_refresh=False, calls=box.new_token_calls(),
+                              lifetime_s=lifetime)
         return {"access_token": issued.access_token, "token_type": "bearer",
                 "expires_in": lifetime}
 
@@ -279,8 +280,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if not isinstance(body, dict) or not body.get("url"):
             return JSONResponse({"error": "body needs url and payload"}, 400)
         headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            sent = await client.post(body["url"], headers=headers, content=raw)
+        sent = await post_webhook(body["url"], headers, raw)
         return JSONResponse({"status_code": sent.status_code})
 
     @router.post("/_sandbox/webhooks/verify")
@@ -303,14 +303,10 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             else:
                 params.update({k: v for k, v in (await request.form()).items()
                                if isinstance(v, str)})
-        bearer = request.headers.get("authorization", "")
-        token = params.pop("access_token", None) or (
-            bearer[7:].strip() if bearer.lower().startswith("bearer ") else None)
+        token = params.pop("access_token", None) or bearer_token(request)
         parts = [p for p in path.split("/") if p]
         version = parts.pop(0) if parts and re.fullmatch(r"v\d+\.\d+", parts[0]) else "v19.0"
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params),
-                             "params": {k: v for k, v in params.items() if "secret" not in k}})
+        box.log(request, params=params)
         if parts == ["dialog", "oauth"]:
             return dialog(request)
         number = int(version[1:].split(".")[0])

@@ -42,7 +42,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import StreamingResponse
@@ -56,7 +55,8 @@ from connectors.sandbox._google_ads_write import (
     mutate_campaigns,
     upload_click_conversions,
 )
-from connectors.sandbox.common import IssuedToken, ProviderSandbox, TokenStore
+from connectors.sandbox._wire import basic_credentials, bearer_token, oauth_error, post_webhook
+from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "google_ads"
 DEMO_TOKEN = "sandbox"
@@ -80,7 +80,7 @@ _SEARCH_KEYS = {"query", "pageToken", "pageSize", "validateOnly", "returnTotalRe
 
 def quota(box: ProviderSandbox) -> dict[str, Any]:
     """Daily operations budget per developer token; tests may lower ``daily_operations``."""
-    return box.state.setdefault(  # type: ignore[no-any-return]
+    return box.state.setdefault(
         "quota", {"daily_operations": DAILY_OPERATIONS, "day": "", "used": {}})
 
 
@@ -95,25 +95,15 @@ def google_key_matches(expected: str, presented: Any) -> bool:
     return isinstance(presented, str) and hmac.compare_digest(presented, expected)
 
 
-def _token_error(error: str, description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status)
-
-
-def _rekey_refresh(store: TokenStore, token: IssuedToken) -> None:
-    """Google refresh tokens look like ``1//0...``, unlike the access tokens."""
-    if token.refresh_token:
-        store.refresh.pop(token.refresh_token, None)
-        token.refresh_token = "1//0" + secrets.token_urlsafe(48)
-        store.refresh[token.refresh_token] = token.access_token
-
-
 def create_router(box: ProviderSandbox) -> APIRouter:
     router = APIRouter()
 
     def store() -> TokenStore:
-        return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="ya29.")
+        # Google refresh tokens look like ``1//0...``, unlike the ``ya29.`` access tokens.
+        return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="ya29.",
+                          refresh_prefix="1//0", refresh_bytes=48)
 
-    def dataset() -> Any:
+    def dataset() -> Dataset:
         return box.dataset(data.DEFAULT_COUNTS, lambda *_: {})
 
     def charge(developer_token: str, cost: int) -> None:
@@ -136,9 +126,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                                               f"{seconds} seconds.", details=details)])
 
     def check_headers(request: Request, version: str, customer: str | None) -> str:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        status = store().check(token)
+        status = store().check(bearer_token(request))
         if status == "missing":
             raise AdsError(401, "UNAUTHENTICATED", _NO_CREDENTIAL)
         if status != "ok":
@@ -270,14 +258,15 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         body: dict[str, Any] = {}
         if request.method == "POST":
             try:
-                body = json.loads(await request.body() or b"{}")
+                parsed = json.loads(await request.body() or b"{}")
             except json.JSONDecodeError:
-                body = None  # type: ignore[assignment]
-            if not isinstance(body, dict):
+                parsed = None
+            if not isinstance(parsed, dict):
                 text = "Invalid JSON payload received. Expected an object."
                 raise AdsError(400, "INVALID_ARGUMENT", text, raw_details=[{
                     "@type": "type.googleapis.com/google.rpc.BadRequest",
                     "fieldViolations": [{"description": text}]}])
+            body = parsed
         seen["body"] = body
         ops = body.get("operations")
         charge(developer, len(ops) if kind == "mutate" and isinstance(ops, list) else 1)
@@ -298,7 +287,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     @router.get("/o/oauth2/v2/auth")
     async def authorize(request: Request) -> Response:
         q = request.query_params
-        box.requests.append({"method": "GET", "path": request.url.path, "query": dict(q)})
+        box.log(request)
         if q.get("client_id") != box.client_id:
             return HTMLResponse("<h1>Error 401: invalid_client</h1><p>The OAuth client was not "
                                 "found.</p>", 401)
@@ -319,37 +308,34 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     @router.post("/token")
     async def token(request: Request) -> Response:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        box.requests.append({"method": "POST", "path": request.url.path, "query": {},
-                             "grant_type": form.get("grant_type")})
+        box.log(request, query={}, grant_type=form.get("grant_type"))
         client_id, secret = form.get("client_id"), form.get("client_secret")
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return _token_error("invalid_client", "Unauthorized", 401)
+        try:
+            client_id, secret = basic_credentials(request) or (client_id, secret)
+        except ValueError:
+            return oauth_error("invalid_client", "Unauthorized", 401)
         if client_id != box.client_id or not hmac.compare_digest(secret or "", box.client_secret):
-            return _token_error("invalid_client", "Unauthorized", 401)
+            return oauth_error("invalid_client", "Unauthorized", 401)
         tokens, grant = store(), form.get("grant_type")
         if grant == "refresh_token":
-            issued = tokens.rotate(form.get("refresh_token", ""), calls=box.new_token_calls())
+            issued = tokens.redeem_refresh(form.get("refresh_token", ""),
+                                           calls=box.new_token_calls())
             if issued is None:
-                return _token_error("invalid_grant", "Token has been expired or revoked.")
+                return oauth_error("invalid_grant", "Token has been expired or revoked.")
             return JSONResponse({"access_token": issued.access_token, "expires_in": 3599,
                                  "scope": issued.scope, "token_type": "Bearer"})
         if grant != "authorization_code":
-            return _token_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
+            return oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
         code = form.get("code", "")
-        pending = tokens.codes.get(code)
+        pending = tokens.pending_code(code)
         if pending and pending.code_challenge and not form.get("code_verifier"):
-            return _token_error("invalid_grant", "Missing code verifier.")
+            return oauth_error("invalid_grant", "Missing code verifier.")
         offline = box.state.get("offline_codes", {}).pop(code, False)
         found = tokens.redeem_code(code, box.client_id, form.get("redirect_uri"),
                                    form.get("code_verifier"))
         if found is None:
-            return _token_error("invalid_grant", "Bad Request")
+            return oauth_error("invalid_grant", "Bad Request")
         issued = tokens.issue(found.scope, with_refresh=offline, calls=box.new_token_calls())
-        _rekey_refresh(tokens, issued)
         answer = {"access_token": issued.access_token, "expires_in": 3599, "scope": found.scope,
                   "token_type": "Bearer"}
         if issued.refresh_token:
@@ -362,8 +348,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if not isinstance(body, dict) or not body.get("url"):
             return JSONResponse({"error": "body needs url and payload"}, 400)
         headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            sent = await client.post(body["url"], headers=headers, content=raw)
+        sent = await post_webhook(body["url"], headers, raw)
         return JSONResponse({"status_code": sent.status_code})
 
     @router.api_route("/{version}/{rest:path}", methods=["GET", "POST"])
@@ -379,9 +364,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                 "campaigns:mutate": "mutate"}.get(found[2] or "", "upload")
         kind = "customers" if found[4] else kind
         request_id = secrets.token_urlsafe(16)
-        seen = {"method": request.method, "path": request.url.path,
-                "query": dict(request.query_params), "kind": kind}
-        box.requests.append(seen)
+        seen = box.log(request, kind=kind)
         try:
             response = await handle(request, version, kind, found[1] or found[3], request_id,
                                     seen)
@@ -393,8 +376,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def elsewhere(rest: str, request: Request) -> Response:
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params)})
+        box.log(request)
         return HTMLResponse(_HTML_404.format(path=request.url.path), 404)
 
     return router

@@ -60,7 +60,8 @@ from connectors.sandbox._hubspot_http import (
     oauth_routes,
     split_names,
 )
-from connectors.sandbox.common import ProviderSandbox, iso
+from connectors.sandbox._wire import iso, post_webhook
+from connectors.sandbox.common import ProviderSandbox
 
 NAME = "hubspot"
 __all__ = ["DEMO_TOKEN", "NAME", "create_router", "signature_v3", "webhook_delivery"]
@@ -157,7 +158,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         try:
             obj = object_name(object_type)
             if flag(q.get("archived"), "archived"):
-                record = crm().archived.get(obj, {}).get(object_id)
+                record = crm().archived(obj, object_id)
             else:
                 record = crm().find(obj, object_id, q.get("idProperty"))
         except CrmError as exc:
@@ -260,8 +261,8 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             # Without per-input trace ids HubSpot fails the whole create batch atomically.
             for item in inputs:
                 props, problems = clean_properties(obj, item.get("properties"))
-                owner = store.find(obj, props["email"], "email") \
-                    if obj == "contacts" and props.get("email") else None
+                email = props.get("email")
+                owner = store.find(obj, email, "email") if obj == "contacts" and email else None
                 if problems:
                     return hs_error(400, "Property values were not valid", "VALIDATION_ERROR",
                                     errors=problems, headers=headers)
@@ -326,8 +327,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
         try:
             # HubSpot gives a target URL five seconds to answer.
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                sent = await client.post(body["url"], headers=headers, content=raw)
+            sent = await post_webhook(body["url"], headers, raw, timeout_s=5.0)
         except httpx.HTTPError as exc:
             return JSONResponse({"status_code": None, "error": repr(exc)}, status_code=502)
         return JSONResponse({"status_code": sent.status_code})

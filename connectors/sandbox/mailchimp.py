@@ -48,7 +48,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -59,12 +58,14 @@ from connectors.sandbox._mailchimp_data import (
     DEMO_TOKEN,
     LISTS,
     form_encode,
+    not_found,
     ok,
     problem,
     project,
 )
 from connectors.sandbox._mailchimp_store import dataset, lookup, mc_state, status_counts
-from connectors.sandbox.common import EPOCH, ProviderSandbox, iso
+from connectors.sandbox._wire import bearer_token, iso, post_webhook
+from connectors.sandbox.common import EPOCH, ProviderSandbox
 
 NAME = "mailchimp"
 MAX_CONNECTIONS = 10
@@ -80,18 +81,12 @@ def credential(request: Request) -> str | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         return decoded.partition(":")[2] or None
-    if scheme.lower() in ("bearer", "oauth", "apikey"):
-        return value.strip() or None
-    return None
+    return bearer_token(request, ("bearer", "oauth", "apikey"))
 
 
 def _too_many() -> Response:
     return problem(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous "
                    "connections.")
-
-
-def _not_found() -> Response:
-    return problem(404, "Resource Not Found", "The requested resource could not be found.")
 
 
 def _api_base(request: Request) -> str:
@@ -181,7 +176,7 @@ async def _route(box: ProviderSandbox, request: Request, rest: str) -> Response:
         if match is None:
             continue
         if "list" in match.groupdict() and match.group("list") not in {s[0] for s in LISTS}:
-            return _not_found()
+            return not_found()
         if request.method not in methods:
             allowed |= methods
             continue
@@ -193,12 +188,11 @@ async def _route(box: ProviderSandbox, request: Request, rest: str) -> Response:
         return problem(405, "Method Not Allowed", "The requested method and resource are not "
                        "compatible. See the Allow header for this resource's available methods.",
                        headers={"Allow": ", ".join(sorted(allowed))})
-    return _not_found()
+    return not_found()
 
 
 async def _dispatch(box: ProviderSandbox, request: Request, dc: str | None, rest: str) -> Response:
-    box.requests.append({"method": request.method, "path": request.url.path,
-                         "query": dict(request.query_params)})
+    box.log(request)
     key = credential(request)
     # Connections are counted from the moment they open, so the slot is taken before any
     # work (or injected latency) and given back whatever the outcome.
@@ -218,7 +212,7 @@ async def _dispatch(box: ProviderSandbox, request: Request, dc: str | None, rest
         store = oauth.tokens(box)
         # OAuth tokens carry no datacenter (it comes from /oauth2/metadata); keys end in one.
         key_dc = key.rpartition("-")[2] if "-" in key else None
-        if key in store.tokens:
+        if store.peek(key) is not None:
             key_dc = DATACENTER
         if dc is not None and key_dc is not None and key_dc != dc:
             return problem(403, "Wrong Datacenter", "The API key provided is linked to a "
@@ -268,8 +262,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     async def deliver(request: Request) -> dict[str, Any]:
         spec = json.loads(await request.body())
         headers, body = webhook_delivery(box, spec["url"], spec.get("payload"))
-        async with httpx.AsyncClient(timeout=10) as client:
-            reply = await client.post(spec["url"], content=body, headers=headers)
+        reply = await post_webhook(spec["url"], headers, body, timeout_s=10)
         return {"status_code": reply.status_code}
 
     oauth.add_routes(router, box)
@@ -286,8 +279,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
 
     @router.api_route("/{rest:path}", methods=methods)
     async def unknown(request: Request, rest: str) -> Response:
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params)})
-        return _not_found()
+        box.log(request)
+        return not_found()
 
     return router

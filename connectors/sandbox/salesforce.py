@@ -41,7 +41,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -71,6 +70,7 @@ from connectors.sandbox._salesforce_store import (
     sobject_name,
     write,
 )
+from connectors.sandbox._wire import post_webhook
 from connectors.sandbox.common import ProviderSandbox
 
 NAME = "salesforce"
@@ -99,8 +99,7 @@ def ok_response(box: ProviderSandbox, body: Any, status: int = 200) -> Response:
 
 
 def log_request(box: ProviderSandbox, request: Request) -> None:
-    box.requests.append({"method": request.method, "path": request.url.path,
-                         "query": dict(request.query_params)})
+    box.log(request)
     sf_state(box)["instance_url"] = str(request.base_url).rstrip("/") + "/" + NAME
 
 
@@ -379,8 +378,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     async def deliver(request: Request) -> dict[str, Any]:
         spec = await request.json()
         headers, body = webhook_delivery(box, spec["url"], spec.get("payload") or {})
-        async with httpx.AsyncClient(timeout=10) as client:
-            reply = await client.post(spec["url"], content=body, headers=headers)
+        reply = await post_webhook(spec["url"], headers, body, timeout_s=10)
         return {"status_code": reply.status_code, "acknowledged": "<Ack>true</Ack>" in reply.text}
 
     @router.get("/services/data")

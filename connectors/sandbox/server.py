@@ -37,7 +37,7 @@ class SandboxServer:
 
     @property
     def sandboxes(self) -> dict[str, ProviderSandbox]:
-        return self.app.state.sandboxes  # type: ignore[no-any-return]
+        return self.app.state.sandboxes
 
     def start(self) -> SandboxServer:
         self._thread.start()

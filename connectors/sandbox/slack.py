@@ -38,16 +38,15 @@ import secrets
 import time
 from collections import deque
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from connectors.sandbox import _slack_data as data
 from connectors.sandbox import _slack_methods as methods
 from connectors.sandbox._slack_methods import fail
-from connectors.sandbox.common import IssuedToken, ProviderSandbox, TokenStore
+from connectors.sandbox._wire import basic_credentials, bearer_token, post_webhook, redirect_to
+from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 NAME = "slack"
 DEMO_TOKEN = "xoxb-sandbox"
@@ -64,7 +63,7 @@ VERIFICATION_TOKEN = "sandbox-verification-token"
 
 def limits(box: ProviderSandbox) -> dict[str, Any]:
     """The rate-limit knobs, on box.state so tests can shrink them and reset() restores them."""
-    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))  # type: ignore[no-any-return]
+    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -111,24 +110,16 @@ def _ratelimited(seconds: float) -> JSONResponse:
     return fail("ratelimited", 429, {"Retry-After": str(max(1, math.ceil(seconds)))})
 
 
-def _rekey_refresh(store: TokenStore, token: IssuedToken) -> str:
-    """Give ``token`` a fresh ``xoxe-1-`` refresh token: Slack rotates it on every use."""
-    if token.refresh_token:
-        store.refresh.pop(token.refresh_token, None)
-    fresh = "xoxe-1-" + secrets.token_urlsafe(40)
-    token.refresh_token = fresh
-    store.refresh[fresh] = token.access_token
-    return fresh
-
-
 def create_router(box: ProviderSandbox) -> APIRouter:
     router = APIRouter()
 
     def store() -> TokenStore:
-        return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="xoxe.xoxb-1-")
+        # Rotating tokens: each refresh answers with a new xoxe-1- refresh token.
+        return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="xoxe.xoxb-1-",
+                          refresh_prefix="xoxe-1-", refresh_bytes=40, rotate_refresh=True)
 
     def scopes_of(token: str) -> list[str]:
-        issued = store().tokens.get(token)
+        issued = store().peek(token)
         if issued is None:
             return list(ALL_SCOPES)
         return [s for s in issued.scope.replace(" ", ",").split(",") if s]
@@ -160,8 +151,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     async def read_call(request: Request) -> tuple[dict[str, Any], str | None, str | None]:
         """(params, token, argument error): query plus form or JSON body, token by header/form."""
         params: dict[str, Any] = dict(request.query_params)
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        token = bearer_token(request)
         if request.method != "POST":
             return params, token, None
         raw = await request.body()
@@ -184,12 +174,10 @@ def create_router(box: ProviderSandbox) -> APIRouter:
 
     async def oauth_access(request: Request, params: dict[str, Any]) -> Response:
         client_id, secret = params.get("client_id"), params.get("client_secret")
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return fail("invalid_client_id")
+        try:
+            client_id, secret = basic_credentials(request) or (client_id, secret)
+        except ValueError:
+            return fail("invalid_client_id")
         if client_id != box.client_id:
             return fail("invalid_client_id")
         if not secret or not hmac.compare_digest(str(secret), box.client_secret):
@@ -200,26 +188,22 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             old = str(params.get("refresh_token") or "")
             if not rotation:
                 return fail("token_rotation_not_enabled")
-            issued = tokens.rotate(old, calls=box.new_token_calls()) if old else None
+            issued = tokens.redeem_refresh(old, calls=box.new_token_calls())
             if issued is None:
                 return fail("invalid_refresh_token")
-            tokens.revoked.add(old)
-            _rekey_refresh(tokens, issued)
         elif grant == "authorization_code":
             code = str(params.get("code") or "")
-            pending = tokens.codes.get(code)
+            pending = tokens.pending_code(code)
             if pending and params.get("redirect_uri") not in (None, pending.redirect_uri):
                 return fail("bad_redirect_uri")
             grant_info = tokens.redeem_code(code, box.client_id, None,
                                             params.get("code_verifier"))
             if grant_info is None:
                 return fail("invalid_code")
+            # Without rotation Slack's tokens never expire and come with no refresh token.
             issued = tokens.issue(grant_info.scope, with_refresh=rotation,
-                                  calls=box.new_token_calls())
-            if rotation:
-                _rekey_refresh(tokens, issued)
-            else:
-                issued.expires_at = None
+                                  calls=box.new_token_calls(),
+                                  lifetime_s=TOKEN_LIFETIME_S if rotation else None)
         else:
             return fail("invalid_grant_type")
         body: dict[str, Any] = {
@@ -234,7 +218,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     @router.get("/oauth/v2/authorize")
     async def authorize(request: Request) -> Response:
         q = request.query_params
-        box.requests.append({"method": "GET", "path": request.url.path, "query": dict(q)})
+        box.log(request)
         if q.get("client_id") != box.client_id:
             return HTMLResponse("<h1>Invalid client_id parameter</h1>", 400)
         if not q.get("redirect_uri"):
@@ -242,9 +226,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         challenge = q.get("code_challenge")
         code = store().issue_code(box.client_id, q["redirect_uri"], q.get("scope", ""),
                                   challenge, q.get("code_challenge_method") if challenge else None)
-        sep = "&" if "?" in q["redirect_uri"] else "?"
-        query = urlencode({"code": code, "state": q.get("state", "")})
-        return RedirectResponse(f"{q['redirect_uri']}{sep}{query}", 302)
+        return redirect_to(q["redirect_uri"], {"code": code, "state": q.get("state", "")})
 
     @router.post("/_sandbox/webhooks/deliver")
     async def deliver(request: Request) -> Response:
@@ -252,16 +234,13 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if not isinstance(body, dict) or not body.get("url"):
             return fail("invalid_arguments", 400)
         headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            sent = await client.post(body["url"], headers=headers, content=raw)
+        sent = await post_webhook(body["url"], headers, raw)
         return JSONResponse({"status_code": sent.status_code, "response_body": sent.text[:2000]})
 
     @router.api_route("/api/{method}", methods=["GET", "POST"])
     async def api(method: str, request: Request) -> Response:
         params, token, bad_args = await read_call(request)
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params), "api_method": method,
-                             "params": {k: v for k, v in params.items() if "secret" not in k}})
+        box.log(request, api_method=method, params=params)
         fault = await box.before_call()
         if fault == "429":
             return _ratelimited(box.faults.retry_after_s)
@@ -287,8 +266,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def elsewhere(path: str, request: Request) -> Response:
         # slack.com answers paths outside /api/ with its HTML 404 page, not a JSON error
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params)})
+        box.log(request)
         return HTMLResponse(f"<h1>404 Not Found</h1><p>/{path} is not a Slack page.</p>", 404)
 
     return router

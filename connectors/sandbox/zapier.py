@@ -43,14 +43,13 @@ import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
+from connectors.sandbox._wire import bearer_token, iso, post_webhook, redirect_to
 from connectors.sandbox._zapier_data import DEFAULT_LIMITS, Windows, make_zap, parse_body, runs_of
-from connectors.sandbox.common import ProviderSandbox, TokenStore, iso
+from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 NAME = "zapier"
 DEMO_TOKEN = "sandbox"
@@ -90,8 +89,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         return box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S)
 
     def note(request: Request) -> None:
-        box.requests.append({"method": request.method, "path": request.url.path,
-                             "query": dict(request.query_params)})
+        box.log(request)
 
     async def receive(request: Request, hook: str, checks: list[tuple[str, float, int]],
                       kind: str, silent: bool) -> Response:
@@ -152,7 +150,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
 
     def subscription(key: str) -> dict[str, Any]:
         subs = box.state.setdefault("zp_rest", {})
-        return subs.setdefault(key, {"active": True})  # type: ignore[no-any-return]
+        return subs.setdefault(key, {"active": True})
 
     @router.api_route("/hooks/standard/{path:path}", methods=["POST", "PUT", "DELETE"])
     async def rest_hook(request: Request, path: str) -> Response:
@@ -177,10 +175,9 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             return throttled(box.faults.retry_after_s, windows.limits()["api_per_minute"])
         if fault == "5xx":
             return api_error(500, "error", "APIException", "A server error occurred.")
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else ""
-        state = store().check(token or None)
-        if state == "missing":
+        token = bearer_token(request)
+        state = store().check(token)
+        if state == "missing" or token is None:
             return api_error(401, "not_authenticated", "NotAuthenticated",
                              "Authentication credentials were not provided.",
                              headers={"WWW-Authenticate": 'Bearer realm="api"'})
@@ -272,8 +269,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         code = store().issue_code(box.client_id, q["redirect_uri"], q.get("scope", ""),
                                   q.get("code_challenge"), q.get("code_challenge_method"))
         params = {"code": code, **({"state": q["state"]} if "state" in q else {})}
-        sep = "&" if "?" in q["redirect_uri"] else "?"
-        return RedirectResponse(q["redirect_uri"] + sep + urlencode(params), status_code=302)
+        return redirect_to(q["redirect_uri"], params)
 
     @router.post("/oauth/token/")
     @router.post("/oauth/token")
@@ -282,7 +278,10 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         form = {k: str(v) for k, v in (await request.form()).items()}
         scheme, _, basic = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "basic":
-            client_id, _, secret = base64.b64decode(basic).decode().partition(":")
+            try:
+                client_id, _, secret = base64.b64decode(basic).decode().partition(":")
+            except ValueError:  # undecodable: was an unhandled exception, i.e. an HTTP 500
+                client_id = secret = ""
         else:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         grant = form.get("grant_type")
@@ -294,7 +293,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                                        form.get("code_verifier"))
             issued = store().issue(code.scope, calls=calls) if code else None
         elif grant == "refresh_token":
-            issued = store().rotate(form.get("refresh_token", ""), calls)
+            issued = store().redeem_refresh(form.get("refresh_token", ""), calls)
         elif grant == "client_credentials":
             issued = store().issue(form.get("scope", ""), with_refresh=False, calls=calls)
         else:
@@ -333,8 +332,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if not isinstance(body, dict) or not body.get("url"):
             return api_error(400, "invalid", "ValidationError", "body needs url and payload")
         headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            sent = await client.post(body["url"], headers=headers, content=raw)
+        sent = await post_webhook(body["url"], headers, raw, timeout_s=10.0)
         return JSONResponse({"status_code": sent.status_code})
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -19,6 +17,7 @@ import pytest
 from connectors.sandbox import facebook_ads
 from connectors.sandbox.common import EPOCH, Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Received, Receiver
 
 ACT = "act_100000000000001"
 TOKEN = {"access_token": facebook_ads.DEMO_TOKEN}
@@ -117,6 +116,10 @@ def test_status_filters_and_fields(box: ProviderSandbox, client: httpx.Client) -
         "(#100) Tried accessing nonexisting field (colour) on node type (Campaign)")
     wrong = get(client, f"{ACT}/campaigns", effective_status='["SLEEPING"]')
     assert error_of(wrong)["code"] == 100 and "effective_status[0]" in error_of(wrong)["message"]
+    for value in (None, "yesterday"):  # once an unhandled exception, i.e. an HTTP 500
+        odd = get(client, f"{ACT}/campaigns", filtering=json.dumps(
+            [{"field": "updated_time", "operator": "GREATER_THAN", "value": value}]))
+        assert odd.status_code == 400 and error_of(odd)["code"] == 100
 
 
 def test_writes_and_updated_time_delta(box: ProviderSandbox, client: httpx.Client) -> None:
@@ -341,45 +344,26 @@ def test_webhook_signature_is_independently_verifiable(box: ProviderSandbox) -> 
     assert facebook_ads.sign("k", b"{} ") != facebook_ads.sign("k", b"{}")
 
 
-class _Callback(BaseHTTPRequestHandler):
-    posted: list[tuple[dict[str, str], bytes]] = []
-
-    def do_GET(self) -> None:
-        query = parse_qs(urlparse(self.path).query)
-        good = query.get("hub.mode") == ["subscribe"] and query.get("hub.verify_token") == ["vt"]
-        reply = query["hub.challenge"][0].encode() if good else b"forbidden"
-        self.send_response(200 if good else 403)
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def do_POST(self) -> None:
-        _Callback.posted.append((dict(self.headers),
-                                 self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _subscription_check(call: Received) -> tuple[int, dict[str, str], bytes]:
+    """A callback URL as Meta expects it: GET echoes hub.challenge for the right verify token."""
+    if call.method != "GET":
+        return 200, {}, b""
+    query = parse_qs(urlparse(call.path).query)
+    good = query.get("hub.mode") == ["subscribe"] and query.get("hub.verify_token") == ["vt"]
+    return (200, {}, query["hub.challenge"][0].encode()) if good else (403, {}, b"forbidden")
 
 
-def test_verification_handshake_and_delivery(box: ProviderSandbox, client: httpx.Client) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Callback)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/fb"
-    try:
-        good = client.post("/_sandbox/webhooks/verify", json={"url": url, "verify_token": "vt"})
-        bad = client.post("/_sandbox/webhooks/verify", json={"url": url, "verify_token": "no"})
-        sent = client.post("/_sandbox/webhooks/deliver", json={"url": url, "payload": {"a": 1}})
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+def test_verification_handshake_and_delivery(box: ProviderSandbox, client: httpx.Client,
+                                             receiver: Receiver) -> None:
+    receiver.reply = _subscription_check
+    url = f"{receiver.url}/fb"
+    good = client.post("/_sandbox/webhooks/verify", json={"url": url, "verify_token": "vt"})
+    bad = client.post("/_sandbox/webhooks/verify", json={"url": url, "verify_token": "no"})
+    sent = client.post("/_sandbox/webhooks/deliver", json={"url": url, "payload": {"a": 1}})
     assert good.json() == {"verified": True, "status_code": 200}
     assert bad.json() == {"verified": False, "status_code": 403}
     assert sent.json() == {"status_code": 200}
-    headers, raw = _Callback.posted[-1]
+    headers, raw = receiver.posted()[-1].headers, receiver.posted()[-1].body
     assert headers["X-Hub-Signature-256"] == facebook_ads.sign(box.client_secret, raw)
     assert facebook_ads.handshake_params("vt", "42") == {
         "hub.mode": "subscribe", "hub.challenge": "42", "hub.verify_token": "vt"}

@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -18,6 +16,7 @@ import pytest
 from connectors.sandbox import google_ads
 from connectors.sandbox.common import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Receiver
 
 HEADERS = {"Authorization": "Bearer sandbox", "developer-token": "sandbox-developer-token"}
 CUSTOMER = "1234567890"
@@ -381,20 +380,8 @@ def _token_for(token: str, offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({**raw, "o": offset}).encode()).decode().rstrip("=")
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    seen: list[bytes] = []
-
-    def do_POST(self) -> None:
-        _Receiver.seen.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_lead_form_webhook(box: ProviderSandbox, client: httpx.Client) -> None:
+def test_lead_form_webhook(box: ProviderSandbox, client: httpx.Client,
+                           receiver: Receiver) -> None:
     headers, raw = google_ads.webhook_delivery(box, "https://leads.example/hook",
                                                {"is_test": False})
     lead = json.loads(raw)
@@ -404,15 +391,9 @@ def test_lead_form_webhook(box: ProviderSandbox, client: httpx.Client) -> None:
     assert lead["is_test"] is False and isinstance(lead["form_id"], int)
     assert google_ads.google_key_matches(box.webhook_secret, lead["google_key"])
     assert not google_ads.google_key_matches(box.webhook_secret, "guess")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        sent = client.post("/_sandbox/webhooks/deliver", json={
-            "url": f"http://127.0.0.1:{server.server_address[1]}/leads", "payload": {}}).json()
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    sent = client.post("/_sandbox/webhooks/deliver", json={
+        "url": f"{receiver.url}/leads", "payload": {}}).json()
     assert sent == {"status_code": 200}
-    assert json.loads(_Receiver.seen[-1])["google_key"] == box.webhook_secret
-    assert date.fromisoformat(json.loads(_Receiver.seen[-1])["lead_submit_time"][:10])
+    delivered = json.loads(receiver.calls[-1].body)
+    assert delivered["google_key"] == box.webhook_secret
+    assert date.fromisoformat(delivered["lead_submit_time"][:10])

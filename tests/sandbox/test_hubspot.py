@@ -7,10 +7,7 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -27,6 +24,7 @@ from hubspot.crm.contacts import (
 from connectors.sandbox.common import EPOCH, Faults
 from connectors.sandbox.hubspot import DEMO_TOKEN, signature_v3
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Receiver
 
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 SMALL = {"contacts": 237, "companies": 41, "deals": 5}
@@ -36,14 +34,6 @@ ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 def ms(index: int) -> int:
     """Last-modified time of generated record ``index`` in epoch ms (60 s apart)."""
     return (EPOCH + index * 60) * 1000
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxServer]:
-    """This module's own server with only HubSpot mounted, so a half-finished simulator
-    elsewhere in the package cannot break these tests (overrides the conftest fixture)."""
-    with SandboxServer(only=["hubspot"]) as server:
-        yield server
 
 
 @pytest.fixture
@@ -67,28 +57,6 @@ def limits(base: str, **values: int) -> None:
 def search(base: str, obj: str, body: dict[str, Any], token: str = DEMO_TOKEN) -> httpx.Response:
     return httpx.post(f"{base}/crm/v3/objects/{obj}/search", json=body,
                       headers={"Authorization": f"Bearer {token}"})
-
-
-class _Capture(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.captured.append((self.path, self.headers, body))  # type: ignore[attr-defined]
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
-    server.captured = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_signature_v3_matches_official_vector() -> None:
@@ -432,13 +400,15 @@ def test_record_changes_mid_sync(sandbox: SandboxServer, small: str) -> None:
 
 
 def test_webhook_delivery_is_signed(sandbox: SandboxServer, base: str,
-                                    receiver: ThreadingHTTPServer) -> None:
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/hubspot?tenant=acme"
+                                    receiver: Receiver) -> None:
+    receiver.status = 204
+    url = f"{receiver.url}/hooks/hubspot?tenant=acme"
     events = [{"subscriptionType": "contact.creation", "objectId": 1042},
               {"objectId": 1043, "propertyName": "firstname", "propertyValue": "Ada"}]
     sent = httpx.post(f"{base}/_sandbox/webhooks/deliver", json={"url": url, "payload": events})
     assert sent.json() == {"status_code": 204}
-    path, headers, body = receiver.captured[0]  # type: ignore[attr-defined]
+    call = receiver.calls[0]
+    path, headers, body = call.path, call.headers, call.body
     assert path == "/hooks/hubspot?tenant=acme"
     stamp = headers["X-HubSpot-Request-Timestamp"]
     assert abs(int(stamp) - time.time() * 1000) < 300_000

@@ -6,9 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +19,7 @@ from connectors.sandbox._mailchimp_data import LISTS
 from connectors.sandbox.common import Faults
 from connectors.sandbox.mailchimp import DEMO_TOKEN, webhook_delivery
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Receiver
 
 NEWS, CUSTOMERS, BETA = (spec[0] for spec in LISTS)
 KEY = ("anystring", DEMO_TOKEN)
@@ -29,13 +28,6 @@ SMALL = {NEWS: 2345, CUSTOMERS: 40, BETA: 0}
 
 def md5(email: str) -> str:
     return hashlib.md5(email.lower().encode()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxServer]:
-    """Only Mailchimp mounted, so another simulator mid-edit cannot break these tests."""
-    with SandboxServer(only=["mailchimp"]) as server:
-        yield server
 
 
 @pytest.fixture
@@ -271,68 +263,29 @@ def test_oauth_token_metadata_and_expiry(sandbox: SandboxServer, box: Any) -> No
                      headers={"Authorization": f"OAuth {DEMO_TOKEN}"}).status_code == 401
 
 
-class _Receiver:
-    """A throwaway HTTP endpoint recording requests; answers ``status`` to everything."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.calls: list[tuple[str, str, dict[str, str], bytes]] = []
-        calls = self.calls
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                calls.append((self.command, self.path, dict(self.headers), body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    rec = _Receiver()
-    yield rec
-    rec.close()
-
-
 def test_webhook_registration_pings_the_url(mc: httpx.Client, box: Any,
-                                            receiver: _Receiver) -> None:
+                                            receiver: Receiver) -> None:
     url = f"{receiver.url}/hooks/mailchimp?secret={box.webhook_secret}"
     made = mc.post(f"/lists/{NEWS}/webhooks", json={
         "url": url, "events": {"subscribe": True, "campaign": False}})
     assert made.status_code == 200
     hook = made.json()
     assert hook["url"] == url and hook["events"]["campaign"] is False
-    method, path, headers, body = receiver.calls[0]
-    assert (method, path, body) == ("GET", f"/hooks/mailchimp?secret={box.webhook_secret}", b"")
-    assert headers["User-Agent"] == "MailChimp.com WebHook Validator"
+    ping = receiver.calls[0]
+    assert (ping.method, ping.path, ping.body) == (
+        "GET", f"/hooks/mailchimp?secret={box.webhook_secret}", b"")
+    assert ping.headers["User-Agent"] == "MailChimp.com WebHook Validator"
     listed = mc.get(f"/lists/{NEWS}/webhooks").json()
     assert listed["total_items"] == 1 and listed["webhooks"][0]["id"] == hook["id"]
     assert mc.delete(f"/lists/{NEWS}/webhooks/{hook['id']}").status_code == 204
-    dead = _Receiver(status=404)
-    try:
-        refused = assert_problem(mc.post(f"/lists/{NEWS}/webhooks", json={"url": dead.url}),
-                                 400, "Invalid Resource")
-        assert refused["errors"][0]["field"] == "url"
-    finally:
-        dead.close()
+    receiver.status = 404  # the URL stops answering 200: registering it is refused
+    refused = assert_problem(mc.post(f"/lists/{NEWS}/webhooks", json={"url": receiver.url}),
+                             400, "Invalid Resource")
+    assert refused["errors"][0]["field"] == "url"
 
 
 def test_webhook_delivery_is_form_encoded_and_secret_checked(
-        box: Any, sandbox: SandboxServer, receiver: _Receiver) -> None:
+        box: Any, sandbox: SandboxServer, receiver: Receiver) -> None:
     headers, body = webhook_delivery(box, "https://hooks.example/mc?secret=s", {
         "type": "unsubscribe", "fired_at": "2009-03-26 21:40:57",
         "data": {"action": "unsub", "reason": "manual", "id": "8a25ff1d98",
@@ -352,8 +305,9 @@ def test_webhook_delivery_is_form_encoded_and_secret_checked(
     sent = httpx.post(sandbox.url + "/mailchimp/_sandbox/webhooks/deliver", json={
         "url": f"{receiver.url}/mc?secret={secret}", "payload": {"type": "subscribe"}})
     assert sent.json() == {"status_code": 200}
-    method, path, got_headers, got_body = receiver.calls[0]
-    assert method == "POST"
+    call = receiver.calls[0]
+    path, got_headers, got_body = call.path, call.headers, call.body
+    assert call.method == "POST"
     assert got_headers["Content-Type"] == "application/x-www-form-urlencoded"
     # What Connectus does: the secret in the query, compared in constant time.
     assert hmac.compare_digest(parse_qs(urlsplit(path).query)["secret"][0], secret)

@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +20,7 @@ from connectors.sandbox._salesforce_data import id18, normalize_id, sf_datetime
 from connectors.sandbox.common import EPOCH, Faults
 from connectors.sandbox.salesforce import DEMO_TOKEN, outbound_message, webhook_delivery
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Received, Receiver
 
 V = "/services/data/v62.0"
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
@@ -33,13 +32,6 @@ NEXT_URL = re.compile(r"^/services/data/v62\.0/query/01g[0-9A-Za-z]{15}-(\d+)$")
 def stamp(index: int) -> str:
     """SystemModstamp of generated record ``index`` (records are 60 s apart from EPOCH)."""
     return sf_datetime(EPOCH + index * 60)
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxServer]:
-    """Only Salesforce mounted, so another simulator mid-edit cannot break these tests."""
-    with SandboxServer(only=["salesforce"]) as server:
-        yield server
 
 
 @pytest.fixture
@@ -341,42 +333,15 @@ def test_updated_and_deleted_replication(sf: httpx.Client) -> None:
     assert [g["id"] for g in gone] == [victim]
 
 
-class _Receiver:
-    """A throwaway HTTP endpoint that records what it is sent and answers a SOAP Ack."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, str], bytes]] = []
-        calls = self.calls
-        ack = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
-               b'"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse'
-               b' xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack>'
-               b"</notificationsResponse></soapenv:Body></soapenv:Envelope>")
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                calls.append((self.command, self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(ack)))
-                self.end_headers()
-                self.wfile.write(ack)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
+_ACK = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+        b'"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse'
+        b' xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack>'
+        b"</notificationsResponse></soapenv:Body></soapenv:Envelope>")
 
 
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    rec = _Receiver()
-    yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+def _soap_ack(call: Received) -> tuple[int, dict[str, str], bytes]:
+    """What a listener answers an Outbound Message it accepted."""
+    return 200, {"Content-Type": "text/xml"}, _ACK
 
 
 NS = {"soap": "http://schemas.xmlsoap.org/soap/envelope/",
@@ -385,7 +350,7 @@ NS = {"soap": "http://schemas.xmlsoap.org/soap/envelope/",
 
 
 def test_outbound_message_envelope_is_verifiable(box: Any, sandbox: SandboxServer,
-                                                 receiver: _Receiver) -> None:
+                                                 receiver: Receiver) -> None:
     headers, body = webhook_delivery(box, "https://hooks.example/sf?token=t", {
         "object": "Contact", "records": [{"Id": id18("0035g0000000001"), "Email": "a&b@x.org",
                                           "HasOptedOutOfEmail": False, "Title": None}]})
@@ -404,10 +369,12 @@ def test_outbound_message_envelope_is_verifiable(box: Any, sandbox: SandboxServe
     assert b'<SessionId xsi:nil="true"/>' in pure and b'xsi:type="sf:Lead"' in pure
 
     secret = box.webhook_secret
+    receiver.reply = _soap_ack
     sent = httpx.post(sandbox.url + "/salesforce/_sandbox/webhooks/deliver", json={
         "url": f"{receiver.url}/sf?token={secret}", "payload": {"object": "Account"}}).json()
     assert sent == {"status_code": 200, "acknowledged": True}
-    _, path, got_headers, got_body = receiver.calls[0]
+    call = receiver.calls[0]
+    path, got_headers, got_body = call.path, call.headers, call.body
     # What Connectus does: constant-time compare of the URL token, then the org id.
     assert hmac.compare_digest(parse_qs(urlsplit(path).query)["token"][0], secret)
     assert got_headers["Content-Type"] == "text/xml; charset=utf-8"

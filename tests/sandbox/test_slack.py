@@ -6,9 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from connectors.sandbox import slack
 from connectors.sandbox.common import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
+from tests.sandbox.conftest import Received, Receiver
 
 AUTH = {"Authorization": f"Bearer {slack.DEMO_TOKEN}"}
 
@@ -308,38 +307,21 @@ def test_webhook_delivery_verifies_independently(box: ProviderSandbox) -> None:
                                  signature=headers["X-Slack-Signature"])
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    seen: list[tuple[dict[str, str], bytes]] = []
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.seen.append((dict(self.headers), raw))
-        reply = json.dumps({"challenge": json.loads(raw).get("challenge")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _echo_challenge(call: Received) -> tuple[int, dict[str, str], bytes]:
+    """An Events API endpoint answering a url_verification request."""
+    reply = json.dumps({"challenge": json.loads(call.body).get("challenge")}).encode()
+    return 200, {"Content-Type": "application/json"}, reply
 
 
-def test_deliver_route_sends_url_verification(box: ProviderSandbox,
-                                              client: httpx.Client) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
-        sent = client.post("/_sandbox/webhooks/deliver", json={
-            "url": url, "payload": {"type": "url_verification", "challenge": "c-123"}}).json()
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+def test_deliver_route_sends_url_verification(box: ProviderSandbox, client: httpx.Client,
+                                              receiver: Receiver) -> None:
+    receiver.reply = _echo_challenge
+    sent = client.post("/_sandbox/webhooks/deliver", json={
+        "url": f"{receiver.url}/slack/events",
+        "payload": {"type": "url_verification", "challenge": "c-123"}}).json()
     assert sent["status_code"] == 200 and json.loads(sent["response_body"]) == {
         "challenge": "c-123"}
-    headers, raw = _Receiver.seen[-1]
+    headers, raw = receiver.calls[-1].headers, receiver.calls[-1].body
     assert json.loads(raw) == {"token": "sandbox-verification-token", "type": "url_verification",
                                "challenge": "c-123"}
     assert SignatureVerifier(box.webhook_secret).is_valid_request(raw, headers)

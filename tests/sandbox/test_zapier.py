@@ -6,10 +6,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import pytest
@@ -17,16 +13,9 @@ import pytest
 from connectors.sandbox.common import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.zapier import DEMO_TOKEN, webhook_delivery
+from tests.sandbox.conftest import Receiver
 
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxServer]:
-    """This module's own server with only Zapier mounted, so a half-finished simulator
-    elsewhere in the package cannot break these tests (overrides the conftest fixture)."""
-    with SandboxServer(only=["zapier"]) as server:
-        yield server
 
 
 @pytest.fixture
@@ -37,28 +26,6 @@ def base(sandbox: SandboxServer) -> str:
 @pytest.fixture
 def box(sandbox: SandboxServer) -> ProviderSandbox:
     return sandbox.sandboxes["zapier"]
-
-
-class _Capture(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.captured.append((self.path, self.headers, body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
-    server.captured = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_catch_hook_answers_success_and_records_the_run(base: str, box: ProviderSandbox) -> None:
@@ -225,6 +192,9 @@ def test_oauth_expiry_after_n_calls_then_refresh(base: str, box: ProviderSandbox
     wrong = httpx.post(f"{base}/oauth/token/", data={"grant_type": "client_credentials"},
                        auth=httpx.BasicAuth("sandbox-client", "wrong"))
     assert wrong.status_code == 401 and wrong.json() == {"error": "invalid_client"}
+    garbled = httpx.post(f"{base}/oauth/token/", data={"grant_type": "client_credentials"},
+                         headers={"Authorization": "Basic /w=="})  # not UTF-8; once a 500
+    assert garbled.status_code == 401 and garbled.json() == {"error": "invalid_client"}
     app = httpx.post(f"{base}/oauth/token/", data={
         "grant_type": "client_credentials", "client_id": "sandbox-client",
         "client_secret": "sandbox-secret", "scope": "zap"}).json()
@@ -259,15 +229,16 @@ def test_zap_changes_mid_sync(base: str, box: ProviderSandbox) -> None:
 
 
 def test_webhook_delivery_uses_the_static_secret_header(
-        base: str, box: ProviderSandbox, receiver: ThreadingHTTPServer) -> None:
+        base: str, box: ProviderSandbox, receiver: Receiver) -> None:
     payload = {"event": "zap.run", "items": [1, 2]}
     headers, body = webhook_delivery(box, "https://connectus.example/hooks/zapier", payload)
     assert headers["X-Connectus-Webhook-Secret"] == box.webhook_secret
     assert json.loads(body) == payload
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/zapier"
+    url = f"{receiver.url}/hooks/zapier"
     sent = httpx.post(f"{base}/_sandbox/webhooks/deliver", json={"url": url, "payload": payload})
     assert sent.json() == {"status_code": 200}
-    path, got, raw = receiver.captured[0]  # type: ignore[attr-defined]
+    call = receiver.calls[0]
+    path, got, raw = call.path, call.headers, call.body
     assert path == "/hooks/zapier" and json.loads(raw) == payload
     assert got["X-Connectus-Webhook-Secret"] == "sandbox-webhook-secret"
     assert got["Content-Type"].startswith("application/json")
