@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox._hubspot_data import PORTAL_ID, CrmError
-from connectors.sandbox._wire import bearer_token, iso, redirect_to
+from connectors.sandbox._wire import bearer_token, iso, redirect_to, same_secret
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 DEMO_TOKEN = "sandbox"
@@ -217,7 +217,7 @@ def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
 
         if field.get("client_id") != box.client_id:
             return bad("BAD_CLIENT_ID", "missing or unknown client id", "invalid_client")
-        if field.get("client_secret") != box.client_secret:
+        if not same_secret(field.get("client_secret"), box.client_secret):
             return bad("BAD_CLIENT_SECRET", "missing or invalid client secret", "invalid_client")
         grant = field.get("grant_type")
         if grant == "authorization_code":

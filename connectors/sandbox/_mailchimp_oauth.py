@@ -7,7 +7,6 @@ the token: ``/oauth2/metadata`` tells the client where to send API calls.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox._mailchimp_data import DATACENTER, DEMO_TOKEN
-from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to
+from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to, same_secret
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 
@@ -51,7 +50,7 @@ def add_routes(router: APIRouter, box: ProviderSandbox) -> None:
         pending = store.pending_code(form.get("code", ""))
         public_pkce = secret is None and pending is not None and bool(pending.code_challenge)
         if form.get("client_id") != box.client_id or not (
-                public_pkce or (secret and hmac.compare_digest(secret, box.client_secret))):
+                public_pkce or same_secret(secret, box.client_secret)):
             return oauth_error("invalid_client", "Invalid client credentials", 401)
         if form.get("grant_type") != "authorization_code":
             return oauth_error("unsupported_grant_type", "Only authorization_code is supported")

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from connectors.sandbox._salesforce_data import DEMO_TOKEN, USER_ID
 from connectors.sandbox._salesforce_store import sf_state
-from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to
+from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to, same_secret
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 DEFAULT_SCOPE = "api id refresh_token"  # what the connected app grants when none is asked for
@@ -95,7 +95,7 @@ def add_routes(router: APIRouter, box: ProviderSandbox,
         if form.get("client_id") != box.client_id:
             return oauth_error("invalid_client_id", "client identifier invalid")
         secret = form.get("client_secret")
-        if secret is not None and not hmac.compare_digest(secret, box.client_secret):
+        if secret is not None and not same_secret(secret, box.client_secret):
             return oauth_error("invalid_client", "invalid client credentials")
         grant = form.get("grant_type")
         if grant == "authorization_code":

@@ -7,12 +7,19 @@ provider shapes its own way stays in that provider's module.
 from __future__ import annotations
 
 import base64
+import hmac
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse
+
+
+def same_secret(presented: object, expected: str) -> bool:
+    """Constant-time and total: any presented value (None, non-ASCII) is just "no"."""
+    return isinstance(presented, str) and hmac.compare_digest(
+        presented.encode(), expected.encode())
 
 
 def iso(ts: float, *, ms: bool = True, z: bool = True) -> str:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import random
 import secrets
 import time
@@ -41,6 +40,8 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, Field
+
+from connectors.sandbox._wire import same_secret
 
 # 2024-01-01T00:00:00Z: generated records were modified after this instant, in index order.
 EPOCH = 1_704_067_200
@@ -174,10 +175,6 @@ class StoreDefault(Enum):
     LIFETIME = "lifetime"
 
 
-def _same(presented: str, expected: str) -> bool:
-    # Constant-time, and safe for non-ASCII input (compare_digest refuses non-ASCII str).
-    return hmac.compare_digest(presented.encode(), expected.encode())
-
 
 class TokenStore:
     """OAuth codes and tokens a simulator issued, plus its fixed demo credential.
@@ -229,7 +226,7 @@ class TokenStore:
                 expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
             else:
                 expected = code_verifier
-            if not _same(expected, grant.code_challenge):
+            if not same_secret(expected, grant.code_challenge):
                 return None
         return grant
 
@@ -263,7 +260,7 @@ class TokenStore:
         """'ok', 'missing', 'invalid' or 'expired'; counts one call against the token."""
         if not presented:
             return "missing"
-        if _same(presented, self.demo_token):
+        if same_secret(presented, self.demo_token):
             return "ok"
         token = self.tokens.get(presented)
         if token is None:

@@ -47,7 +47,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from connectors.sandbox import _facebook_ads_data as data
 from connectors.sandbox import _facebook_ads_graph as graph
 from connectors.sandbox._facebook_ads_graph import Call, GraphError
-from connectors.sandbox._wire import bearer_token, post_webhook
+from connectors.sandbox._wire import bearer_token, post_webhook, same_secret
 from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "facebook_ads"
@@ -134,8 +134,8 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if proof is None and box.state.get("require_proof"):
             raise GraphError("API calls from the server require an appsecret_proof argument", 100,
                              kind="GraphMethodException")
-        if proof is not None and not hmac.compare_digest(
-                str(proof), appsecret_proof(box.client_secret, str(call.token))):
+        if proof is not None and not same_secret(
+                proof, appsecret_proof(box.client_secret, str(call.token))):
             raise GraphError("Invalid appsecret_proof provided in the API argument", 100,
                              kind="GraphMethodException")
         return scopes_of(str(call.token))
@@ -250,7 +250,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     def exchange(params: dict[str, Any]) -> dict[str, Any]:
         if params.get("client_id") != box.client_id:
             raise GraphError("Error validating application. Invalid application ID.", 101)
-        if not hmac.compare_digest(str(params.get("client_secret") or ""), box.client_secret):
+        if not same_secret(params.get("client_secret"), box.client_secret):
             raise GraphError("Error validating client secret.", 1)
         tokens = store()
         if params.get("grant_type") == "fb_exchange_token":

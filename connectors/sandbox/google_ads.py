@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -55,7 +54,13 @@ from connectors.sandbox._google_ads_write import (
     mutate_campaigns,
     upload_click_conversions,
 )
-from connectors.sandbox._wire import basic_credentials, bearer_token, oauth_error, post_webhook
+from connectors.sandbox._wire import (
+    basic_credentials,
+    bearer_token,
+    oauth_error,
+    post_webhook,
+    same_secret,
+)
 from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "google_ads"
@@ -92,7 +97,7 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
 
 
 def google_key_matches(expected: str, presented: Any) -> bool:
-    return isinstance(presented, str) and hmac.compare_digest(presented, expected)
+    return same_secret(presented, expected)
 
 
 def create_router(box: ProviderSandbox) -> APIRouter:
@@ -140,7 +145,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if not developer:
             raise invalid([ads_error("requestError", "DEVELOPER_TOKEN_PARAMETER_MISSING",
                                      "developer-token parameter is missing.")])
-        if not hmac.compare_digest(developer, DEVELOPER_TOKEN):
+        if not same_secret(developer, DEVELOPER_TOKEN):
             if int(version[1:]) < 19:
                 raise AdsError(403, "PERMISSION_DENIED", "The caller does not have permission",
                                [ads_error("authorizationError", "DEVELOPER_TOKEN_NOT_APPROVED",
@@ -314,7 +319,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             client_id, secret = basic_credentials(request) or (client_id, secret)
         except ValueError:
             return oauth_error("invalid_client", "Unauthorized", 401)
-        if client_id != box.client_id or not hmac.compare_digest(secret or "", box.client_secret):
+        if client_id != box.client_id or not same_secret(secret, box.client_secret):
             return oauth_error("invalid_client", "Unauthorized", 401)
         tokens, grant = store(), form.get("grant_type")
         if grant == "refresh_token":

@@ -45,7 +45,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from connectors.sandbox import _slack_data as data
 from connectors.sandbox import _slack_methods as methods
 from connectors.sandbox._slack_methods import fail
-from connectors.sandbox._wire import basic_credentials, bearer_token, post_webhook, redirect_to
+from connectors.sandbox._wire import (
+    basic_credentials,
+    bearer_token,
+    post_webhook,
+    redirect_to,
+    same_secret,
+)
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 NAME = "slack"
@@ -180,7 +186,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             return fail("invalid_client_id")
         if client_id != box.client_id:
             return fail("invalid_client_id")
-        if not secret or not hmac.compare_digest(str(secret), box.client_secret):
+        if not same_secret(secret, box.client_secret):
             return fail("bad_client_secret")
         tokens, rotation = store(), box.state.get("token_rotation", True)
         grant = params.get("grant_type") or "authorization_code"

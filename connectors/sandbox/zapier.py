@@ -47,7 +47,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._wire import bearer_token, iso, post_webhook, redirect_to
+from connectors.sandbox._wire import bearer_token, iso, post_webhook, redirect_to, same_secret
 from connectors.sandbox._zapier_data import DEFAULT_LIMITS, Windows, make_zap, parse_body, runs_of
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
@@ -285,7 +285,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         else:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         grant = form.get("grant_type")
-        if client_id != box.client_id or secret != box.client_secret:
+        if client_id != box.client_id or not same_secret(secret, box.client_secret):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         calls = box.new_token_calls()
         if grant == "authorization_code":
