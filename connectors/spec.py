@@ -160,7 +160,7 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class TestCall:
+class ConnectionProbe:
     request: Request
     describe: Callable[[Any], str]  # body -> "Connected to portal 123 as ..."
 
@@ -173,7 +173,7 @@ class ConnectorSpec:
     auth: AuthScheme
     streams: tuple[Stream, ...]
     writes: tuple[Write, ...]
-    test_call: TestCall
+    test_call: ConnectionProbe
     rate_limit: RateLimit = RateLimit()
     webhooks: Webhooks | None = None
     # response -> error, or None when the response is a success; see http.classify
@@ -187,6 +187,11 @@ class ConnectorSpec:
     sandbox_oauth: tuple[str, str] | None = None
     # other hosts an absolute path or next link may point at (Zapier's hooks host)
     trusted_hosts: tuple[str, ...] = ()
+    # the catalogue row a new provider gets when it has none yet (tools/catalogue.py)
+    display_name: str = ""
+    category: str = "other"
+    description: str = ""
+    webhook_events: tuple[str, ...] = ()
     # how the demo tenant connects to the simulator with its fixed demo credential:
     # {"credentials": {...}, "settings": {...}}
     sandbox_demo: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from store.embedded import EmbeddedServices
 from store.migrate import upgrade_async
 from store.redact import RedactingFilter
 from store.settings import Settings
+from tools.catalogue import sync_catalogue
 from tools.context import Services
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ async def running(settings: Settings, *, migrate: bool = True,
                             secrets=SecretBox(load_keys(settings.secret_keys, settings.data_dir)),
                             queue=pool)
         services.extras["redis_url"] = redis_url
+        if migrate:
+            await sync_catalogue(services)
         yield services
     finally:
         if pool is not None:
@@ -70,6 +73,8 @@ def sandbox_app(seed: int = 7) -> FastAPI:
 
 async def migrate_to(services: Services, revision: str = "head") -> None:
     await upgrade_async(services.db.url, revision)
+    if revision == "head":
+        await sync_catalogue(services)
 
 
 def redact_log(logger_name: str) -> None:

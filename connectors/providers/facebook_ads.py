@@ -36,12 +36,12 @@ from connectors.errors import (
 )
 from connectors.paginators import CursorParam, Paginator, Request
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     Usage,
     WebhookReply,
     WebhookRequest,
@@ -302,7 +302,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/facebook_ads/v21.0/dialog/oauth", "/facebook_ads/v21.0/oauth/access_token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=TestCall(Request("GET", "/act_{ad_account_id}", {
+    test_call=ConnectionProbe(Request("GET", "/act_{ad_account_id}", {
         "fields": "id,name,account_status,currency"}), _describe),
     # Business Use Case limit per ad account, standard tier: 300 + 40 x active ads an hour
     # (the floor used here); the usage headers then tell how close we are

@@ -38,12 +38,12 @@ from connectors.errors import (
 )
 from connectors.paginators import BodyCursor, Paginator, Request, dig
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     WebhookRequest,
     Webhooks,
     Write,
@@ -272,7 +272,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/google_ads/o/oauth2/v2/auth", "/google_ads/token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=TestCall(Request("GET", "/customers:listAccessibleCustomers"), _describe),
+    test_call=ConnectionProbe(Request("GET", "/customers:listAccessibleCustomers"), _describe),
     rate_limit=RateLimit(daily=15_000),  # Basic access; operations per developer token
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
     classify=classify,

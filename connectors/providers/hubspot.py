@@ -21,12 +21,12 @@ from connectors.errors import MissingScope, ProviderError, QuotaExhausted, RateL
 from connectors.http import provider_message
 from connectors.paginators import CursorParam, Paginator, Request, dig
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     Usage,
     WebhookRequest,
     Webhooks,
@@ -202,7 +202,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/hubspot/oauth/authorize", "/hubspot/oauth/v1/token"),
     streams=tuple(_stream(name) for name in ("contacts", "companies", "deals")),
     writes=WRITES,
-    test_call=TestCall(
+    test_call=ConnectionProbe(
         Request("GET", "/crm/v3/objects/contacts", {"limit": 1}),
         lambda body: "Connected to HubSpot; contacts are readable"
         + (f" (first: {dig(body, 'results.0.properties.email')})"

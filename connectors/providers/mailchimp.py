@@ -32,12 +32,12 @@ from connectors.errors import (
 )
 from connectors.paginators import Offset, Request, dig
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     WebhookReply,
     WebhookRequest,
     Webhooks,
@@ -253,7 +253,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/mailchimp/oauth2/authorize", "/mailchimp/oauth2/token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=TestCall(Request("GET", "/"), _describe_root),  # the API root: account details
+    test_call=ConnectionProbe(Request("GET", "/"), _describe_root),  # the API root: account details
     rate_limit=RateLimit(concurrency=10),  # no per-minute quota is published
     webhooks=Webhooks(verify=verify, events=events, handshake=handshake),
     classify=classify,

@@ -32,12 +32,12 @@ from connectors.errors import (
 )
 from connectors.paginators import NextUrl, Paginator, Request, dig
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     Usage,
     WebhookReply,
     WebhookRequest,
@@ -268,7 +268,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/salesforce/services/oauth2/authorize", "/salesforce/services/oauth2/token"),
     streams=tuple(_stream(name) for name in OBJECTS),
     writes=tuple(w for name in OBJECTS for w in _writes(name)),
-    test_call=TestCall(Request("GET", f"{API}/limits"), _describe_limits),
+    test_call=ConnectionProbe(Request("GET", f"{API}/limits"), _describe_limits),
     # Allocation = 100,000 + per-licence adder (Enterprise); the org's real figure comes back
     # in Sforce-Limit-Info on every call. 25 concurrent long-running requests in production.
     rate_limit=RateLimit(daily=100_000, concurrency=25),

@@ -36,12 +36,12 @@ from connectors.errors import (
 from connectors.http import retry_after_seconds
 from connectors.paginators import CursorParam, Request
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     Delta,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     WebhookReply,
     WebhookRequest,
     Webhooks,
@@ -191,7 +191,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/slack/oauth/v2/authorize", "/slack/api/oauth.v2.access"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=TestCall(Request("GET", "/auth.test"), _describe),
+    test_call=ConnectionProbe(Request("GET", "/auth.test"), _describe),
     # tiers are per method; Tier 2 (conversations.list, users.list) is the tightest we use
     rate_limit=RateLimit(requests=20, per_seconds=60),
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",

@@ -24,11 +24,11 @@ from connectors.auth import AuthScheme, Bearer, NoAuth, OAuth2
 from connectors.errors import NotFoundAtProvider, ProviderError, TokenExpired
 from connectors.paginators import Offset, Request, dig
 from connectors.spec import (
+    ConnectionProbe,
     ConnectorSpec,
     InboundEvent,
     RateLimit,
     Stream,
-    TestCall,
     WebhookRequest,
     Webhooks,
     Write,
@@ -106,7 +106,7 @@ SPEC = ConnectorSpec(
                             "last_successful_run_date")),),
     writes=(Write(name="events.send", method="POST", path="{hook_url}", batch_size=100,
                   kind="create", body=lambda records: records, result=_hook_result),),
-    test_call=TestCall(
+    test_call=ConnectionProbe(
         Request("GET", "/v1/profiles/me"),
         lambda body: f"Connected to Zapier as {dig(body, 'full_name') or dig(body, 'email')}"),
     # the Workflow API allows 60 calls a minute; hooks take 30 a second, so this is the
