@@ -96,6 +96,7 @@ class Connector:
         self.credentials = dict(credentials)
         self.settings = dict(settings or {})
         self.save_credentials = save_credentials
+        spec.auth.validate(self.credentials)  # names a missing credential before any call
         account = account_key(spec, self.credentials, self.settings)
         self.client = ProviderClient(
             spec, self.base_url(), spec.auth.build_for(self.credentials, self.settings),

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from store.errors import PermissionDenied, SystemFault
+from store.errors import PermissionDenied, SystemFault, ValidationFailed
 from store.models import TenantScoped
 
 
@@ -58,8 +59,12 @@ class Database:
     async def transaction(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on any error."""
         session = self.session(tenant_id) if tenant_id else self.system_session()
-        async with session, session.begin():
-            yield session
+        try:
+            async with session, session.begin():
+                yield session
+        except DataError as exc:  # a value the column cannot hold: the caller's input
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+            raise ValidationFailed(f"a value does not fit: {reason}") from None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

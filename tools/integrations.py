@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,20 @@ from tools.audit import audit
 from tools.context import Services, require
 
 HINT_FIELDS = ("api_key", "access_token", "hook_url", "client_id")
+MAX_INT = 2_147_483_647  # the column is a PostgreSQL integer
+URL_SETTINGS = ("sandbox_url", "base_url")
+
+
+def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings that become request URLs must be plain http(s) URLs."""
+    for name in URL_SETTINGS:
+        value = settings.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
+                or any(ch in value for ch in "{} \t\n"):
+            raise ValueError(f"settings.{name} must be an http:// or https:// URL")
+    return settings
 
 
 class IntegrationCreate(BaseModel):
@@ -37,7 +51,12 @@ class IntegrationCreate(BaseModel):
     credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
     settings: dict[str, Any] = Field(default_factory=dict)
     sync_config: dict[str, Any] = Field(default_factory=dict)
-    api_calls_limit: int = Field(0, ge=0)
+    api_calls_limit: int = Field(0, ge=0, le=MAX_INT)
+
+    @field_validator("settings")
+    @classmethod
+    def _urls(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        return check_settings(settings)
 
 
 class IntegrationUpdate(BaseModel):
@@ -49,7 +68,21 @@ class IntegrationUpdate(BaseModel):
                                                 "stored fields it names")
     settings: dict[str, Any] | None = None
     sync_config: dict[str, Any] | None = None
-    api_calls_limit: int | None = Field(None, ge=0)
+    api_calls_limit: int | None = Field(None, ge=0, le=MAX_INT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None:
+                    raise ValueError(f"{name} may not be null; leave it out to keep it")
+        return data
+
+    @field_validator("settings")
+    @classmethod
+    def _urls(cls, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+        return check_settings(settings) if settings is not None else None
 
 
 class IntegrationPublic(BaseModel):
@@ -224,9 +257,20 @@ async def test_connection(services: Services, caller: Caller,
     require(caller, Role.member, "testing a connection")
     async with services.db.session(caller.tenant_id) as session:
         row, provider = await load_integration(session, integration_id)
-    async with open_connector(services.db, services.secrets, services.queue, row, provider,
-                              priority=Priority.chat, max_wait_s=10) as connector:
-        diagnosis = await connector.test_connection()
+    try:
+        async with open_connector(services.db, services.secrets, services.queue, row,
+                                  provider, priority=Priority.chat,
+                                  max_wait_s=10) as connector:
+            diagnosis = await connector.test_connection()
+    except ValidationFailed as missing:  # no tokens yet, or a setting the URL needs
+        spec = connector_spec(provider)
+        how = (f"finish connecting with POST /integrations/integrations/{row.id}/oauth/"
+               "connect/" if spec and spec.auth.oauth else
+               f"add it with PATCH /integrations/integrations/{row.id}/")
+        return ConnectionTest(ok=False, message=f"{provider} is not connected yet: "
+                              f"{missing.message}", action=f"Provide it: {how}",
+                              latency_ms=None, status=row.status,
+                              details={"category": "not_connected"})
     category = diagnosis.details.get("category")
     status = "active" if diagnosis.ok else (
         "reconnect_needed" if category == "auth" else "error")

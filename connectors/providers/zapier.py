@@ -35,6 +35,7 @@ from connectors.spec import (
     WriteResult,
 )
 from connectors.webhooks import require_equal, require_secret
+from store.errors import ValidationFailed
 
 SECRET_HEADER = "x-connectus-webhook-secret"
 
@@ -44,7 +45,12 @@ class ZapierScheme(AuthScheme):
     """An OAuth token for the Workflow API; the hook URL needs none (it is the secret)."""
 
     kind: str = "webhook"
-    required: tuple[str, ...] = ("access_token",)
+
+    def validate(self, credentials: dict[str, Any]) -> None:
+        if not credentials.get("access_token") and not credentials.get("hook_url"):
+            raise ValidationFailed("give a Catch Hook URL (hook_url) to send events, an API "
+                                   "token (access_token) to read zaps, or both",
+                                   field="credentials.hook_url")
 
     def build(self, credentials: dict[str, Any]) -> httpx.Auth:
         token = credentials.get("access_token")

@@ -150,3 +150,39 @@ async def test_oauth_connect_flow_end_to_end(api, services: Services, tenant, sa
     replay = await api.get("/integrations/oauth/callback/",
                            params={**dict(back.params), "state": "forged"})
     assert replay.status_code == 422
+
+
+async def test_hostile_input_gets_a_422_naming_what_is_wrong(api, tenant, sandbox) -> None:
+    _, key = tenant
+    created = (await _create(api, key, sandbox.url)).json()
+    url = f"/integrations/integrations/{created['id']}/"
+    nul_query = await api.get("/integrations/integrations/?status=a%00b", headers=_auth(key))
+    assert nul_query.status_code == 422 and "NUL" in nul_query.json()["error"]["message"]
+    nul_body = await api.patch(url, headers=_auth(key),
+                               content=b'{"name": "a\\u0000b"}',
+                               )
+    assert nul_body.status_code == 422
+    null = await api.patch(url, headers=_auth(key), json={"settings": None})
+    assert null.status_code == 422 and "settings may not be null" in null.text
+    huge = await api.patch(url, headers=_auth(key), json={"api_calls_limit": 10**30})
+    assert huge.status_code == 422 and "api_calls_limit" in huge.text
+    not_url = await api.patch(url, headers=_auth(key), json={"settings": {"base_url": "{0}"}})
+    assert not_url.status_code == 422 and "settings.base_url" in not_url.text
+    surrogate = await api.patch(url, headers=_auth(key), content=b'{"name": "\\ud994x"}')
+    assert surrogate.status_code == 422
+    still = (await api.get(url, headers=_auth(key))).json()
+    assert still["name"] == "HubSpot (sandbox)" and still["settings"]["sandbox_url"]
+
+
+async def test_testing_an_oauth_integration_before_connecting_says_how(api, tenant,
+                                                                       sandbox) -> None:
+    _, key = tenant
+    created = (await _create(api, key, sandbox.url, credentials={
+        "client_id": "sandbox-client", "client_secret": "sandbox-secret"})).json()
+    result = await api.post(f"/integrations/integrations/{created['id']}/test_connection/",
+                            headers=_auth(key))
+    assert result.status_code == 200
+    body = result.json()
+    assert body["ok"] is False and body["status"] == "pending"
+    assert "credentials.access_token" in body["message"]
+    assert "/oauth/connect/" in body["action"]
