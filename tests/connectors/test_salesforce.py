@@ -246,7 +246,8 @@ async def test_outbound_message_is_verified_and_a_forged_one_rejected(sandbox, c
                             b"<soapenv:Envelope", 1)
     with pytest.raises(WebhookRejected):
         connector.verify_webhook(WebhookRequest("POST", url, good.headers, dtd))
-    no_secret = connect("salesforce", {"access_token": "sandbox"}, SETTINGS)
+    no_secret = connect("salesforce", {"access_token": "sandbox",
+                                       "instance_url": f"{sandbox.url}/salesforce"}, SETTINGS)
     with pytest.raises(WebhookRejected):
         no_secret.verify_webhook(good)
 
