@@ -1,19 +1,27 @@
 """The sandbox: every provider simulator in one ASGI app, each under ``/{provider}``.
 
 Each simulator also gets control endpoints under ``/{provider}/_sandbox``:
-``GET .../state`` (call counts, fault knobs), ``POST .../faults`` (set knobs)
-and ``POST .../reset`` (forget writes, tokens and counters).
+``GET .../state`` (call counts, fault knobs), ``POST .../faults`` (set knobs),
+``POST .../reset`` (forget writes, tokens and counters) and
+``POST .../webhooks/deliver`` (``{"url", "payload"}``: the simulator's
+``webhook_delivery`` builds the provider's signed request and it is POSTed to
+the URL, within the provider's answer deadline ``WEBHOOK_TIMEOUT_S``).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from connectors import sandbox as sandbox_package
+from connectors.sandbox._wire import post_webhook
 from connectors.sandbox.common import Faults, ProviderSandbox
 
 _NOT_SIMULATORS = {"app", "common", "server"}
@@ -28,8 +36,14 @@ def simulator_names() -> list[str]:
     )
 
 
-def _control_router(box: ProviderSandbox) -> APIRouter:
+class Delivery(BaseModel):
+    url: str
+    payload: Any = None
+
+
+def _control_router(box: ProviderSandbox, simulator: ModuleType) -> APIRouter:
     router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
+    timeout_s = float(getattr(simulator, "WEBHOOK_TIMEOUT_S", 10.0))
 
     @router.get("/state")
     async def state() -> dict[str, Any]:
@@ -46,6 +60,16 @@ def _control_router(box: ProviderSandbox) -> APIRouter:
         box.reset()
         return {"reset": True}
 
+    @router.post("/webhooks/deliver")
+    async def deliver(delivery: Delivery) -> JSONResponse:
+        headers, body = simulator.webhook_delivery(box, delivery.url, delivery.payload)
+        try:
+            sent = await post_webhook(delivery.url, headers, body, timeout_s=timeout_s)
+        except httpx.HTTPError as exc:
+            return JSONResponse({"status_code": None, "error": repr(exc)}, status_code=502)
+        return JSONResponse({"status_code": sent.status_code,
+                             "response_body": sent.text[:2000]})
+
     return router
 
 
@@ -60,7 +84,7 @@ def create_app(*, seed: int = 7, faults: dict[str, Faults] | None = None,
         box = ProviderSandbox(name, seed=seed, faults=(faults or {}).get(name),
                               counts=(counts or {}).get(name))
         boxes[name] = box
-        app.include_router(_control_router(box), prefix=f"/{name}")
+        app.include_router(_control_router(box, module), prefix=f"/{name}")
         app.include_router(module.create_router(box), prefix=f"/{name}")
     app.state.sandboxes = boxes
     return app

@@ -47,7 +47,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from connectors.sandbox import _facebook_ads_data as data
 from connectors.sandbox import _facebook_ads_graph as graph
 from connectors.sandbox._facebook_ads_graph import Call, GraphError
-from connectors.sandbox._wire import bearer_token, post_webhook, same_secret
+from connectors.sandbox._wire import bearer_token, same_secret
 from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "facebook_ads"
@@ -273,15 +273,6 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                               lifetime_s=lifetime)
         return {"access_token": issued.access_token, "token_type": "bearer",
                 "expires_in": lifetime}
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get("url"):
-            return JSONResponse({"error": "body needs url and payload"}, 400)
-        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        sent = await post_webhook(body["url"], headers, raw)
-        return JSONResponse({"status_code": sent.status_code})
 
     @router.post("/_sandbox/webhooks/verify")
     async def verify(request: Request) -> Response:

@@ -58,7 +58,6 @@ from connectors.sandbox._wire import (
     basic_credentials,
     bearer_token,
     oauth_error,
-    post_webhook,
     same_secret,
 )
 from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
@@ -346,15 +345,6 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         if issued.refresh_token:
             answer["refresh_token"] = issued.refresh_token
         return JSONResponse(answer)
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get("url"):
-            return JSONResponse({"error": "body needs url and payload"}, 400)
-        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        sent = await post_webhook(body["url"], headers, raw)
-        return JSONResponse({"status_code": sent.status_code})
 
     @router.api_route("/{version}/{rest:path}", methods=["GET", "POST"])
     async def api(version: str, rest: str, request: Request) -> Response:

@@ -32,7 +32,6 @@ import json
 import time
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -60,10 +59,11 @@ from connectors.sandbox._hubspot_http import (
     oauth_routes,
     split_names,
 )
-from connectors.sandbox._wire import iso, post_webhook
+from connectors.sandbox._wire import iso
 from connectors.sandbox.common import ProviderSandbox
 
 NAME = "hubspot"
+WEBHOOK_TIMEOUT_S = 5.0  # HubSpot gives a target URL five seconds to answer
 __all__ = ["DEMO_TOKEN", "NAME", "create_router", "signature_v3", "webhook_delivery"]
 # HubSpot decodes these escapes in the request URI before computing signature v3.
 _URI_ESCAPES = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
@@ -318,19 +318,6 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         return Response(status_code=204, headers=headers)
 
     oauth_routes(router, box, guard)
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get("url"):
-            return hs_error(400, "body needs url and payload", "VALIDATION_ERROR")
-        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        try:
-            # HubSpot gives a target URL five seconds to answer.
-            sent = await post_webhook(body["url"], headers, raw, timeout_s=5.0)
-        except httpx.HTTPError as exc:
-            return JSONResponse({"status_code": None, "error": repr(exc)}, status_code=502)
-        return JSONResponse({"status_code": sent.status_code})
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(request: Request, path: str) -> Response:

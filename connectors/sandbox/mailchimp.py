@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -64,7 +63,7 @@ from connectors.sandbox._mailchimp_data import (
     project,
 )
 from connectors.sandbox._mailchimp_store import dataset, lookup, mc_state, status_counts
-from connectors.sandbox._wire import bearer_token, iso, post_webhook
+from connectors.sandbox._wire import bearer_token, iso
 from connectors.sandbox.common import EPOCH, ProviderSandbox
 
 NAME = "mailchimp"
@@ -257,14 +256,6 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
 def create_router(box: ProviderSandbox) -> APIRouter:
     router = APIRouter()
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> dict[str, Any]:
-        spec = json.loads(await request.body())
-        headers, body = webhook_delivery(box, spec["url"], spec.get("payload"))
-        reply = await post_webhook(spec["url"], headers, body, timeout_s=10)
-        return {"status_code": reply.status_code}
-
     oauth.add_routes(router, box)
 
     @router.api_route("/3.0", methods=methods)

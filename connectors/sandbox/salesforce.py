@@ -27,7 +27,7 @@ Webhooks: Salesforce signs nothing. The simulator sends an Outbound Message (SOA
 ``text/xml``, built by ``outbound_message``); the receiver authenticates it by the
 ``OrganizationId`` in the envelope (``box.state["org_id"]``) plus a secret in its own
 endpoint URL: Connectus registers ``...?token=<box.webhook_secret>``.
-``POST /_sandbox/webhooks/deliver`` sends one and reports whether it was acknowledged.
+``POST /_sandbox/webhooks/deliver`` sends one; its reply body shows the SOAP Ack.
 
 Not covered: Bulk API, ``/composite`` subrequests, SOSL, relationship queries, other
 SOQL filters and date literals (refused as sandbox limitations, never ignored),
@@ -70,7 +70,6 @@ from connectors.sandbox._salesforce_store import (
     sobject_name,
     write,
 )
-from connectors.sandbox._wire import post_webhook
 from connectors.sandbox.common import ProviderSandbox
 
 NAME = "salesforce"
@@ -373,13 +372,6 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
 def create_router(box: ProviderSandbox) -> APIRouter:
     router = APIRouter()
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> dict[str, Any]:
-        spec = await request.json()
-        headers, body = webhook_delivery(box, spec["url"], spec.get("payload") or {})
-        reply = await post_webhook(spec["url"], headers, body, timeout_s=10)
-        return {"status_code": reply.status_code, "acknowledged": "<Ack>true</Ack>" in reply.text}
 
     @router.get("/services/data")
     @router.get("/services/data/")

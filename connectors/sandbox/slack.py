@@ -48,7 +48,6 @@ from connectors.sandbox._slack_methods import fail
 from connectors.sandbox._wire import (
     basic_credentials,
     bearer_token,
-    post_webhook,
     redirect_to,
     same_secret,
 )
@@ -56,6 +55,7 @@ from connectors.sandbox.common import ProviderSandbox, TokenStore
 
 NAME = "slack"
 DEMO_TOKEN = "xoxb-sandbox"
+WEBHOOK_TIMEOUT_S = 3.0  # Slack retries an event not acknowledged within three seconds
 TOKEN_LIFETIME_S = 43_200
 ALL_SCOPES = ("channels:read", "groups:read", "im:read", "mpim:read", "channels:history",
               "groups:history", "users:read", "users:read.email", "chat:write")
@@ -233,15 +233,6 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         code = store().issue_code(box.client_id, q["redirect_uri"], q.get("scope", ""),
                                   challenge, q.get("code_challenge_method") if challenge else None)
         return redirect_to(q["redirect_uri"], {"code": code, "state": q.get("state", "")})
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get("url"):
-            return fail("invalid_arguments", 400)
-        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        sent = await post_webhook(body["url"], headers, raw)
-        return JSONResponse({"status_code": sent.status_code, "response_body": sent.text[:2000]})
 
     @router.api_route("/api/{method}", methods=["GET", "POST"])
     async def api(method: str, request: Request) -> Response:

@@ -47,7 +47,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._wire import bearer_token, iso, post_webhook, redirect_to, same_secret
+from connectors.sandbox._wire import bearer_token, iso, redirect_to, same_secret
 from connectors.sandbox._zapier_data import DEFAULT_LIMITS, Windows, make_zap, parse_body, runs_of
 from connectors.sandbox.common import ProviderSandbox, TokenStore
 
@@ -325,15 +325,6 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         return {"catch": box.state.get("zp_catch", []), "runs": box.state.get("zp_runs", []),
                 "rest": box.state.get("zp_rest_deliveries", []),
                 "subscriptions": box.state.get("zp_rest", {})}
-
-    @router.post("/_sandbox/webhooks/deliver")
-    async def deliver(request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get("url"):
-            return api_error(400, "invalid", "ValidationError", "body needs url and payload")
-        headers, raw = webhook_delivery(box, body["url"], body.get("payload"))
-        sent = await post_webhook(body["url"], headers, raw, timeout_s=10.0)
-        return JSONResponse({"status_code": sent.status_code})
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(request: Request, path: str) -> Response:

@@ -393,7 +393,7 @@ def test_lead_form_webhook(box: ProviderSandbox, client: httpx.Client,
     assert not google_ads.google_key_matches(box.webhook_secret, "guess")
     sent = client.post("/_sandbox/webhooks/deliver", json={
         "url": f"{receiver.url}/leads", "payload": {}}).json()
-    assert sent == {"status_code": 200}
+    assert sent["status_code"] == 200
     delivered = json.loads(receiver.calls[-1].body)
     assert delivered["google_key"] == box.webhook_secret
     assert date.fromisoformat(delivered["lead_submit_time"][:10])

@@ -406,7 +406,7 @@ def test_webhook_delivery_is_signed(sandbox: SandboxServer, base: str,
     events = [{"subscriptionType": "contact.creation", "objectId": 1042},
               {"objectId": 1043, "propertyName": "firstname", "propertyValue": "Ada"}]
     sent = httpx.post(f"{base}/_sandbox/webhooks/deliver", json={"url": url, "payload": events})
-    assert sent.json() == {"status_code": 204}
+    assert sent.json()["status_code"] == 204
     call = receiver.calls[0]
     path, headers, body = call.path, call.headers, call.body
     assert path == "/hooks/hubspot?tenant=acme"

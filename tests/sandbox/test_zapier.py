@@ -236,7 +236,7 @@ def test_webhook_delivery_uses_the_static_secret_header(
     assert json.loads(body) == payload
     url = f"{receiver.url}/hooks/zapier"
     sent = httpx.post(f"{base}/_sandbox/webhooks/deliver", json={"url": url, "payload": payload})
-    assert sent.json() == {"status_code": 200}
+    assert sent.json()["status_code"] == 200
     call = receiver.calls[0]
     path, got, raw = call.path, call.headers, call.body
     assert path == "/hooks/zapier" and json.loads(raw) == payload
