@@ -22,7 +22,9 @@ from redis.asyncio import Redis
 
 from connectors import oauth
 from connectors.errors import (
+    BadRequest,
     MissingScope,
+    NotFoundAtProvider,
     ProviderDown,
     ProviderError,
     QuotaExhausted,
@@ -205,9 +207,9 @@ class Connector:
                               data=body if spec.form else None)
             try:
                 response, _ = await self.client.send(request)
-            except (ReconnectNeeded, MissingScope, QuotaExhausted, ProviderDown, RateLimited):
-                raise
-            except ProviderError as exc:
+            except (BadRequest, NotFoundAtProvider) as exc:
+                # the provider refused this batch: count it and go on; anything else
+                # (auth, quota, an outage) stops the write for the caller to handle
                 failed += len(batch)
                 errors.append({"batch_start": start, "message": exc.message})
                 continue

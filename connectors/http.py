@@ -226,13 +226,11 @@ class ProviderClient:
                     provider=self.spec.name,
                     resets_at=datetime.now(UTC) + timedelta(seconds=wait),
                     http_status=error.http_status, provider_message=error.provider_message)
-        elif isinstance(error, ProviderDown):
-            await self.breaker.failure()
         await self._failed(error, response.status_code, started)
         raise error
 
     async def _failed(self, error: ProviderError, status: int | None, started: float) -> None:
-        if isinstance(error, ProviderDown) and status is None:
+        if isinstance(error, ProviderDown):
             await self.breaker.failure()
         error.message = redact(error.message, self.secrets)
         await self.observer.call(status=status, elapsed_ms=_ms(started), error=error)

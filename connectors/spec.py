@@ -155,7 +155,6 @@ class Usage:
     """What a response's headers say about the quota left (fractions 0..1)."""
 
     remaining_fraction: float | None = None
-    daily_remaining: int | None = None
     resets_at: datetime | None = None
 
 

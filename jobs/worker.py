@@ -1,4 +1,5 @@
-"""The arq worker: job functions registered as data, with timeouts and tries.
+"""The arq worker. Today it beats a heartbeat that /healthz reads; the sync, workflow
+and insight jobs join it with their own issues.
 
 ``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
 you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
@@ -12,10 +13,9 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import Worker, func
+from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
-from jobs.tasks import JOBS
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -35,9 +35,7 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
                  burst: bool = False) -> Worker:
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``secrets`` (SecretBox)."""
     return Worker(
-        functions=[func(job, timeout=spec.timeout_s,  # type: ignore[arg-type]
-                        max_tries=spec.max_tries)
-                   for job, spec in JOBS.items()],
+        functions=[],  # jobs arrive with the sync and workflow engines
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,

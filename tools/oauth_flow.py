@@ -20,7 +20,7 @@ from connectors import oauth
 from connectors.registry import connector_spec
 from store.accounts import Caller
 from store.errors import NotFound, SecretError, ValidationFailed
-from store.models import Integration, IntegrationProvider, Role, User
+from store.models import Integration, Role, User
 from tools.audit import audit
 from tools.context import Services, require
 from tools.integrations import IntegrationPublic, credential_hint_for, load_integration, to_public
@@ -99,6 +99,4 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
               provider=provider)
         await session.flush()
         await session.refresh(row)
-        name = await session.scalar(select(IntegrationProvider.name)
-                                    .where(IntegrationProvider.id == row.provider_id))
-        return to_public(row, name or provider)
+        return to_public(row, provider)

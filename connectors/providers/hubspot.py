@@ -160,8 +160,7 @@ def usage(response: httpx.Response) -> Usage:
     if daily and left and int(daily):
         midnight = (datetime.now(UTC) + timedelta(days=1)).replace(
             hour=0, minute=0, second=0, microsecond=0)
-        return Usage(remaining_fraction=int(left) / int(daily), daily_remaining=int(left),
-                     resets_at=midnight)
+        return Usage(remaining_fraction=int(left) / int(daily), resets_at=midnight)
     return Usage()
 
 
