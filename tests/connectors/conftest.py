@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -53,3 +54,24 @@ def connect(sandbox: SandboxServer, redis: Redis) -> Iterator[Callable[..., Conn
         return connector
 
     yield make
+
+
+async def oauth_tokens(sandbox: Any, provider: str, scope: str | None = None) -> dict[str, Any]:
+    """Credentials as Connectus gets them: our authorize URL, the simulator's consent, our
+    code exchange (connectors/oauth.py): the same path a person's browser takes."""
+    from connectors import oauth
+
+    spec = connector_spec(provider)
+    assert spec is not None and spec.auth.oauth is not None
+    config = spec.auth.oauth
+    authorize, token_url = oauth.oauth_urls(config, sandbox.url, spec.sandbox_oauth)
+    verifier = oauth.new_verifier() if config.pkce else None
+    url = oauth.authorize_url(config, authorize, "sandbox-client", "http://localhost/cb",
+                              "state-1", verifier)
+    if scope is not None:
+        url = str(httpx.URL(url).copy_set_param("scope", scope))
+    async with httpx.AsyncClient() as client:
+        consent = await client.get(url)
+    code = httpx.URL(consent.headers["location"]).params["code"]
+    return await oauth.exchange(config, token_url, "sandbox-client", "sandbox-secret",
+                                "http://localhost/cb", code, verifier, provider)

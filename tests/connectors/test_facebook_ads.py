@@ -7,10 +7,8 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
-from connectors import oauth
 from connectors.connector import to_iso
 from connectors.errors import MissingScope, QuotaExhausted, ReconnectNeeded
 from connectors.providers.facebook_ads import RESTATEMENT_DAYS, SPEC, subscription_answer
@@ -20,7 +18,7 @@ from connectors.sandbox.facebook_ads import limits, webhook_delivery
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from store.errors import ValidationFailed
-from tests.connectors.conftest import Recorder
+from tests.connectors.conftest import Recorder, oauth_tokens
 
 DEMO = SPEC.sandbox_demo["credentials"]
 SETTINGS = SPEC.sandbox_demo["settings"]
@@ -140,23 +138,9 @@ async def test_usage_headers_feed_the_budget_and_buc_throttles_say_when(box, con
     assert info.value.provider_message and "80004" in info.value.message
 
 
-async def _oauth_tokens(sandbox, scope: str) -> dict:
-    config = SPEC.auth.oauth
-    dialog, token_url = oauth.oauth_urls(config, sandbox.url, SPEC.sandbox_oauth)
-    verifier = oauth.new_verifier()
-    url = oauth.authorize_url(config, dialog, "sandbox-client", "http://localhost/cb", "s1",
-                              verifier)
-    url = str(httpx.URL(url).copy_set_param("scope", scope))
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(url)
-    code = httpx.URL(consent.headers["location"]).params["code"]
-    return await oauth.exchange(config, token_url, "sandbox-client", "sandbox-secret",
-                                "http://localhost/cb", code, verifier, "facebook_ads")
-
-
 async def test_an_expired_token_needs_a_person_not_a_refresh(box, sandbox, connect) -> None:
     box.set_faults(Faults(token_expiry_calls=2))
-    credentials = await _oauth_tokens(sandbox, "ads_read,ads_management")
+    credentials = await oauth_tokens(sandbox, "facebook_ads", "ads_read,ads_management")
     assert "refresh_token" not in credentials and credentials["expires_at"] > time.time()
     saved: list[dict] = []
 
@@ -171,7 +155,7 @@ async def test_an_expired_token_needs_a_person_not_a_refresh(box, sandbox, conne
 
 
 async def test_missing_permission_is_a_missing_scope(box, sandbox, connect) -> None:
-    credentials = await _oauth_tokens(sandbox, "business_management")
+    credentials = await oauth_tokens(sandbox, "facebook_ads", "business_management")
     with pytest.raises(MissingScope) as info:
         await connect("facebook_ads", credentials, SETTINGS).read_all("campaigns")
     assert info.value.provider_code == "200" and "ads_read" in (info.value.action or "")

@@ -3,7 +3,6 @@
 import json
 import time
 
-import httpx
 import pytest
 
 from connectors.connector import to_iso
@@ -12,7 +11,7 @@ from connectors.providers.hubspot import signature_v3
 from connectors.sandbox.common import EPOCH, Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
-from tests.connectors.conftest import Recorder
+from tests.connectors.conftest import Recorder, oauth_tokens
 
 DEMO = {"access_token": "sandbox"}
 
@@ -79,28 +78,10 @@ async def test_5xx_are_retried(sandbox, connect) -> None:
     assert any(e.category == "provider_down" for e in recorder.errors)
 
 
-async def _oauth_tokens(sandbox) -> dict:
-    """Go through the simulator's real authorize + token endpoints."""
-    base = sandbox.url + "/hubspot"
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(f"{base}/oauth/authorize", params={
-            "client_id": "sandbox-client", "redirect_uri": "http://localhost/cb",
-            "scope": "oauth crm.objects.contacts.read", "state": "s1"})
-        code = httpx.URL(consent.headers["location"]).params["code"]
-        token = await client.post(f"{base}/oauth/v1/token", data={
-            "grant_type": "authorization_code", "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret", "redirect_uri": "http://localhost/cb",
-            "code": code})
-    body = token.json()
-    return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-            "expires_at": time.time() + body["expires_in"], "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret"}
-
-
 async def test_token_expiring_mid_stream_is_refreshed_and_saved(sandbox, connect) -> None:
     _count(sandbox, 500)
     sandbox.sandboxes["hubspot"].set_faults(Faults(token_expiry_calls=2))
-    credentials = await _oauth_tokens(sandbox)
+    credentials = await oauth_tokens(sandbox, "hubspot")
     saved: list[dict] = []
 
     async def save(new: dict) -> None:

@@ -6,7 +6,6 @@ import time
 import httpx
 import pytest
 
-from connectors import oauth
 from connectors.connector import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.mailchimp import SPEC
@@ -14,7 +13,7 @@ from connectors.sandbox.common import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from store.errors import ValidationFailed
-from tests.connectors.conftest import Recorder
+from tests.connectors.conftest import Recorder, oauth_tokens
 
 LIST = "4ca5becb8d"
 DEMO = {"api_key": "sandbox-us1", "webhook_secret": "sandbox-webhook-secret"}
@@ -135,30 +134,17 @@ async def test_connection_test_succeeds_with_the_demo_key(sandbox, connect) -> N
     assert "Connectus Sandbox" in diagnosis.message
 
 
-async def _oauth_tokens(sandbox) -> dict:
-    """Consent at the simulator, then the framework's exchange (which reads the metadata)."""
-    config = SPEC.auth.oauth
-    authorize, token_url = oauth.oauth_urls(config, sandbox.url, SPEC.sandbox_oauth)
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(authorize, params={
-            "response_type": "code", "client_id": "sandbox-client",
-            "redirect_uri": "http://localhost/cb"})
-    code = httpx.URL(consent.headers["location"]).params["code"]
-    return await oauth.exchange(config, token_url, "sandbox-client", "sandbox-secret",
-                                "http://localhost/cb", code, None, "mailchimp")
-
-
 async def test_oauth_token_gets_its_datacenter_and_cannot_be_refreshed(sandbox, connect,
                                                                        monkeypatch) -> None:
     _count(sandbox, monkeypatch, 2345)
-    credentials = await _oauth_tokens(sandbox)
+    credentials = await oauth_tokens(sandbox, "mailchimp")
     assert credentials["dc"] == "us1" and "expires_at" not in credentials
     assert "refresh_token" not in credentials
     SPEC.auth.validate(credentials)
     assert (await connect("mailchimp", credentials, SETTINGS).test_connection()).ok
 
     sandbox.sandboxes["mailchimp"].set_faults(Faults(token_expiry_calls=2))
-    expiring = await _oauth_tokens(sandbox)
+    expiring = await oauth_tokens(sandbox, "mailchimp")
     saved: list[dict] = []
 
     async def save(new: dict) -> None:
@@ -172,7 +158,7 @@ async def test_oauth_token_gets_its_datacenter_and_cannot_be_refreshed(sandbox, 
 
 
 async def test_wrong_datacenter_names_the_right_one(sandbox, connect) -> None:
-    credentials = {**(await _oauth_tokens(sandbox)), "dc": "us9"}
+    credentials = {**(await oauth_tokens(sandbox, "mailchimp")), "dc": "us9"}
     diagnosis = await connect("mailchimp", credentials, SETTINGS).test_connection()
     assert not diagnosis.ok and diagnosis.details["category"] == "bad_request"
     assert "us1" in diagnosis.message and "-us1" in (diagnosis.action or "")

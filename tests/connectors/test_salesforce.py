@@ -13,7 +13,7 @@ from connectors.quota import Priority
 from connectors.sandbox.common import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
-from tests.connectors.conftest import Recorder
+from tests.connectors.conftest import Recorder, oauth_tokens
 
 ORG = "00D000000000001EAA"
 DEMO = {"access_token": "sandbox", "client_id": "sandbox-client",
@@ -158,30 +158,13 @@ async def test_daily_allocation_used_up_is_quota_exhausted(sandbox, connect,
     assert "rolling 24-hour" in spent.message and "rolling 24-hour" in (spent.action or "")
 
 
-async def _oauth_tokens(sandbox) -> dict:
-    """Through the simulator's real authorize and token endpoints."""
-    base = sandbox.url + "/salesforce/services/oauth2"
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(f"{base}/authorize", params={
-            "response_type": "code", "client_id": "sandbox-client",
-            "redirect_uri": "http://localhost/cb", "scope": " ".join(SPEC.auth.oauth.scopes)})
-        code = httpx.URL(consent.headers["location"]).params["code"]
-        token = await client.post(f"{base}/token", data={
-            "grant_type": "authorization_code", "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret", "redirect_uri": "http://localhost/cb",
-            "code": code})
-    body = token.json()
-    assert "expires_in" not in body
-    return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-            "instance_url": body["instance_url"], "id": body["id"],
-            "client_id": "sandbox-client", "client_secret": "sandbox-secret"}
-
-
 async def test_expired_session_mid_stream_is_refreshed_and_saved(sandbox, connect,
                                                                  monkeypatch) -> None:
     _count(sandbox, monkeypatch, Contact=1000)
     sandbox.sandboxes["salesforce"].set_faults(Faults(token_expiry_calls=2))
-    credentials = await _oauth_tokens(sandbox)
+    credentials = await oauth_tokens(sandbox, "salesforce")
+    assert "expires_at" not in credentials  # Salesforce sends no expires_in
+    assert credentials["instance_url"] == f"{sandbox.url}/salesforce"
     saved: list[dict] = []
 
     async def save(new: dict) -> None:

@@ -3,7 +3,6 @@
 import json
 import time
 
-import httpx
 import pytest
 
 from connectors.connector import to_iso
@@ -13,7 +12,7 @@ from connectors.sandbox._slack_methods import dataset
 from connectors.sandbox.common import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
-from tests.connectors.conftest import Recorder
+from tests.connectors.conftest import Recorder, oauth_tokens
 
 DEMO = SPEC.sandbox_demo["credentials"]
 SETTINGS = SPEC.sandbox_demo["settings"]
@@ -95,27 +94,10 @@ async def test_5xx_are_retried(box, connect) -> None:
     assert any(e.category == "provider_down" for e in recorder.errors)
 
 
-async def _oauth_tokens(sandbox, scope: str) -> dict:
-    base = sandbox.url + "/slack"
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(f"{base}/oauth/v2/authorize", params={
-            "client_id": "sandbox-client", "redirect_uri": "http://localhost/cb",
-            "scope": scope, "state": "s1"})
-        code = httpx.URL(consent.headers["location"]).params["code"]
-        token = await client.post(f"{base}/api/oauth.v2.access", data={
-            "code": code, "redirect_uri": "http://localhost/cb"},
-            auth=("sandbox-client", "sandbox-secret"))
-    body = token.json()
-    assert body["ok"], body
-    return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-            "expires_at": time.time() + body["expires_in"], "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret"}
-
-
 async def test_rotated_token_is_refreshed_mid_stream_and_the_new_refresh_token_saved(
         box, sandbox, connect) -> None:
     box.set_faults(Faults(token_expiry_calls=2))
-    credentials = await _oauth_tokens(sandbox, ",".join(SPEC.auth.oauth.scopes))
+    credentials = await oauth_tokens(sandbox, "slack", ",".join(SPEC.auth.oauth.scopes))
     saved: list[dict] = []
 
     async def save(new: dict) -> None:
@@ -133,7 +115,7 @@ async def test_rotated_token_is_refreshed_mid_stream_and_the_new_refresh_token_s
 
 
 async def test_missing_scope_names_what_is_needed(box, sandbox, connect) -> None:
-    credentials = await _oauth_tokens(sandbox, "channels:read")
+    credentials = await oauth_tokens(sandbox, "slack", "channels:read")
     with pytest.raises(MissingScope) as info:
         await connect("slack", credentials, SETTINGS).read_all("users")
     assert "users:read" in info.value.message and "users:read" in (info.value.action or "")

@@ -1,7 +1,6 @@
 """The Zapier connector against its simulator: zaps to the last page, events to a Catch
 Hook in batches, the API's throttle, a turned-off Zap, and the shared-secret webhook."""
 
-import time
 
 import httpx
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from connectors.sandbox.common import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
+from tests.connectors.conftest import oauth_tokens
 
 
 def _demo(sandbox) -> dict:
@@ -72,26 +72,16 @@ async def test_token_refresh_mid_stream(sandbox, connect) -> None:
     box.counts_override = {"zaps": 300}
     box.reset()
     box.set_faults(Faults(token_expiry_calls=1))
-    base = f"{sandbox.url}/zapier"
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(f"{base}/v2/authorize", params={
-            "client_id": "sandbox-client", "redirect_uri": "http://localhost/cb",
-            "response_type": "code", "scope": "zap profile"})
-        code = httpx.URL(consent.headers["location"]).params["code"]
-        token = (await client.post(f"{base}/oauth/token/", data={
-            "grant_type": "authorization_code", "code": code, "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret", "redirect_uri": "http://localhost/cb"})).json()
+    tokens = await oauth_tokens(sandbox, "zapier")
     saved: list[dict] = []
 
     async def save(fresh: dict) -> None:
         saved.append(fresh)
 
-    credentials = {**_demo(sandbox), "access_token": token["access_token"],
-                   "refresh_token": token["refresh_token"], "client_id": "sandbox-client",
-                   "client_secret": "sandbox-secret", "expires_at": time.time() + 3600}
+    credentials = {**_demo(sandbox), **tokens}
     zaps = await connect("zapier", credentials, save_credentials=save).read_all("zaps")
     assert len(zaps) == 300
-    assert len(saved) >= 2 and saved[-1]["access_token"] != token["access_token"]
+    assert len(saved) >= 2 and saved[-1]["access_token"] != tokens["access_token"]
 
 
 async def test_connection_tests(sandbox, connect) -> None:

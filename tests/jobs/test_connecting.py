@@ -3,7 +3,6 @@ integration 'reconnect_needed', and every call lands in ApiUsage."""
 
 import time
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -13,23 +12,8 @@ from connectors.sandbox.common import Faults
 from jobs.connecting import open_connector
 from store.models import ApiUsage, HealthLog, Integration, IntegrationProvider
 from tests.conftest import make_tenant
+from tests.connectors.conftest import oauth_tokens
 from tools.context import Services
-
-
-async def _oauth_tokens(sandbox) -> dict:
-    base = sandbox.url + "/hubspot"
-    async with httpx.AsyncClient() as client:
-        consent = await client.get(f"{base}/oauth/authorize", params={
-            "client_id": "sandbox-client", "redirect_uri": "http://localhost/cb",
-            "scope": "oauth", "state": "s"})
-        code = httpx.URL(consent.headers["location"]).params["code"]
-        body = (await client.post(f"{base}/oauth/v1/token", data={
-            "grant_type": "authorization_code", "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret", "redirect_uri": "http://localhost/cb",
-            "code": code})).json()
-    return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
-            "expires_at": time.time() + body["expires_in"], "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret"}
 
 
 async def _integration(services: Services, credentials: dict, sandbox_url: str):
@@ -49,7 +33,7 @@ async def test_a_refreshed_token_is_stored_encrypted(services: Services, sandbox
     box.counts_override = {"contacts": 250}
     box.reset()
     box.set_faults(Faults(token_expiry_calls=1))
-    credentials = await _oauth_tokens(sandbox)
+    credentials = await oauth_tokens(sandbox, "hubspot")
     caller, row = await _integration(services, credentials, sandbox.url)
     async with open_connector(services.db, services.secrets, services.queue, row,
                               "hubspot") as connector:
@@ -67,7 +51,7 @@ async def test_a_refreshed_token_is_stored_encrypted(services: Services, sandbox
 async def test_a_refused_refresh_marks_the_integration_reconnect_needed(
         services: Services, sandbox) -> None:
     sandbox.sandboxes["hubspot"].set_faults(Faults(token_expiry_calls=1))
-    credentials = {**await _oauth_tokens(sandbox), "refresh_token": "revoked-by-the-user"}
+    credentials = {**await oauth_tokens(sandbox, "hubspot"), "refresh_token": "revoked-by-the-user"}
     caller, row = await _integration(services, credentials, sandbox.url)
     with pytest.raises(ReconnectNeeded):
         async with open_connector(services.db, services.secrets, services.queue, row,
@@ -83,7 +67,7 @@ async def test_a_refused_refresh_marks_the_integration_reconnect_needed(
 
 async def test_a_token_about_to_expire_is_refreshed_before_the_call(services: Services,
                                                                   sandbox) -> None:
-    credentials = {**await _oauth_tokens(sandbox), "expires_at": time.time() + 30}
+    credentials = {**await oauth_tokens(sandbox, "hubspot"), "expires_at": time.time() + 30}
     _, row = await _integration(services, credentials, sandbox.url)
     box = sandbox.sandboxes["hubspot"]
     before = len(box.requests)
