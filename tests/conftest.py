@@ -9,6 +9,8 @@ tests never see each other's rows; ``redis_url`` is flushed per test.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +35,21 @@ from store.settings import Settings
 from tools.context import Services
 
 TEMPLATE = "cx_test_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each run gets a temporary root of its own. pytest's shared numbered dirs keep only
+    the last three, so a run that starts while another is going deletes the other's
+    PostgreSQL from under it; a private root is never touched by another run."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="connectus-tests-")
+        config._connectus_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = getattr(config, "_connectus_basetemp", None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def _libpq(url: str, dbname: str) -> str:
