@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -21,19 +20,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from connectors import sandbox as sandbox_package
-from connectors.sandbox._wire import post_webhook
-from connectors.sandbox.common import Faults, ProviderSandbox
-
-_NOT_SIMULATORS = {"app", "common", "server"}
+from connectors.sandbox.kit import Faults, ProviderSandbox, Simulator
+from connectors.sandbox.kit.wire import post_webhook
 
 
-def simulator_names() -> list[str]:
-    """Every simulator module in this package, found by name: adding one is adding a file."""
-    return sorted(
-        info.name
-        for info in pkgutil.iter_modules(sandbox_package.__path__)
-        if info.name not in _NOT_SIMULATORS and not info.name.startswith("_")
-    )
+def simulators() -> dict[str, Simulator]:
+    """Every subpackage that fulfils the simulator contract: adding one is adding a package.
+
+    The shared kit is a subpackage too; it does not expose the contract, so it is skipped.
+    """
+    found: dict[str, Simulator] = {}
+    for info in pkgutil.iter_modules(sandbox_package.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"{sandbox_package.__name__}.{info.name}")
+        if isinstance(module, Simulator):
+            found[info.name] = module
+    return dict(sorted(found.items()))
 
 
 class Delivery(BaseModel):
@@ -41,7 +44,7 @@ class Delivery(BaseModel):
     payload: Any = None
 
 
-def _control_router(box: ProviderSandbox, simulator: ModuleType) -> APIRouter:
+def _control_router(box: ProviderSandbox[Any], simulator: Simulator) -> APIRouter:
     router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
     timeout_s = float(getattr(simulator, "WEBHOOK_TIMEOUT_S", 10.0))
 
@@ -78,10 +81,11 @@ def create_app(*, seed: int = 7, faults: dict[str, Faults] | None = None,
                only: list[str] | None = None) -> FastAPI:
     """Build the sandbox app. ``counts`` overrides record counts per provider and object."""
     app = FastAPI(title="Connectus provider sandbox", docs_url="/_docs", redoc_url=None)
-    boxes: dict[str, ProviderSandbox] = {}
-    for name in only or simulator_names():
-        module = importlib.import_module(f"connectors.sandbox.{name}")
-        box = ProviderSandbox(name, seed=seed, faults=(faults or {}).get(name),
+    boxes: dict[str, ProviderSandbox[Any]] = {}
+    found = simulators()
+    for name in only or list(found):
+        module = found[name]
+        box = ProviderSandbox(name, module.State, seed=seed, faults=(faults or {}).get(name),
                               counts=(counts or {}).get(name))
         boxes[name] = box
         app.include_router(_control_router(box, module), prefix=f"/{name}")

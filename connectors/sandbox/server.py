@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 
 from connectors.sandbox.app import create_app
-from connectors.sandbox.common import ProviderSandbox
+from connectors.sandbox.kit import ProviderSandbox
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -36,7 +36,7 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def sandboxes(self) -> dict[str, ProviderSandbox]:
+    def sandboxes(self) -> dict[str, ProviderSandbox[Any]]:
         return self.app.state.sandboxes
 
     def start(self) -> SandboxServer:

@@ -13,8 +13,8 @@ from connectors.connector import to_iso
 from connectors.errors import MissingScope, QuotaExhausted, ReconnectNeeded
 from connectors.providers.facebook_ads import RESTATEMENT_DAYS, SPEC, subscription_answer
 from connectors.quota import Priority
-from connectors.sandbox.common import Faults
-from connectors.sandbox.facebook_ads import limits, webhook_delivery
+from connectors.sandbox.facebook_ads import FacebookAdsState, limits, webhook_delivery
+from connectors.sandbox.kit import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from store.errors import ValidationFailed
@@ -38,7 +38,8 @@ def _graph(box, edge: str) -> list[dict]:
 
 
 async def test_reads_campaigns_and_adsets_to_the_last_page(box, connect) -> None:
-    box.state["require_proof"] = True  # the app demands appsecret_proof: we always send it
+    # The app demands appsecret_proof: we always send it.
+    box.state_as(FacebookAdsState).require_proof = True
     connector = connect("facebook_ads", DEMO, {"ad_account_id": "act_100000000000001"})
     pages = [page async for page in connector.pages("campaigns")]
     ids = [r["id"] for page in pages for r in page.records]

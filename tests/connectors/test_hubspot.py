@@ -8,7 +8,7 @@ import pytest
 from connectors.connector import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.hubspot import signature_v3
-from connectors.sandbox.common import EPOCH, Faults
+from connectors.sandbox.kit import EPOCH, Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from tests.connectors.conftest import Recorder, oauth_tokens

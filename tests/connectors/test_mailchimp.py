@@ -9,7 +9,7 @@ import pytest
 from connectors.connector import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.mailchimp import SPEC
-from connectors.sandbox.common import Faults
+from connectors.sandbox.kit import Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from store.errors import ValidationFailed

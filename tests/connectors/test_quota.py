@@ -8,6 +8,7 @@ import pytest
 
 from connectors.errors import ProviderDown, QuotaExhausted, RateLimited
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.sandbox.hubspot import HubSpotState
 from connectors.spec import RateLimit, Usage
 
 
@@ -104,7 +105,7 @@ async def test_breaker_opens_after_repeated_failures_and_closes_on_success(redis
 async def test_a_providers_daily_cap_is_not_retried_but_reported_with_its_reset(
         connect, sandbox) -> None:
     box = sandbox.sandboxes["hubspot"]
-    box.state["hs_limits"] = {"ten_secondly": 190, "daily": 2, "search_per_second": 5}
+    box.state_as(HubSpotState).limits = {"ten_secondly": 190, "daily": 2, "search_per_second": 5}
     chat = connect("hubspot", {"access_token": "sandbox"}, priority=Priority.chat)
     await chat.test_connection()
     await chat.test_connection()

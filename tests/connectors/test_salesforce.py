@@ -10,7 +10,8 @@ from connectors.connector import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.salesforce import SPEC
 from connectors.quota import Priority
-from connectors.sandbox.common import Faults
+from connectors.sandbox.kit import Faults
+from connectors.sandbox.salesforce import SalesforceState
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from tests.connectors.conftest import Recorder, oauth_tokens
@@ -141,7 +142,7 @@ async def test_daily_allocation_used_up_is_quota_exhausted(sandbox, connect,
                                                            monkeypatch) -> None:
     _count(sandbox, monkeypatch, Contact=10)
     box = sandbox.sandboxes["salesforce"]
-    box.state["daily_api_allocation"] = 2
+    box.state_as(SalesforceState).daily_api_allocation = 2
     connector = connect("salesforce", _demo(sandbox), SETTINGS)
     first = await connector.test_connection()
     assert first.ok and "1 of 2 daily API requests left" in first.message

@@ -8,8 +8,8 @@ import pytest
 from connectors.connector import to_iso
 from connectors.errors import BadRequest, MissingScope, ReconnectNeeded
 from connectors.providers.slack import SPEC, challenge, signature
-from connectors.sandbox._slack_methods import dataset
-from connectors.sandbox.common import Faults
+from connectors.sandbox.kit import Faults
+from connectors.sandbox.slack.methods import dataset
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from tests.connectors.conftest import Recorder, oauth_tokens
@@ -108,7 +108,7 @@ async def test_rotated_token_is_refreshed_mid_stream_and_the_new_refresh_token_s
     assert len(saved) >= 2
     rotated = [s["refresh_token"] for s in saved]
     assert len(set(rotated)) == len(rotated) and credentials["refresh_token"] not in rotated
-    tokens = box.state["tokens"]
+    tokens = box.current_tokens
     assert rotated[-1] in tokens.refresh  # the one we keep is the one Slack still honours
     assert credentials["refresh_token"] in tokens.revoked
     assert saved[-1]["access_token"] != credentials["access_token"]

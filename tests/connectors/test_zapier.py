@@ -5,7 +5,8 @@ Hook in batches, the API's throttle, a turned-off Zap, and the shared-secret web
 import httpx
 import pytest
 
-from connectors.sandbox.common import Faults
+from connectors.sandbox.kit import Faults
+from connectors.sandbox.zapier import ZapierState
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
 from tests.connectors.conftest import oauth_tokens
@@ -31,9 +32,9 @@ async def test_events_go_to_the_hook_in_batches_one_run_each(sandbox, connect) -
     events = [{"event": "contact.created", "email": f"p{i}@example.com"} for i in range(230)]
     result = await connector.write("events.send", events)
     assert (result.ok, result.failed) == (230, 0)
-    seen = sandbox.sandboxes["zapier"].state
-    assert len(seen["zp_catch"]) == 3  # 100 + 100 + 30
-    assert [r["data"]["email"] for r in seen["zp_runs"]] == [e["email"] for e in events]
+    seen = sandbox.sandboxes["zapier"].state_as(ZapierState)
+    assert len(seen.catches) == 3  # 100 + 100 + 30
+    assert [r["data"]["email"] for r in seen.runs] == [e["email"] for e in events]
 
 
 async def test_the_api_throttle_is_ridden_out(sandbox, connect) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from connectors.errors import ReconnectNeeded
 from connectors.http import Attempts
-from connectors.sandbox.common import Faults
+from connectors.sandbox.kit import Faults
 from jobs.connecting import open_connector
 from store.models import ApiUsage, HealthLog, Integration, IntegrationProvider
 from tests.conftest import make_tenant

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass, field
 
+import pytest
 from fastapi import Request
 
-from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
+from connectors.sandbox.app import simulators
+from connectors.sandbox.hubspot import HubSpotState
+from connectors.sandbox.kit import Dataset, ProviderSandbox, TokenStore
 
 
 def test_refresh_keeps_the_refresh_token_by_default() -> None:
@@ -75,10 +80,41 @@ def test_delete_leaves_a_tombstone_until_rewritten() -> None:
 
 
 def test_log_keeps_params_but_not_secrets() -> None:
-    box = ProviderSandbox("demo")
+    box = ProviderSandbox("demo", dict)
     request = Request({"type": "http", "method": "POST", "path": "/demo/api/x",
                        "query_string": b"a=1", "headers": []})
     entry = box.log(request, params={"code": "c", "client_secret": "s"}, kind="x")
     assert box.requests == [entry] == [{"method": "POST", "path": "/demo/api/x",
                                         "query": {"a": "1"}, "kind": "x",
                                         "params": {"code": "c"}}]
+
+
+@dataclass
+class _DemoState:
+    seen: list[str] = field(default_factory=list)
+
+
+def test_typed_state_is_checked_and_reset_makes_a_fresh_one() -> None:
+    box = ProviderSandbox("demo", _DemoState)
+    box.state_as(_DemoState).seen.append("x")
+    assert box.state.seen == ["x"]
+    with pytest.raises(TypeError, match="keeps _DemoState, not HubSpotState"):
+        box.state_as(HubSpotState)
+    box.reset()
+    assert box.state.seen == []
+    with pytest.raises(LookupError):
+        _ = box.current_dataset
+    made = box.dataset({"things": 3}, lambda obj, i, rng: {"i": i})
+    assert box.current_dataset is made
+    box.reset()
+    with pytest.raises(LookupError):
+        _ = box.current_dataset
+
+
+def test_every_simulator_package_is_found_and_the_kit_is_not() -> None:
+    found = simulators()
+    assert list(found) == ["facebook_ads", "google_ads", "hubspot", "mailchimp", "salesforce",
+                           "slack", "zapier"]
+    for name, module in found.items():
+        assert module.NAME == name
+        assert dataclasses.is_dataclass(module.State)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from connectors.sandbox import facebook_ads
-from connectors.sandbox.common import EPOCH, Faults, ProviderSandbox
+from connectors.sandbox.kit import EPOCH, Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Received, Receiver
 
@@ -240,7 +240,7 @@ def test_credentials_and_appsecret_proof(box: ProviderSandbox, client: httpx.Cli
     assert error_of(wrong) | {"fbtrace_id": "x"} == {
         "message": "Invalid appsecret_proof provided in the API argument",
         "type": "GraphMethodException", "code": 100, "fbtrace_id": "x"}
-    box.state["require_proof"] = True
+    box.state_as(facebook_ads.FacebookAdsState).require_proof = True
     assert error_of(get(client, "me"))["code"] == 100
     assert get(client, "me", appsecret_proof=proof).status_code == 200
     assert facebook_ads.appsecret_proof("sandbox-secret", "sandbox") == proof

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connectors.sandbox import google_ads
-from connectors.sandbox.common import Faults, ProviderSandbox
+from connectors.sandbox.kit import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Receiver
 
@@ -350,7 +350,7 @@ def test_upload_click_conversions(box: ProviderSandbox, client: httpx.Client) ->
     detail = answer["partialFailureError"]["details"][0]["errors"][0]
     assert detail["errorCode"] == {"conversionUploadError": "UNPARSEABLE_GCLID"}
     assert detail["location"]["fieldPathElements"][0] == {"fieldName": "conversions", "index": 2}
-    stored = box.state["dataset"].overlay[f"conversions:{CUSTOMER}"]
+    stored = box.current_dataset.overlay[f"conversions:{CUSTOMER}"]
     assert sorted(v["gclid"] for v in stored.values()) == [g["gclid"] for g in good]
     again = upload(good[:1]).json()["partialFailureError"]["details"][0]["errors"][0]
     assert again["errorCode"] == {"conversionUploadError": "CLICK_CONVERSION_ALREADY_EXISTS"}

@@ -21,8 +21,8 @@ from hubspot.crm.contacts import (
     SimplePublicObjectBatchInputForCreate,
 )
 
-from connectors.sandbox.common import EPOCH, Faults
 from connectors.sandbox.hubspot import DEMO_TOKEN, signature_v3
+from connectors.sandbox.kit import EPOCH, Faults
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Receiver
 

@@ -15,9 +15,9 @@ import mailchimp_marketing
 import pytest
 from mailchimp_marketing.api_client import ApiClientError
 
-from connectors.sandbox._mailchimp_data import LISTS
-from connectors.sandbox.common import Faults
-from connectors.sandbox.mailchimp import DEMO_TOKEN, webhook_delivery
+from connectors.sandbox.kit import Faults
+from connectors.sandbox.mailchimp import DEMO_TOKEN, MailchimpState, webhook_delivery
+from connectors.sandbox.mailchimp.data import LISTS
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Receiver
 
@@ -228,7 +228,7 @@ async def test_eleventh_simultaneous_connection_gets_429(sandbox: SandboxServer,
         replies = await asyncio.gather(*(client.get("/ping") for _ in range(11)))
     statuses = sorted(r.status_code for r in replies)
     assert statuses == [200] * 10 + [429]
-    assert box.state["mailchimp"]["inflight"].get(DEMO_TOKEN, 0) == 0
+    assert box.state_as(MailchimpState).inflight.get(DEMO_TOKEN, 0) == 0
 
 
 def test_oauth_token_metadata_and_expiry(sandbox: SandboxServer, box: Any) -> None:

@@ -16,9 +16,14 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
-from connectors.sandbox._salesforce_data import id18, normalize_id, sf_datetime
-from connectors.sandbox.common import EPOCH, Faults
-from connectors.sandbox.salesforce import DEMO_TOKEN, outbound_message, webhook_delivery
+from connectors.sandbox.kit import EPOCH, Faults
+from connectors.sandbox.salesforce import (
+    DEMO_TOKEN,
+    SalesforceState,
+    outbound_message,
+    webhook_delivery,
+)
+from connectors.sandbox.salesforce.data import id18, normalize_id, sf_datetime
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Received, Receiver
 
@@ -173,7 +178,7 @@ def test_faults_render_as_salesforce_does(box: Any, sf: httpx.Client) -> None:
 
 
 def test_daily_allocation_runs_out(box: Any, sf: httpx.Client) -> None:
-    box.state["daily_api_allocation"] = 3
+    box.state_as(SalesforceState).daily_api_allocation = 3
     assert [sf.get(f"{V}/limits").status_code for _ in range(3)] == [200, 200, 200]
     spent = sf.get(f"{V}/limits")
     assert spent.status_code == 403
@@ -222,13 +227,13 @@ def test_oauth_pkce_expiry_and_refresh(sandbox: SandboxServer, box: Any) -> None
     assert set(body) == {"access_token", "refresh_token", "signature", "scope", "instance_url",
                          "id", "token_type", "issued_at"}
     assert body["instance_url"] == root and body["token_type"] == "Bearer"
-    assert body["access_token"].startswith(box.state["org_id"] + "!")
+    assert body["access_token"].startswith(box.state_as(SalesforceState).org_id + "!")
     expected = hmac.new(box.client_secret.encode(), (body["id"] + body["issued_at"]).encode(),
                         hashlib.sha256).digest()
     assert base64.b64decode(body["signature"]) == expected
     bearer = {"Authorization": f"Bearer {body['access_token']}"}
     assert httpx.get(root + "/services/oauth2/userinfo", headers=bearer).json()["organization_id"] \
-        == box.state["org_id"]
+        == box.state_as(SalesforceState).org_id
     assert httpx.get(body["instance_url"] + V + "/limits", headers=bearer).status_code == 200
     expired = httpx.get(body["instance_url"] + V + "/limits", headers=bearer)
     assert expired.status_code == 401 and expired.json()[0]["errorCode"] == "INVALID_SESSION_ID"
@@ -357,7 +362,8 @@ def test_outbound_message_envelope_is_verifiable(box: Any, sandbox: SandboxServe
     assert headers == {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
     notifications = ET.fromstring(body).find("soap:Body/om:notifications", NS)
     assert notifications is not None
-    assert notifications.findtext("om:OrganizationId", namespaces=NS) == box.state["org_id"]
+    org_id = box.state_as(SalesforceState).org_id
+    assert notifications.findtext("om:OrganizationId", namespaces=NS) == org_id
     sobject = notifications.find("om:Notification/om:sObject", NS)
     assert sobject is not None
     assert sobject.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "sf:Contact"
@@ -380,7 +386,7 @@ def test_outbound_message_envelope_is_verifiable(box: Any, sandbox: SandboxServe
     assert got_headers["Content-Type"] == "text/xml; charset=utf-8"
     got = ET.fromstring(got_body).find("soap:Body/om:notifications", NS)
     assert got is not None and got.findtext("om:OrganizationId", namespaces=NS) \
-        == box.state["org_id"]
+        == box.state_as(SalesforceState).org_id
     assert got.findtext("om:Notification/om:sObject/sf:Id", namespaces=NS) == \
         id18("0015g0000000000")
 

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from connectors.sandbox import slack
-from connectors.sandbox.common import Faults, ProviderSandbox
+from connectors.sandbox.kit import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Received, Receiver
 

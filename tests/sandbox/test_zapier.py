@@ -10,9 +10,9 @@ import json
 import httpx
 import pytest
 
-from connectors.sandbox.common import Faults, ProviderSandbox
+from connectors.sandbox.kit import Faults, ProviderSandbox
 from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.zapier import DEMO_TOKEN, webhook_delivery
+from connectors.sandbox.zapier import DEMO_TOKEN, ZapierState, webhook_delivery
 from tests.sandbox.conftest import Receiver
 
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
@@ -34,7 +34,7 @@ def test_catch_hook_answers_success_and_records_the_run(base: str, box: Provider
     body = resp.json()
     assert set(body) == {"attempt", "id", "request_id", "status"}
     assert body["status"] == "success" and body["attempt"] == body["request_id"] != body["id"]
-    seen = box.state["zp_catch"]
+    seen = box.state_as(ZapierState).catches
     assert len(seen) == 1 and seen[0]["hook"] == "123456/abcdef"
     assert seen[0]["request_id"] == body["request_id"]
     assert seen[0]["runs"] == [{"deal": "D-1", "amount": 10}]
@@ -58,18 +58,18 @@ def test_form_get_and_legacy_hooks(base: str, box: ProviderSandbox) -> None:
     legacy = httpx.post(f"{base}/hooks/catch/oldhook/", content=b"plain text body",
                         headers={"Content-Type": "text/plain"})
     assert [r.status_code for r in (form, get, legacy)] == [200, 200, 200]
-    runs = [entry["runs"] for entry in box.state["zp_catch"]]
+    runs = [entry["runs"] for entry in box.state_as(ZapierState).catches]
     assert runs == [[{"first_name": "Bryan", "tag": ["a", "b"]}], [{"q": "1"}],
                     [{"raw_body": "plain text body"}]]
-    assert box.state["zp_catch"][2]["hook"] == "oldhook"
+    assert box.state_as(ZapierState).catches[2]["hook"] == "oldhook"
 
 
 def test_silent_mode_returns_an_empty_200(base: str, box: ProviderSandbox) -> None:
     for url in (f"{base}/hooks/catch/123456/abcdef/silent/", f"{base}/hooks/catch/oldhook/silent/"):
         resp = httpx.post(url, json={"x": 1})
         assert resp.status_code == 200 and resp.content == b""
-    assert [e["silent"] for e in box.state["zp_catch"]] == [True, True]
-    assert [e["hook"] for e in box.state["zp_catch"]] == ["123456/abcdef", "oldhook"]
+    assert [e["silent"] for e in box.state_as(ZapierState).catches] == [True, True]
+    assert [e["hook"] for e in box.state_as(ZapierState).catches] == ["123456/abcdef", "oldhook"]
 
 
 async def test_per_hook_limit_of_30_per_second(base: str, box: ProviderSandbox) -> None:
@@ -78,7 +78,7 @@ async def test_per_hook_limit_of_30_per_second(base: str, box: ProviderSandbox) 
             client.post(f"{base}/hooks/catch/123456/burst/", json={"n": n}) for n in range(31)])
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 30 + [429]
-    assert len(box.state["zp_catch"]) == 30
+    assert len(box.state_as(ZapierState).catches) == 30
     other = httpx.post(f"{base}/hooks/catch/123456/calm/", json={})
     assert other.status_code == 200  # the limit is per hook
 
@@ -96,13 +96,13 @@ def test_injected_faults_on_hooks(base: str, box: ProviderSandbox) -> None:
     assert httpx.post(f"{base}/hooks/catch/1/a/", json={}).status_code == 429
     box.set_faults(Faults(rate_5xx=1.0))
     assert httpx.post(f"{base}/hooks/catch/1/a/", json={}).status_code == 503
-    assert "zp_catch" not in box.state
+    assert box.state_as(ZapierState).catches == []
 
 
 def test_rest_hook_answers_410_once_the_zap_is_off(base: str, box: ProviderSandbox) -> None:
     url = f"{base}/hooks/standard/4242/sub-1/"
     assert httpx.post(url, json=[{"id": 1}, {"id": 2}]).status_code == 200
-    assert [r["data"] for r in box.state["zp_runs"]] == [{"id": 1}, {"id": 2}]
+    assert [r["data"] for r in box.state_as(ZapierState).runs] == [{"id": 1}, {"id": 2}]
     httpx.post(f"{base}/_sandbox/rest-hooks",
                json={"subscription_id": "4242/sub-1", "active": False}).raise_for_status()
     assert httpx.post(url, json={"id": 3}).status_code == 410
@@ -110,7 +110,7 @@ def test_rest_hook_answers_410_once_the_zap_is_off(base: str, box: ProviderSandb
     assert httpx.post(other, json={}).status_code == 200
     assert httpx.delete(other).status_code == 200  # DELETE on a targetUrl turns the Zap off
     assert httpx.post(other, json={}).status_code == 410
-    assert len(box.state["zp_rest_deliveries"]) == 2
+    assert len(box.state_as(ZapierState).rest_deliveries) == 2
 
 
 def test_zap_list_pages_to_the_last_page(base: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.registry import connector_spec
-from connectors.sandbox.common import EPOCH
+from connectors.sandbox.kit import EPOCH
 from store.models import HealthLog, WebhookEvent
 from tools.context import Services
 

@@ -15,7 +15,7 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.sandbox.common import Dataset
+from connectors.sandbox.kit import Dataset
 
 DEFAULT_COUNTS = {"campaigns": 60, "adsets_per_campaign": 3}
 STEP_S = 60

@@ -8,7 +8,6 @@ slots, which keeps pages full (as Graph's are) at the cost of scanning past miss
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import secrets
@@ -20,12 +19,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.sandbox import _facebook_ads_data as data
-from connectors.sandbox.common import Dataset, ProviderSandbox
+from connectors.sandbox.facebook_ads import data
+from connectors.sandbox.facebook_ads.state import Box, FacebookAdsState
+from connectors.sandbox.kit import Dataset
 
 MAX_LIMIT = 5000
-DEFAULT_LIMITS: dict[str, Any] = {"window_s": 3600.0, "ads_management": 300,
-                                  "ads_insights": 600, "app_calls": 4800}
 _THROTTLE = {"ads_management": (80004, "There have been too many calls to this ad-account."),
              "ads_insights": (80000, "There have been too many calls from this ad-account.")}
 Record = dict[str, Any]
@@ -305,7 +303,7 @@ def insights(call: Call, ds: Dataset, seed: int, a: int, campaign: Record | None
     return paged(call, 0, buckets * len(entities), row, lambda r: r)
 
 
-def create_campaign(ds: Dataset, state: dict[str, Any], a: int, call: Call) -> dict[str, Any]:
+def create_campaign(ds: Dataset, state: FacebookAdsState, a: int, call: Call) -> dict[str, Any]:
     params = call.params
     for required in ("name", "objective", "special_ad_categories"):
         if params.get(required) in (None, ""):
@@ -316,8 +314,8 @@ def create_campaign(ds: Dataset, state: dict[str, Any], a: int, call: Call) -> d
     status = str(params.get("status") or "ACTIVE")
     if status not in ("ACTIVE", "PAUSED"):
         raise param_error("Param status must be one of {ACTIVE, PAUSED}")
-    state["created_seq"] = state.get("created_seq", 0) + 1
-    key = data.campaign_id(a, data.CREATED_OFFSET + state["created_seq"])
+    state.created_seq += 1
+    key = data.campaign_id(a, data.CREATED_OFFSET + state.created_seq)
     record: Record = {"id": key, "account_id": data.ACCOUNTS[a], "name": str(params["name"]),
                       "status": status, "configured_status": status, "effective_status": status,
                       "objective": params["objective"], "buying_type": "AUCTION",
@@ -343,16 +341,16 @@ def update_campaign(ds: Dataset, a: int, record: Record, params: dict[str, Any])
     changed["updated_time"] = data.fb_time(stamp)
 
 
-def limits(box: ProviderSandbox) -> dict[str, Any]:
+def limits(box: Box) -> dict[str, Any]:
     """Calls per rolling window per ad account and use case, and per token for the app."""
-    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))
+    return box.state.limits
 
 
-def usage(box: ProviderSandbox, token: str, kind: str, account: str | None
+def usage(box: Box, token: str, kind: str, account: str | None
           ) -> dict[str, str]:
     """App usage per token and BUC usage per ad account; raises the throttle error when over."""
     knobs, now = limits(box), time.monotonic()
-    hits = box.state.setdefault("usage_hits", {})
+    hits = box.state.usage_hits
     queues = [hits.setdefault(("app", token), deque())]
     if account:
         queues.append(hits.setdefault((kind, account), deque()))

@@ -12,7 +12,7 @@ all_days or 1..90, paging; numbers as strings), campaign and ad set nodes. Write
 ``POST /{campaign_id}``, ``DELETE /{campaign_id}`` and the Graph batch ``POST /`` with
 ``batch`` (at most 50 requests, each counted). Tokens come as ``access_token`` or a
 bearer header; ``appsecret_proof`` is checked when sent and required when
-``box.state["require_proof"]`` is set. Errors use ``{"error": {message, type, code,
+``box.state.require_proof`` is set. Errors use ``{"error": {message, type, code,
 error_subcode?, is_transient?, fbtrace_id}}``: missing token 104 (2500 on /me), bad
 token 190, expired 190/463, permissions 200. Every call is counted per token for
 ``X-App-Usage`` and per ad account and use case for ``X-Business-Use-Case-Usage``
@@ -44,11 +44,11 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from connectors.sandbox import _facebook_ads_data as data
-from connectors.sandbox import _facebook_ads_graph as graph
-from connectors.sandbox._facebook_ads_graph import Call, GraphError
-from connectors.sandbox._wire import bearer_token, same_secret
-from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
+from connectors.sandbox.facebook_ads import data, graph
+from connectors.sandbox.facebook_ads.graph import Call, GraphError
+from connectors.sandbox.facebook_ads.state import Box
+from connectors.sandbox.kit import Dataset, TokenStore
+from connectors.sandbox.kit.wire import bearer_token, same_secret
 
 NAME = "facebook_ads"
 DEMO_TOKEN = "sandbox"
@@ -79,7 +79,7 @@ def notification(payload: Any) -> dict[str, Any]:
          "changes": [{"field": field, "value": value}]}]}
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     body = json.dumps(notification(payload), separators=(",", ":")).encode()
     legacy = hmac.new(box.client_secret.encode(), body, hashlib.sha1).hexdigest()
@@ -104,7 +104,7 @@ def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%A, %d-%b-%y %H:%M:%S UTC")
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
 
     def store() -> TokenStore:
@@ -131,7 +131,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                              headers={"WWW-Authenticate": f'OAuth "Facebook Platform" '
                                                           f'"invalid_token" "{message}"'})
         proof = call.params.get("appsecret_proof")
-        if proof is None and box.state.get("require_proof"):
+        if proof is None and box.state.require_proof:
             raise GraphError("API calls from the server require an appsecret_proof argument", 100,
                              kind="GraphMethodException")
         if proof is not None and not same_secret(

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from connectors.sandbox.common import Dataset, ProviderSandbox
+from connectors.sandbox.google_ads.state import Box
+from connectors.sandbox.kit import Dataset
 
 DEFAULT_COUNTS = {"campaigns": 40, "ad_groups_per_campaign": 5}
 PAGE_SIZE = 10_000
@@ -357,11 +358,11 @@ def _holds(cond: Cond, value: _Comparable, operands: list[_Comparable]) -> bool:
     return checks[cond.op]()
 
 
-def lead_payload(box: ProviderSandbox, payload: Any) -> dict[str, Any]:
+def lead_payload(box: Box, payload: Any) -> dict[str, Any]:
     """A lead-form webhook body (Google's WebhookLead JSON) with ``payload`` overriding fields."""
-    box.state["lead_seq"] = box.state.get("lead_seq", 0) + 1
+    box.state.lead_seq += 1
     lead: dict[str, Any] = {
-        "lead_id": f"TeSter-{box.state['lead_seq']:03d}-{secrets.token_hex(6)}",
+        "lead_id": f"TeSter-{box.state.lead_seq:03d}-{secrets.token_hex(6)}",
         "user_column_data": [
             {"column_name": "Full Name", "string_value": "Ada Lovelace", "column_id": "FULL_NAME"},
             {"column_name": "User Email", "string_value": "ada@example.com",

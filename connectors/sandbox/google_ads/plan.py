@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from connectors.sandbox._google_ads_data import (
+from connectors.sandbox.google_ads.data import (
     FIRST_DAY,
     INT64,
     ROW_CAP,
@@ -28,7 +28,7 @@ from connectors.sandbox._google_ads_data import (
     matches,
     metrics_json,
 )
-from connectors.sandbox.common import Dataset
+from connectors.sandbox.kit import Dataset
 
 Context = dict[str, Any]
 Cell = tuple[int, date | None]

@@ -45,22 +45,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import StreamingResponse
 
-from connectors.sandbox import _google_ads_data as data
-from connectors.sandbox._google_ads_plan import Plan, build
-from connectors.sandbox._google_ads_write import (
+from connectors.sandbox.google_ads import data
+from connectors.sandbox.google_ads.plan import Plan, build
+from connectors.sandbox.google_ads.state import Box
+from connectors.sandbox.google_ads.write import (
     AdsError,
     ads_error,
     invalid,
     mutate_campaigns,
     upload_click_conversions,
 )
-from connectors.sandbox._wire import (
+from connectors.sandbox.kit import Dataset, TokenStore
+from connectors.sandbox.kit.wire import (
     basic_credentials,
     bearer_token,
     oauth_error,
     same_secret,
 )
-from connectors.sandbox.common import Dataset, ProviderSandbox, TokenStore
 
 NAME = "google_ads"
 DEMO_TOKEN = "sandbox"
@@ -69,7 +70,6 @@ DEFAULT_VERSION = "v20"
 VERSIONS = range(18, 27)
 TOKEN_LIFETIME_S = 3599
 SCOPE = "https://www.googleapis.com/auth/adwords"
-DAILY_OPERATIONS = 15_000
 _NO_CREDENTIAL = ("Request is missing required authentication credential. Expected OAuth 2 "
                   "access token, login cookie or other valid authentication credential. See "
                   "https://developers.google.com/identity/sign-in/web/devconsole-project.")
@@ -82,13 +82,12 @@ _SEARCH_KEYS = {"query", "pageToken", "pageSize", "validateOnly", "returnTotalRe
                 "summaryRowSetting"}
 
 
-def quota(box: ProviderSandbox) -> dict[str, Any]:
+def quota(box: Box) -> dict[str, Any]:
     """Daily operations budget per developer token; tests may lower ``daily_operations``."""
-    return box.state.setdefault(
-        "quota", {"daily_operations": DAILY_OPERATIONS, "day": "", "used": {}})
+    return box.state.quota
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """Lead-form webhooks are unsigned JSON; the shared secret travels as ``google_key``."""
     body = json.dumps(data.lead_payload(box, payload), separators=(",", ":")).encode()
@@ -99,7 +98,7 @@ def google_key_matches(expected: str, presented: Any) -> bool:
     return same_secret(presented, expected)
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
 
     def store() -> TokenStore:
@@ -301,11 +300,11 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         code = store().issue_code(box.client_id, q["redirect_uri"], q.get("scope", SCOPE),
                                   challenge, q.get("code_challenge_method", "plain")
                                   if challenge else None)
-        consented = box.state.setdefault("consented", set())
+        consented = box.state.consented
         offline = q.get("access_type") == "offline" and (
             box.client_id not in consented or q.get("prompt") == "consent")
         consented.add(box.client_id)
-        box.state.setdefault("offline_codes", {})[code] = offline
+        box.state.offline_codes[code] = offline
         query = urlencode({"state": q.get("state", ""), "code": code, "scope": q.get("scope", "")})
         return RedirectResponse(f"{q['redirect_uri']}?{query}", 302)
 
@@ -334,7 +333,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         pending = tokens.pending_code(code)
         if pending and pending.code_challenge and not form.get("code_verifier"):
             return oauth_error("invalid_grant", "Missing code verifier.")
-        offline = box.state.get("offline_codes", {}).pop(code, False)
+        offline = box.state.offline_codes.pop(code, False)
         found = tokens.redeem_code(code, box.client_id, form.get("redirect_uri"),
                                    form.get("code_verifier"))
         if found is None:

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.sandbox._google_ads_data import (
+from connectors.sandbox.google_ads.data import (
     CAMPAIGN_BASE,
     CHANNELS,
     CREATED_OFFSET,
@@ -22,7 +22,8 @@ from connectors.sandbox._google_ads_data import (
     created_campaigns,
     find_campaign,
 )
-from connectors.sandbox.common import Dataset
+from connectors.sandbox.google_ads.state import GoogleAdsState
+from connectors.sandbox.kit import Dataset
 
 MAX_MUTATE_OPERATIONS = 10_000
 MAX_CONVERSIONS = 2_000
@@ -113,7 +114,7 @@ def _name_taken(ds: Dataset, customer: str, name: str, staged: set[str]) -> bool
     return name in staged or any(c["name"] == name for c in created_campaigns(ds, customer))
 
 
-def _stage(ds: Dataset, customer: str, state: dict[str, Any], op: Any, i: int,
+def _stage(ds: Dataset, customer: str, state: GoogleAdsState, op: Any, i: int,
            names: set[str]) -> dict[str, Any]:
     """The record an operation would write (raising _OpError when it must fail)."""
     kinds = [k for k in ("create", "update", "remove") if isinstance(op, dict) and k in op]
@@ -152,8 +153,8 @@ def _stage(ds: Dataset, customer: str, state: dict[str, Any], op: Any, i: int,
     _check_enum(status, {"ENABLED", "PAUSED"}, [*where, ("status", None)])
     channel = fields.get("advertisingChannelType", "SEARCH")
     _check_enum(channel, CHANNELS, [*where, ("advertisingChannelType", None)])
-    state["created_seq"] = state.get("created_seq", 0) + 1
-    cid = CAMPAIGN_BASE[customer] + CREATED_OFFSET + state["created_seq"]
+    state.created_seq += 1
+    cid = CAMPAIGN_BASE[customer] + CREATED_OFFSET + state.created_seq
     names.add(name)
     today = datetime.now(UTC).date().isoformat()
     return {"resource_name": f"customers/{customer}/campaigns/{cid}", "id": cid, "name": name,
@@ -162,7 +163,7 @@ def _stage(ds: Dataset, customer: str, state: dict[str, Any], op: Any, i: int,
             "end_date": fields.get("endDate", "2037-12-30")}
 
 
-def mutate_campaigns(ds: Dataset, customer: str, body: dict[str, Any], state: dict[str, Any],
+def mutate_campaigns(ds: Dataset, customer: str, body: dict[str, Any], state: GoogleAdsState,
                      version: str, request_id: str) -> dict[str, Any]:
     ops = body.get("operations")
     if not isinstance(ops, list) or not ops:

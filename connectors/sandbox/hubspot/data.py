@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.sandbox._wire import iso
-from connectors.sandbox.common import COMPANIES, EPOCH, Dataset, ProviderSandbox, person
+from connectors.sandbox.hubspot.state import Box
+from connectors.sandbox.kit import EPOCH, Dataset
+from connectors.sandbox.kit.people import COMPANIES, person
+from connectors.sandbox.kit.wire import iso
 
 DEFAULT_COUNTS = {"contacts": 2500, "companies": 600, "deals": 900}
 TYPE_ALIASES = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
@@ -133,7 +135,7 @@ def render(record: dict[str, Any], obj: str, wanted: list[str] | None) -> dict[s
 class Crm:
     """Read and write access to one sandbox's CRM; all state lives on the box."""
 
-    box: ProviderSandbox
+    box: Box
 
     @property
     def ds(self) -> Dataset:
@@ -240,7 +242,7 @@ class Crm:
             self.save(obj, copy)
 
     def create(self, obj: str, props: dict[str, str | None]) -> dict[str, Any]:
-        seq = self.box.state.setdefault("hs_seq", {})
+        seq = self.box.state.created
         seq[obj] = seq.get(obj, 0) + 1
         record_id = str(ID_BASE[obj] + CREATED_OFFSET + seq[obj])
         record: dict[str, Any] = {"id": record_id,

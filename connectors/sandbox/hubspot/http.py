@@ -3,7 +3,7 @@
 The guard applies HubSpot's checks in order (injected fault, bearer credential,
 rate-limit accounting) and returns either the response to send at once or the
 ``X-HubSpot-RateLimit-*`` headers for a successful answer. Windows are kept per
-token on ``box.state`` so ``box.reset()`` forgets them.
+token on ``box.state`` (``HubSpotState``) so ``box.reset()`` forgets them.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._hubspot_data import PORTAL_ID, CrmError
-from connectors.sandbox._wire import bearer_token, iso, redirect_to, same_secret
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox.hubspot.data import PORTAL_ID, CrmError
+from connectors.sandbox.hubspot.state import Box
+from connectors.sandbox.kit import TokenStore
+from connectors.sandbox.kit.wire import bearer_token, iso, redirect_to, same_secret
 
 DEMO_TOKEN = "sandbox"
 TOKEN_LIFETIME_S = 1800
@@ -73,7 +74,7 @@ def flag(value: str | None, name: str) -> bool:
 class Guard:
     """Per-request checks in HubSpot's order: fault, credential, rate-limit accounting."""
 
-    def __init__(self, box: ProviderSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
 
     @property
@@ -81,7 +82,7 @@ class Guard:
         return self.box.tokens(DEMO_TOKEN, lifetime_s=TOKEN_LIFETIME_S, prefix="CJ")
 
     def limits(self) -> dict[str, int]:
-        return {**DEFAULT_LIMITS, **self.box.state.get("hs_limits", {})}
+        return {**DEFAULT_LIMITS, **self.box.state.limits}
 
     def note(self, request: Request) -> None:
         self.box.log(request)
@@ -126,18 +127,18 @@ class Guard:
 
     def account(self, token: str, *, search: bool) -> Response | dict[str, str]:
         lim, now = self.limits(), time.monotonic()
-        burst = self.box.state.setdefault("hs_burst", {}).setdefault(token, deque())
+        burst = self.box.state.burst.setdefault(token, deque())
         while burst and now - burst[0] >= 10:
             burst.popleft()
         day = time.strftime("%Y-%m-%d", time.gmtime())
-        daily = self.box.state.setdefault("hs_daily", {})
-        if daily.get(token, [None])[0] != day:
-            daily[token] = [day, 0]
+        daily = self.box.state.daily
+        if daily.get(token, ("", 0))[0] != day:
+            daily[token] = (day, 0)
         headers = {"X-HubSpot-RateLimit-Max": str(lim["ten_secondly"]),
                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
         private_app = self.store.peek(token) is None
         if search:
-            recent = self.box.state.setdefault("hs_search", {}).setdefault(token, deque())
+            recent = self.box.state.search.setdefault(token, deque())
             while recent and now - recent[0] >= 1:
                 recent.popleft()
             if len(recent) >= lim["search_per_second"]:
@@ -151,7 +152,7 @@ class Guard:
             midnight = 86_400 - int(time.time()) % 86_400
             return rate_limited("DAILY", midnight, {} if search else headers)
         burst.append(now)
-        daily[token][1] += 1
+        daily[token] = (day, daily[token][1] + 1)
         headers["X-HubSpot-RateLimit-Remaining"] = str(lim["ten_secondly"] - len(burst))
         if private_app:
             # HubSpot omits the daily pair on OAuth-authorised calls.
@@ -185,7 +186,7 @@ def item_error(category: str, message: str, context: dict[str, Any],
             "errors": errors or []}
 
 
-def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
+def oauth_routes(router: APIRouter, box: Box, guard: Guard) -> None:
     """OAuth authorize, token (v1 and v3), token metadata and the rate-limit control."""
 
     @router.get("/oauth/authorize")
@@ -263,6 +264,5 @@ def oauth_routes(router: APIRouter, box: ProviderSandbox, guard: Guard) -> None:
     @router.post("/_sandbox/limits")
     async def set_limits(request: Request) -> dict[str, Any]:
         body = await request.json()
-        box.state["hs_limits"] = {**box.state.get("hs_limits", {}),
-                                  **{k: int(v) for k, v in body.items() if k in DEFAULT_LIMITS}}
+        box.state.limits.update({k: int(v) for k, v in body.items() if k in DEFAULT_LIMITS})
         return {"limits": guard.limits()}

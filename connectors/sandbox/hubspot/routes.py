@@ -35,8 +35,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox import _hubspot_search as search
-from connectors.sandbox._hubspot_data import (
+from connectors.sandbox.hubspot import search
+from connectors.sandbox.hubspot.data import (
     PORTAL_ID,
     SINGULAR,
     Crm,
@@ -46,7 +46,7 @@ from connectors.sandbox._hubspot_data import (
     render,
     valid_email,
 )
-from connectors.sandbox._hubspot_http import (
+from connectors.sandbox.hubspot.http import (
     APP_ID,
     DEMO_TOKEN,
     Guard,
@@ -59,8 +59,8 @@ from connectors.sandbox._hubspot_http import (
     oauth_routes,
     split_names,
 )
-from connectors.sandbox._wire import iso
-from connectors.sandbox.common import ProviderSandbox
+from connectors.sandbox.hubspot.state import Box
+from connectors.sandbox.kit.wire import iso
 
 NAME = "hubspot"
 WEBHOOK_TIMEOUT_S = 5.0  # HubSpot gives a target URL five seconds to answer
@@ -79,15 +79,15 @@ def signature_v3(secret: str, method: str, uri: str, body: bytes, timestamp_ms: 
     return base64.b64encode(digest).decode()
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """The headers and JSON-array body HubSpot would POST to an app's target URL."""
     items = payload if isinstance(payload, list) else [payload or {}]
     now_ms = int(time.time() * 1000)
     events = []
     for n, item in enumerate(items):
-        box.state["hs_event_seq"] = box.state.get("hs_event_seq", 0) + 1
-        event = {"eventId": 100 + box.state["hs_event_seq"], "subscriptionId": 2_000_001,
+        box.state.event_seq += 1
+        event = {"eventId": 100 + box.state.event_seq, "subscriptionId": 2_000_001,
                  "portalId": PORTAL_ID, "appId": APP_ID, "occurredAt": now_ms - n,
                  "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
                  "objectId": 1001, "changeSource": "CRM", "propertyName": "email",
@@ -109,7 +109,7 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
     return headers, body
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
     guard = Guard(box)
 

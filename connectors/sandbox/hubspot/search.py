@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
 
-from connectors.sandbox._hubspot_data import (
+from connectors.sandbox.hubspot.data import (
     CREATE_LAG_MS,
     DATE_PROPERTIES,
     DELTA_PROPERTY,
@@ -28,8 +28,8 @@ from connectors.sandbox._hubspot_data import (
     Crm,
     CrmError,
 )
-from connectors.sandbox._wire import parse_iso
-from connectors.sandbox.common import EPOCH
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.wire import parse_iso
 
 OPERATORS = {"LT", "LTE", "GT", "GTE", "EQ", "NEQ", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
              "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}

@@ -1,6 +1,6 @@
 """Mailchimp simulator data: audiences, generated members, partial responses, problem
 bodies and the webhook form encoding. Pure functions only; state lives in
-``_mailchimp_store``.
+``store``.
 
 Generated member ``i`` has status ``STATUS_PATTERN[i % 20]`` (16 subscribed, 2
 unsubscribed, 1 cleaned, 1 pending in every 20), so a ``status=`` filter is index
@@ -19,8 +19,9 @@ from urllib.parse import urlencode
 
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._wire import iso
-from connectors.sandbox.common import EPOCH, person
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.people import person
+from connectors.sandbox.kit.wire import iso
 
 DEMO_TOKEN = "sandbox-us1"  # an API key: anything, a dash, then the datacenter it lives in
 DATACENTER = "us1"

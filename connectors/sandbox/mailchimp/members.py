@@ -16,7 +16,8 @@ import httpx
 from fastapi import Request
 from fastapi.responses import Response
 
-from connectors.sandbox._mailchimp_data import (
+from connectors.sandbox.kit.wire import parse_iso
+from connectors.sandbox.mailchimp.data import (
     STATUSES,
     apply_member_body,
     new_member,
@@ -28,18 +29,16 @@ from connectors.sandbox._mailchimp_data import (
     subscriber_hash,
     valid_email,
 )
-from connectors.sandbox._mailchimp_store import (
+from connectors.sandbox.mailchimp.state import Box
+from connectors.sandbox.mailchimp.store import (
     dataset,
     forgotten,
     lookup,
-    mc_state,
     member_page,
     member_view,
     mutate_first_members,
     put_member,
 )
-from connectors.sandbox._wire import parse_iso
-from connectors.sandbox.common import ProviderSandbox
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
@@ -58,7 +57,7 @@ class Invalid(Exception):
         self.title, self.detail, self.errors = title, detail, errors
 
 
-def mutate(box: ProviderSandbox) -> None:
+def mutate(box: Box) -> None:
     mutate_first_members(box)
 
 
@@ -106,7 +105,7 @@ def _check_status(body: dict[str, Any], *names: str) -> None:
                           [{"field": name, "message": _STATUS_MESSAGE}])
 
 
-async def list_members(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def list_members(box: Box, request: Request, m: re.Match[str],
                        api: str) -> Response:
     if box.count_data_call():
         mutate(box)
@@ -125,13 +124,13 @@ async def list_members(box: ProviderSandbox, request: Request, m: re.Match[str],
     return ok(project(body, params.get("fields"), params.get("exclude_fields")))
 
 
-def _store(box: ProviderSandbox, list_id: str, base: dict[str, Any], body: dict[str, Any],
+def _store(box: Box, list_id: str, base: dict[str, Any], body: dict[str, Any],
            index: int | None, api: str, *, creating: bool) -> dict[str, Any]:
     member = apply_member_body(base, body, creating=creating)
     return render_member(member, put_member(box, list_id, member, index), api)
 
 
-async def create_member(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def create_member(box: Box, request: Request, m: re.Match[str],
                         api: str) -> Response:
     list_id, body = m.group("list"), await _body(request)
     email = body.get("email_address")
@@ -153,7 +152,7 @@ async def create_member(box: ProviderSandbox, request: Request, m: re.Match[str]
     return ok(_store(box, list_id, base, body, index, api, creating=True))
 
 
-async def one_member(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def one_member(box: Box, request: Request, m: re.Match[str],
                      api: str) -> Response:
     list_id = m.group("list")
     member_hash, member, modified, index = lookup(box, list_id, m.group("member"))
@@ -178,7 +177,7 @@ async def one_member(box: ProviderSandbox, request: Request, m: re.Match[str],
                       params.get("exclude_fields")))
 
 
-async def _upsert(box: ProviderSandbox, request: Request, list_id: str, path_hash: str,
+async def _upsert(box: Box, request: Request, list_id: str, path_hash: str,
                   api: str) -> Response:
     body = await _body(request)
     email = body.get("email_address")
@@ -201,7 +200,7 @@ async def _upsert(box: ProviderSandbox, request: Request, list_id: str, path_has
     return ok(_store(box, list_id, base, body, index, api, creating=member is None))
 
 
-async def delete_permanent(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def delete_permanent(box: Box, request: Request, m: re.Match[str],
                            api: str) -> Response:
     member_hash, member, _, _ = lookup(box, m.group("list"), m.group("member"))
     if member is None:
@@ -216,7 +215,7 @@ def _batch_error(email: Any, error: str, code: str, field: str = "",
             "field_message": field_message}
 
 
-async def batch_subscribe(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def batch_subscribe(box: Box, request: Request, m: re.Match[str],
                           api: str) -> Response:
     list_id, body = m.group("list"), await _body(request)
     items = body.get("members")
@@ -270,10 +269,10 @@ def _hook_body(hook: dict[str, Any], api: str) -> dict[str, Any]:
                                {"rel": "delete", "href": href, "method": "DELETE"}]}
 
 
-async def webhooks(box: ProviderSandbox, request: Request, m: re.Match[str],
+async def webhooks(box: Box, request: Request, m: re.Match[str],
                    api: str) -> Response:
     list_id = m.group("list")
-    hooks = mc_state(box)["webhooks"].setdefault(list_id, {})
+    hooks = box.state.webhooks.setdefault(list_id, {})
     if request.method == "GET":
         return ok({"webhooks": [_hook_body(h, api) for h in hooks.values()], "list_id": list_id,
                    "total_items": len(hooks), "_links": []})
@@ -293,9 +292,8 @@ async def webhooks(box: ProviderSandbox, request: Request, m: re.Match[str],
         raise Invalid("Invalid Resource", _VALIDATE, [
             {"field": "url", "message": "We couldn't verify the URL is working. Please double "
                                         f"check and try again. HTTP Code: {code}"}])
-    state = mc_state(box)
-    state["serial"] += 1
-    hook_id = subscriber_hash(f"{list_id}:{state['serial']}")[:10]
+    box.state.serial += 1
+    hook_id = subscriber_hash(f"{list_id}:{box.state.serial}")[:10]
     events, sources = body.get("events") or {}, body.get("sources") or {}
     hooks[hook_id] = {"id": hook_id, "url": url,
                       "events": {e: bool(events.get(e, True)) for e in _EVENTS},
@@ -304,8 +302,8 @@ async def webhooks(box: ProviderSandbox, request: Request, m: re.Match[str],
     return ok(_hook_body(hooks[hook_id], api))
 
 
-async def webhook(box: ProviderSandbox, request: Request, m: re.Match[str], api: str) -> Response:
-    hooks = mc_state(box)["webhooks"].get(m.group("list"), {})
+async def webhook(box: Box, request: Request, m: re.Match[str], api: str) -> Response:
+    hooks = box.state.webhooks.get(m.group("list"), {})
     hook = hooks.get(m.group("hook"))
     if hook is None:
         return not_found()

@@ -13,16 +13,17 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._mailchimp_data import DATACENTER, DEMO_TOKEN
-from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to, same_secret
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox.kit import TokenStore
+from connectors.sandbox.kit.wire import bearer_token, oauth_error, redirect_to, same_secret
+from connectors.sandbox.mailchimp.data import DATACENTER, DEMO_TOKEN
+from connectors.sandbox.mailchimp.state import Box
 
 
-def tokens(box: ProviderSandbox) -> TokenStore:
+def tokens(box: Box) -> TokenStore:
     return box.tokens(DEMO_TOKEN, lifetime_s=None)
 
 
-def add_routes(router: APIRouter, box: ProviderSandbox) -> None:
+def add_routes(router: APIRouter, box: Box) -> None:
     @router.get("/oauth2/authorize")
     async def authorize(request: Request) -> Response:
         box.log(request)

@@ -50,9 +50,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from connectors.sandbox import _mailchimp_members as members
-from connectors.sandbox import _mailchimp_oauth as oauth
-from connectors.sandbox._mailchimp_data import (
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.wire import bearer_token, iso
+from connectors.sandbox.mailchimp import members, oauth
+from connectors.sandbox.mailchimp.data import (
     DATACENTER,
     DEMO_TOKEN,
     LISTS,
@@ -62,14 +63,13 @@ from connectors.sandbox._mailchimp_data import (
     problem,
     project,
 )
-from connectors.sandbox._mailchimp_store import dataset, lookup, mc_state, status_counts
-from connectors.sandbox._wire import bearer_token, iso
-from connectors.sandbox.common import EPOCH, ProviderSandbox
+from connectors.sandbox.mailchimp.state import Box
+from connectors.sandbox.mailchimp.store import dataset, lookup, status_counts
 
 NAME = "mailchimp"
 MAX_CONNECTIONS = 10
 __all__ = ["DEMO_TOKEN", "NAME", "create_router", "webhook_delivery"]
-Handler = Callable[[ProviderSandbox, Request, re.Match[str], str], Awaitable[Response]]
+Handler = Callable[[Box, Request, re.Match[str], str], Awaitable[Response]]
 
 
 def credential(request: Request) -> str | None:
@@ -92,7 +92,7 @@ def _api_base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/{NAME}/{DATACENTER}/3.0"
 
 
-async def _root(box: ProviderSandbox, request: Request, m: re.Match[str], api: str) -> Response:
+async def _root(box: Box, request: Request, m: re.Match[str], api: str) -> Response:
     total = sum(status_counts(box, list_id)["subscribed"] for list_id, *_ in LISTS)
     return ok({"account_id": "8d3a3db4d97663a9074efcc16", "login_id": "81542219",
                "account_name": "Connectus Sandbox", "email": "owner@connectus.example",
@@ -106,11 +106,11 @@ async def _root(box: ProviderSandbox, request: Request, m: re.Match[str], api: s
                            "country": "GB"}, "_links": []})
 
 
-async def _ping(box: ProviderSandbox, request: Request, m: re.Match[str], api: str) -> Response:
+async def _ping(box: Box, request: Request, m: re.Match[str], api: str) -> Response:
     return ok({"health_status": "Everything's Chimpy!"})
 
 
-def _list_body(box: ProviderSandbox, spec: tuple[str, int, str, int], api: str) -> dict[str, Any]:
+def _list_body(box: Box, spec: tuple[str, int, str, int], api: str) -> dict[str, Any]:
     list_id, web_id, name, _ = spec
     counts = status_counts(box, list_id)
     return {
@@ -132,7 +132,7 @@ def _list_body(box: ProviderSandbox, spec: tuple[str, int, str, int], api: str) 
     }
 
 
-async def _lists(box: ProviderSandbox, request: Request, m: re.Match[str], api: str) -> Response:
+async def _lists(box: Box, request: Request, m: re.Match[str], api: str) -> Response:
     count, offset = members.paging(request)
     body = {"lists": [_list_body(box, spec, api) for spec in LISTS[offset: offset + count]],
             "total_items": len(LISTS),
@@ -143,7 +143,7 @@ async def _lists(box: ProviderSandbox, request: Request, m: re.Match[str], api: 
     return ok(project(body, params.get("fields"), params.get("exclude_fields")))
 
 
-async def _one_list(box: ProviderSandbox, request: Request, m: re.Match[str], api: str) -> Response:
+async def _one_list(box: Box, request: Request, m: re.Match[str], api: str) -> Response:
     spec = next(s for s in LISTS if s[0] == m.group("list"))
     params = request.query_params
     return ok(project(_list_body(box, spec, api), params.get("fields"),
@@ -168,7 +168,7 @@ _ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
 ]
 
 
-async def _route(box: ProviderSandbox, request: Request, rest: str) -> Response:
+async def _route(box: Box, request: Request, rest: str) -> Response:
     allowed: set[str] = set()
     for methods, pattern, handler in _ROUTES:
         match = pattern.fullmatch(rest)
@@ -190,12 +190,12 @@ async def _route(box: ProviderSandbox, request: Request, rest: str) -> Response:
     return not_found()
 
 
-async def _dispatch(box: ProviderSandbox, request: Request, dc: str | None, rest: str) -> Response:
+async def _dispatch(box: Box, request: Request, dc: str | None, rest: str) -> Response:
     box.log(request)
     key = credential(request)
     # Connections are counted from the moment they open, so the slot is taken before any
     # work (or injected latency) and given back whatever the outcome.
-    inflight = mc_state(box)["inflight"]
+    inflight = box.state.inflight
     slot = key or ""
     busy = inflight.get(slot, 0)
     inflight[slot] = busy + 1
@@ -228,7 +228,7 @@ async def _dispatch(box: ProviderSandbox, request: Request, dc: str | None, rest
             del inflight[slot]
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """An audience webhook POST: form-encoded, unsigned (the secret is in ``target_url``).
 
@@ -253,7 +253,7 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
     return headers, form_encode(ordered)
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     oauth.add_routes(router, box)

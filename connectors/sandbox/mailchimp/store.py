@@ -13,8 +13,9 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from connectors.sandbox._lazy_sequence import Periodic, View
-from connectors.sandbox._mailchimp_data import (
+from connectors.sandbox.kit import Dataset
+from connectors.sandbox.kit.sequence import Periodic, View
+from connectors.sandbox.mailchimp.data import (
     DEFAULT_COUNTS,
     LISTS,
     STATUS_PATTERN,
@@ -24,17 +25,12 @@ from connectors.sandbox._mailchimp_data import (
     residues,
     subscriber_hash,
 )
-from connectors.sandbox.common import Dataset, ProviderSandbox
+from connectors.sandbox.mailchimp.state import Box
 
 Found = tuple[str, dict[str, Any] | None, float, int | None]  # hash, member, modified, index
 
 
-def mc_state(box: ProviderSandbox) -> dict[str, Any]:
-    return box.state.setdefault(
-        "mailchimp", {"inflight": {}, "memo": {}, "webhooks": {}, "serial": 0})
-
-
-def dataset(box: ProviderSandbox) -> Dataset:
+def dataset(box: Box) -> Dataset:
     return box.dataset(DEFAULT_COUNTS, generate_member)
 
 
@@ -42,11 +38,11 @@ def list_spec(list_id: str) -> tuple[str, int, str, int] | None:
     return next((spec for spec in LISTS if spec[0] == list_id), None)
 
 
-def _memo(box: ProviderSandbox, list_id: str) -> dict[str, int]:
-    return mc_state(box)["memo"].setdefault(list_id, {})
+def _memo(box: Box, list_id: str) -> dict[str, int]:
+    return box.state.memo.setdefault(list_id, {})
 
 
-def lookup(box: ProviderSandbox, list_id: str, segment: str) -> Found:
+def lookup(box: Box, list_id: str, segment: str) -> Found:
     """Find a member by subscriber hash or by email address (Mailchimp accepts both)."""
     raw = unquote(segment)
     email = raw if "@" in raw else None
@@ -70,24 +66,24 @@ def lookup(box: ProviderSandbox, list_id: str, segment: str) -> Found:
     return member_hash, None, 0.0, None
 
 
-def forgotten(box: ProviderSandbox, list_id: str, member_hash: str) -> bool:
+def forgotten(box: Box, list_id: str, member_hash: str) -> bool:
     return dataset(box).is_deleted(list_id, member_hash)
 
 
-def put_member(box: ProviderSandbox, list_id: str, member: dict[str, Any],
+def put_member(box: Box, list_id: str, member: dict[str, Any],
                index: int | None) -> float:
     if index is not None:
         _memo(box, list_id)[member["id"]] = index
     return dataset(box).put(list_id, member["id"], member)
 
 
-def _touched_indices(box: ProviderSandbox, list_id: str) -> list[int]:
+def _touched_indices(box: Box, list_id: str) -> list[int]:
     ds, memo = dataset(box), _memo(box, list_id)
     touched = set(ds.overlay.get(list_id, {})) | ds.deleted(list_id).keys()
     return [memo[h] for h in touched if h in memo]
 
 
-def member_view(box: ProviderSandbox, list_id: str, status: str | None,
+def member_view(box: Box, list_id: str, status: str | None,
                 since: float | None, before: float | None) -> View:
     """Members changed in ``[since, before)`` with ``status`` (default: all but archived)."""
     ds = dataset(box)
@@ -107,7 +103,7 @@ def member_view(box: ProviderSandbox, list_id: str, status: str | None,
     return View.build(gen, _touched_indices(box, list_id), tail)
 
 
-def member_page(box: ProviderSandbox, list_id: str, view: View, offset: int, count: int,
+def member_page(box: Box, list_id: str, view: View, offset: int, count: int,
                 api: str) -> list[dict[str, Any]]:
     ds, memo = dataset(box), _memo(box, list_id)
     out = []
@@ -122,7 +118,7 @@ def member_page(box: ProviderSandbox, list_id: str, view: View, offset: int, cou
     return out
 
 
-def status_counts(box: ProviderSandbox, list_id: str) -> dict[str, int]:
+def status_counts(box: Box, list_id: str) -> dict[str, int]:
     ds = dataset(box)
     n = ds.count(list_id)
     counts = {s: Periodic(0, n, len(STATUS_PATTERN), residues(s)).count()
@@ -134,7 +130,7 @@ def status_counts(box: ProviderSandbox, list_id: str) -> dict[str, int]:
     return counts
 
 
-def mutate_first_members(box: ProviderSandbox) -> None:
+def mutate_first_members(box: Box) -> None:
     """The "changes mid-sync" fault: member 0 of every audience gets edited now."""
     ds = dataset(box)
     for list_id, *_ in LISTS:

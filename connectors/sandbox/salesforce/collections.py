@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from connectors.sandbox._salesforce_data import (
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.wire import parse_iso
+from connectors.sandbox.salesforce.data import (
     EXTERNAL_ID,
     canonical_field,
     field_errors,
@@ -22,7 +24,8 @@ from connectors.sandbox._salesforce_data import (
     sf_datetime,
     sobject_of,
 )
-from connectors.sandbox._salesforce_store import (
+from connectors.sandbox.salesforce.state import Box
+from connectors.sandbox.salesforce.store import (
     current,
     dataset,
     delete,
@@ -32,8 +35,6 @@ from connectors.sandbox._salesforce_store import (
     sobject_name,
     write,
 )
-from connectors.sandbox._wire import parse_iso
-from connectors.sandbox.common import EPOCH, ProviderSandbox
 
 MAX_RECORDS = 200
 MAX_REPLICATION_IDS = 600_000
@@ -57,17 +58,17 @@ def _err(code: str, message: str) -> list[dict[str, Any]]:
     return [{"statusCode": code, "message": message, "fields": []}]
 
 
-def create_one(box: ProviderSandbox, sobject: str, body: Any) -> Result:
+def create_one(box: Box, sobject: str, body: Any) -> Result:
     plan = _plan_create(box, sobject, body)
     return plan() if callable(plan) else {"success": False, "errors": plan}
 
 
-def upsert_one(box: ProviderSandbox, sobject: str, field: str, value: str, body: Any) -> Result:
+def upsert_one(box: Box, sobject: str, field: str, value: str, body: Any) -> Result:
     plan = _plan_upsert(box, sobject, field, value, body)
     return plan() if callable(plan) else {"success": False, "errors": plan, "created": False}
 
 
-def _plan_create(box: ProviderSandbox, sobject: str, body: Any) -> Plan:
+def _plan_create(box: Box, sobject: str, body: Any) -> Plan:
     if not isinstance(body, dict):
         return _err("JSON_PARSER_ERROR", "The request body must be a JSON object")
     errors = field_errors(sobject, body, creating=True)
@@ -76,7 +77,7 @@ def _plan_create(box: ProviderSandbox, sobject: str, body: Any) -> Plan:
     return lambda: {"id": write(box, sobject, body), "success": True, "errors": []}
 
 
-def _plan_update(box: ProviderSandbox, body: Any) -> Plan:
+def _plan_update(box: Box, body: Any) -> Plan:
     if not isinstance(body, dict):
         return _err("JSON_PARSER_ERROR", "The request body must be a JSON object")
     raw = str(body.get("id") or body.get("Id") or "")
@@ -95,7 +96,7 @@ def _plan_update(box: ProviderSandbox, body: Any) -> Plan:
     return lambda: {"id": write(box, sobject, body, rid), "success": True, "errors": []}
 
 
-def _plan_upsert(box: ProviderSandbox, sobject: str, field: str, value: Any, body: Any) -> Plan:
+def _plan_upsert(box: Box, sobject: str, field: str, value: Any, body: Any) -> Plan:
     if not isinstance(body, dict):
         return _err("JSON_PARSER_ERROR", "The request body must be a JSON object")
     if value in (None, ""):
@@ -137,7 +138,7 @@ def _records(body: Any) -> tuple[list[Any], bool]:
     return body["records"], bool(body.get("allOrNone", False))
 
 
-def dispatch(box: ProviderSandbox, method: str, obj: str | None, field: str | None,
+def dispatch(box: Box, method: str, obj: str | None, field: str | None,
              params: dict[str, str], body: Any, version: str) -> tuple[int, Any]:
     """``/composite/sobjects[/{obj}[/{field}]]`` for every method; (status, JSON body)."""
     not_found = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
@@ -174,7 +175,7 @@ def _typed(record: Any) -> bool:
         str(record.get("attributes", {}).get("type", ""))) is not None
 
 
-def _delete_many(box: ProviderSandbox, params: dict[str, str]) -> list[Result]:
+def _delete_many(box: Box, params: dict[str, str]) -> list[Result]:
     ids = [i for i in params.get("ids", "").split(",") if i]
     if len(ids) > MAX_RECORDS:
         raise BadRequest("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
@@ -203,7 +204,7 @@ def _delete_many(box: ProviderSandbox, params: dict[str, str]) -> list[Result]:
     return results
 
 
-def _read_many(box: ProviderSandbox, sobject: str, params: dict[str, str],
+def _read_many(box: Box, sobject: str, params: dict[str, str],
                version: str) -> list[Any]:
     if box.count_data_call():
         mutate_first_records(box)
@@ -223,7 +224,7 @@ def _read_many(box: ProviderSandbox, sobject: str, params: dict[str, str],
     return out
 
 
-def replication(box: ProviderSandbox, sobject: str, kind: str, start: str | None,
+def replication(box: Box, sobject: str, kind: str, start: str | None,
                 end: str | None) -> dict[str, Any]:
     """``updated`` / ``deleted``: the API ignores seconds, so both ends are floored to minutes."""
     if not start or not end:

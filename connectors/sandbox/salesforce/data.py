@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from connectors.sandbox.common import EPOCH, person
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.people import person
 
 DEMO_TOKEN = "sandbox"  # fixed session id scripts may use, like a pasted access token
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -22,19 +22,18 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from connectors.sandbox._salesforce_data import DEMO_TOKEN, USER_ID
-from connectors.sandbox._salesforce_store import sf_state
-from connectors.sandbox._wire import bearer_token, oauth_error, redirect_to, same_secret
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox.kit import TokenStore
+from connectors.sandbox.kit.wire import bearer_token, oauth_error, redirect_to, same_secret
+from connectors.sandbox.salesforce.data import DEMO_TOKEN, USER_ID
+from connectors.sandbox.salesforce.state import Box
 
 DEFAULT_SCOPE = "api id refresh_token"  # what the connected app grants when none is asked for
 _REFRESH_SCOPES = {"refresh_token", "offline_access"}
 
 
-def tokens(box: ProviderSandbox) -> TokenStore:
+def tokens(box: Box) -> TokenStore:
     # Real access tokens start with the org id and "!"; connectors sometimes log that prefix.
-    sf_state(box)
-    return box.tokens(DEMO_TOKEN, lifetime_s=None, prefix=box.state["org_id"] + "!")
+    return box.tokens(DEMO_TOKEN, lifetime_s=None, prefix=box.state.org_id + "!")
 
 
 def bearer(request: Request) -> str | None:
@@ -42,12 +41,12 @@ def bearer(request: Request) -> str | None:
     return bearer_token(request, ("bearer", "oauth"))
 
 
-def _identity_url(box: ProviderSandbox, request: Request) -> str:
+def _identity_url(box: Box, request: Request) -> str:
     base = str(request.base_url).rstrip("/")
-    return f"{base}/salesforce/id/{box.state['org_id']}/{USER_ID}"
+    return f"{base}/salesforce/id/{box.state.org_id}/{USER_ID}"
 
 
-def _token_body(box: ProviderSandbox, request: Request, access: str, refresh: str | None,
+def _token_body(box: Box, request: Request, access: str, refresh: str | None,
                 scope: str) -> dict[str, Any]:
     issued_at = str(int(time.time() * 1000))
     identity = _identity_url(box, request)
@@ -63,8 +62,8 @@ def _token_body(box: ProviderSandbox, request: Request, access: str, refresh: st
     return body
 
 
-def add_routes(router: APIRouter, box: ProviderSandbox,
-               log: Callable[[ProviderSandbox, Request], None]) -> None:
+def add_routes(router: APIRouter, box: Box,
+               log: Callable[[Box, Request], None]) -> None:
     """Register the OAuth endpoints; ``log(box, request)`` records each request."""
 
     @router.get("/services/oauth2/authorize")
@@ -137,7 +136,7 @@ def add_routes(router: APIRouter, box: ProviderSandbox,
         instance = str(request.base_url).rstrip("/") + "/salesforce"
         return JSONResponse({
             "sub": _identity_url(box, request), "user_id": USER_ID,
-            "organization_id": box.state["org_id"],
+            "organization_id": box.state.org_id,
             "preferred_username": "connectus@sandbox.example", "nickname": "connectus",
             "name": "Connectus Sandbox", "email": "connectus@sandbox.example",
             "email_verified": True, "given_name": "Connectus", "family_name": "Sandbox",

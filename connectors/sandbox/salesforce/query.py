@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.sandbox._lazy_sequence import Periodic, View
-from connectors.sandbox._salesforce_data import make_id, record_id, render
-from connectors.sandbox._salesforce_soql import Bound, Query
-from connectors.sandbox._salesforce_store import current, dataset, index_of, sf_state
-from connectors.sandbox.common import ProviderSandbox
+from connectors.sandbox.kit.sequence import Periodic, View
+from connectors.sandbox.salesforce.data import make_id, record_id, render
+from connectors.sandbox.salesforce.soql import Bound, Query
+from connectors.sandbox.salesforce.state import Box
+from connectors.sandbox.salesforce.store import current, dataset, index_of
 
 MAX_CURSORS = 50  # Salesforce closes a user's oldest cursors too; this bounds memory
 
 
-def _index_bound(box: ProviderSandbox, bound: Bound, *, lower: bool) -> int:
+def _index_bound(box: Box, bound: Bound, *, lower: bool) -> int:
     ds = dataset(box)
     index = ds.first_index_modified_after(bound.ts)
     on_bound = ds.modified_at(index) == bound.ts
@@ -33,7 +33,7 @@ def _in_range(query: Query, ts: float) -> bool:
                                      else ts <= query.until.ts))
 
 
-def build_view(box: ProviderSandbox, query: Query, include_deleted: bool) -> View:
+def build_view(box: Box, query: Query, include_deleted: bool) -> View:
     ds, obj = dataset(box), query.sobject
     lo = _index_bound(box, query.since, lower=True) if query.since else 0
     hi = min(ds.count(obj), _index_bound(box, query.until, lower=False)) if query.until \
@@ -57,7 +57,7 @@ def batch_size(header: str) -> int:
     return min(2000, max(200, int(match.group(1)))) if match else 2000
 
 
-def serve_batch(box: ProviderSandbox, cursor: dict[str, Any], offset: int) -> dict[str, Any]:
+def serve_batch(box: Box, cursor: dict[str, Any], offset: int) -> dict[str, Any]:
     end = min(offset + cursor["batch"], cursor["total"])
     records = []
     for item in cursor["view"].page(offset, end - offset):
@@ -67,11 +67,11 @@ def serve_batch(box: ProviderSandbox, cursor: dict[str, Any], offset: int) -> di
             records.append(render(cursor["sobject"], found[0], found[1], cursor["version"],
                                   cursor["fields"]))
     body: dict[str, Any] = {"totalSize": cursor["total"], "done": end >= cursor["total"]}
-    cursors = sf_state(box)["cursors"]
+    cursors = box.state.cursors
     if end < cursor["total"]:
         if "locator" not in cursor:
-            sf_state(box)["serial"] += 1
-            cursor["locator"] = make_id("01g", sf_state(box)["serial"])
+            box.state.serial += 1
+            cursor["locator"] = make_id("01g", box.state.serial)
             cursors[cursor["locator"]] = cursor
             while len(cursors) > MAX_CURSORS:
                 cursors.pop(next(iter(cursors)))

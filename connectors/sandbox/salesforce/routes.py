@@ -3,18 +3,18 @@
 Covers: ``GET /services/data/`` (versions, no auth) and ``/services/data/vNN.N/...``
 for any version (v62.0 advertised); SOQL ``query`` / ``queryAll`` over Account,
 Contact, Lead, Opportunity (default 800 / 3000 / 1200 / 900, generated lazily) with
-the subset in ``_salesforce_soql`` (field lists, ``COUNT()``, modstamp ranges,
+the subset in ``soql`` (field lists, ``COUNT()``, modstamp ranges,
 ``IsDeleted``, ``ORDER BY SystemModstamp ASC``, ``LIMIT``), ``Sforce-Query-Options:
 batchSize=N`` clamped to 200..2000 (default 2000), ``nextRecordsUrl`` cursors frozen
 when the query ran, and ``INVALID_TYPE`` / ``INVALID_FIELD`` / ``MALFORMED_QUERY`` in
 Salesforce's message layout; sObject rows (GET ``?fields=``, POST, PATCH, DELETE),
 upsert and read by the external id ``External_Id__c``, ``describe``, ``updated`` and
-``deleted``; sObject Collections (``_salesforce_collections``: 200 records max,
+``deleted``; sObject Collections (``collections``: 200 records max,
 ``allOrNone``); ``/limits``. Every response carries ``Sforce-Limit-Info:
-api-usage=N/M``, M = ``box.state["daily_api_allocation"]`` (default 15,000, counted
+api-usage=N/M``, M = ``box.state.daily_api_allocation`` (default 15,000, counted
 per org as Salesforce does); once spent, 403 ``REQUEST_LIMIT_EXCEEDED``.
 
-OAuth (``_salesforce_oauth``): authorize (auto-consent, PKCE S256), token
+OAuth (``oauth``): authorize (auto-consent, PKCE S256), token
 (authorization_code, refresh_token; no ``expires_in``; ``signature`` = base64
 HMAC-SHA256(client secret, id + issued_at)), userinfo and the identity URL.
 
@@ -25,7 +25,7 @@ with the usual error array. A bad or expired token is 401 ``INVALID_SESSION_ID``
 
 Webhooks: Salesforce signs nothing. The simulator sends an Outbound Message (SOAP,
 ``text/xml``, built by ``outbound_message``); the receiver authenticates it by the
-``OrganizationId`` in the envelope (``box.state["org_id"]``) plus a secret in its own
+``OrganizationId`` in the envelope (``box.state.org_id``) plus a secret in its own
 endpoint URL: Connectus registers ``...?token=<box.webhook_secret>``.
 ``POST /_sandbox/webhooks/deliver`` sends one; its reply body shows the SOAP Ack.
 
@@ -44,9 +44,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox import _salesforce_collections as collections
-from connectors.sandbox import _salesforce_oauth as oauth
-from connectors.sandbox._salesforce_data import (
+from connectors.sandbox.salesforce import collections, oauth
+from connectors.sandbox.salesforce.data import (
     CATALOG,
     DEMO_TOKEN,
     canonical_field,
@@ -58,19 +57,18 @@ from connectors.sandbox._salesforce_data import (
     record_id,
     render,
 )
-from connectors.sandbox._salesforce_query import batch_size, build_view, serve_batch
-from connectors.sandbox._salesforce_soql import SoqlError, parse_soql
-from connectors.sandbox._salesforce_store import (
+from connectors.sandbox.salesforce.query import batch_size, build_view, serve_batch
+from connectors.sandbox.salesforce.soql import SoqlError, parse_soql
+from connectors.sandbox.salesforce.state import Box
+from connectors.sandbox.salesforce.store import (
     current,
     delete,
     find_external,
     mutate_first_records,
     resolve_id,
-    sf_state,
     sobject_name,
     write,
 )
-from connectors.sandbox.common import ProviderSandbox
 
 NAME = "salesforce"
 API_VERSION = "v62.0"
@@ -78,10 +76,10 @@ __all__ = ["API_VERSION", "DEMO_TOKEN", "NAME", "create_router", "outbound_messa
            "webhook_delivery"]
 
 _VERSIONS = [("Summer '24", "61.0"), ("Winter '25", "62.0")]
-Handler = Callable[[ProviderSandbox, Request, str, re.Match[str]], Awaitable[Response]]
+Handler = Callable[[Box, Request, str, re.Match[str]], Awaitable[Response]]
 
 
-def error_response(box: ProviderSandbox, status: int, code: str, message: str,
+def error_response(box: Box, status: int, code: str, message: str,
                    fields: list[str] | None = None) -> Response:
     item: dict[str, Any] = {"message": message, "errorCode": code}
     if fields is not None:
@@ -89,20 +87,20 @@ def error_response(box: ProviderSandbox, status: int, code: str, message: str,
     return ok_response(box, [item], status)
 
 
-def ok_response(box: ProviderSandbox, body: Any, status: int = 200) -> Response:
-    st = sf_state(box)
-    headers = {"Sforce-Limit-Info": f"api-usage={st['used']}/{box.state['daily_api_allocation']}"}
+def ok_response(box: Box, body: Any, status: int = 200) -> Response:
+    st = box.state
+    headers = {"Sforce-Limit-Info": f"api-usage={st.used}/{box.state.daily_api_allocation}"}
     if body is None:
         return Response(status_code=status, headers=headers)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def log_request(box: ProviderSandbox, request: Request) -> None:
+def log_request(box: Box, request: Request) -> None:
     box.log(request)
-    sf_state(box)["instance_url"] = str(request.base_url).rstrip("/") + "/" + NAME
+    box.state.instance_url = str(request.base_url).rstrip("/") + "/" + NAME
 
 
-async def _gate(box: ProviderSandbox, request: Request) -> Response | None:
+async def _gate(box: Box, request: Request) -> Response | None:
     """Fault, then session, then the org's daily allocation: the order Salesforce answers in."""
     fault = await box.before_call()
     if fault == "429":
@@ -113,16 +111,16 @@ async def _gate(box: ProviderSandbox, request: Request) -> Response | None:
                               "Server temporarily unavailable. Please try again later.")
     if oauth.tokens(box).check(oauth.bearer(request)) != "ok":
         return error_response(box, 401, "INVALID_SESSION_ID", "Session expired or invalid")
-    st = sf_state(box)
-    if st["used"] >= box.state["daily_api_allocation"]:
+    st = box.state
+    if st.used >= box.state.daily_api_allocation:
         return error_response(box, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-    st["used"] += 1
+    st.used += 1
     return None
 
 
 # --- query -------------------------------------------------------------------------------
 
-async def _query(box: ProviderSandbox, request: Request, version: str,
+async def _query(box: Box, request: Request, version: str,
                  m: re.Match[str]) -> Response:
     if box.count_data_call():
         mutate_first_records(box)
@@ -143,11 +141,11 @@ async def _query(box: ProviderSandbox, request: Request, version: str,
     return ok_response(box, serve_batch(box, cursor, 0))
 
 
-async def _query_more(box: ProviderSandbox, request: Request, version: str,
+async def _query_more(box: Box, request: Request, version: str,
                       m: re.Match[str]) -> Response:
     if box.count_data_call():
         mutate_first_records(box)
-    cursor = sf_state(box)["cursors"].get(m.group("locator"))
+    cursor = box.state.cursors.get(m.group("locator"))
     offset = int(m.group("offset"))
     if cursor is None or offset > cursor["total"]:
         return error_response(box, 400, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -163,11 +161,11 @@ async def _json(request: Request) -> Any:
         raise collections.BadRequest("JSON_PARSER_ERROR", f"Unexpected character: {exc}") from exc
 
 
-def _not_found(box: ProviderSandbox) -> Response:
+def _not_found(box: Box) -> Response:
     return error_response(box, 404, "NOT_FOUND", "The requested resource does not exist")
 
 
-async def _create(box: ProviderSandbox, request: Request, version: str,
+async def _create(box: Box, request: Request, version: str,
                   m: re.Match[str]) -> Response:
     obj = sobject_name(m.group("obj"))
     if obj is None:
@@ -179,7 +177,7 @@ async def _create(box: ProviderSandbox, request: Request, version: str,
     return ok_response(box, result, 201)
 
 
-async def _row(box: ProviderSandbox, request: Request, version: str,
+async def _row(box: Box, request: Request, version: str,
                m: re.Match[str]) -> Response:
     obj = sobject_name(m.group("obj"))
     if obj is None:
@@ -191,7 +189,7 @@ async def _row(box: ProviderSandbox, request: Request, version: str,
     return await _one_record(box, request, version, obj, rid)
 
 
-async def _one_record(box: ProviderSandbox, request: Request, version: str, obj: str,
+async def _one_record(box: Box, request: Request, version: str, obj: str,
                       rid: str) -> Response:
     found = current(box, obj, rid)
     if found is None:
@@ -223,7 +221,7 @@ async def _one_record(box: ProviderSandbox, request: Request, version: str, obj:
     return ok_response(box, render(obj, found[0], found[1], version, wanted))
 
 
-async def _external(box: ProviderSandbox, request: Request, version: str,
+async def _external(box: Box, request: Request, version: str,
                     m: re.Match[str]) -> Response:
     obj = sobject_name(m.group("obj"))
     if obj is None:
@@ -248,7 +246,7 @@ async def _external(box: ProviderSandbox, request: Request, version: str,
     return await _one_record(box, request, version, obj, hits[0])
 
 
-async def _describe(box: ProviderSandbox, request: Request, version: str,
+async def _describe(box: Box, request: Request, version: str,
                     m: re.Match[str]) -> Response:
     obj = sobject_name(m.group("obj"))
     if obj is None:
@@ -256,7 +254,7 @@ async def _describe(box: ProviderSandbox, request: Request, version: str,
     return ok_response(box, describe(obj))
 
 
-async def _replication(box: ProviderSandbox, request: Request, version: str,
+async def _replication(box: Box, request: Request, version: str,
                        m: re.Match[str]) -> Response:
     obj = sobject_name(m.group("obj"))
     if obj is None:
@@ -272,10 +270,10 @@ async def _replication(box: ProviderSandbox, request: Request, version: str,
     return ok_response(box, result)
 
 
-async def _limits(box: ProviderSandbox, request: Request, version: str,
+async def _limits(box: Box, request: Request, version: str,
                   m: re.Match[str]) -> Response:
-    allocation = box.state["daily_api_allocation"]
-    used = sf_state(box)["used"]
+    allocation = box.state.daily_api_allocation
+    used = box.state.used
     return ok_response(box, {
         "DailyApiRequests": {"Max": allocation, "Remaining": max(0, allocation - used)},
         "DailyBulkApiBatches": {"Max": 15_000, "Remaining": 15_000},
@@ -284,14 +282,14 @@ async def _limits(box: ProviderSandbox, request: Request, version: str,
     })
 
 
-async def _resources(box: ProviderSandbox, request: Request, version: str,
+async def _resources(box: Box, request: Request, version: str,
                      m: re.Match[str]) -> Response:
     base = f"/services/data/{version}"
     return ok_response(box, {name: f"{base}/{name}" for name in
                              ("sobjects", "query", "queryAll", "limits", "composite")})
 
 
-async def _collections(box: ProviderSandbox, request: Request, version: str,
+async def _collections(box: Box, request: Request, version: str,
                        m: re.Match[str]) -> Response:
     body = None if request.method in ("GET", "DELETE") else await _json(request)
     status, result = collections.dispatch(box, request.method, m.group("obj"), m.group("field"),
@@ -318,7 +316,7 @@ _ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
 ]
 
 
-async def _dispatch(box: ProviderSandbox, request: Request, version: str, rest: str) -> Response:
+async def _dispatch(box: Box, request: Request, version: str, rest: str) -> Response:
     if not re.fullmatch(r"v\d+\.\d", version):
         return _not_found(box)
     denied = await _gate(box, request)
@@ -342,7 +340,7 @@ async def _dispatch(box: ProviderSandbox, request: Request, version: str, rest: 
     return _not_found(box)
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """An Outbound Message for ``payload`` = ``{"object": "Contact", "records": [{...}]}``.
 
@@ -354,13 +352,13 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
     if not records:
         found = current(box, obj, record_id(obj, 0))
         records = [found[0]] if found else []
-    st = sf_state(box)
-    org = box.state["org_id"]
-    instance = st.get("instance_url") or f"https://sandbox.my.salesforce.com/{NAME}"
+    st = box.state
+    org = box.state.org_id
+    instance = st.instance_url or f"https://sandbox.my.salesforce.com/{NAME}"
     notifications = []
     for rec in records:
-        st["serial"] += 1
-        notifications.append((make_id("04l", st["serial"]), obj, dict(rec)))
+        st.serial += 1
+        notifications.append((make_id("04l", st.serial), obj, dict(rec)))
     body = outbound_message(
         org, str(payload.get("action_id") or make_id("04k", 1)), notifications,
         enterprise_url=f"{instance}/services/Soap/c/{API_VERSION[1:]}/{org}",
@@ -369,7 +367,7 @@ def webhook_delivery(box: ProviderSandbox, target_url: str,
     return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}, body
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 

@@ -21,8 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from connectors.sandbox._salesforce_data import no_such_column
-from connectors.sandbox._wire import parse_iso
+from connectors.sandbox.kit.wire import parse_iso
+from connectors.sandbox.salesforce.data import no_such_column
 
 MODSTAMPS = ("SystemModstamp", "LastModifiedDate")
 

@@ -16,7 +16,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from connectors.sandbox.common import EPOCH, Dataset, person
+from connectors.sandbox.kit import EPOCH, Dataset
+from connectors.sandbox.kit.people import person
 
 DEFAULT_COUNTS = {"channels": 250, "users": 1200, "messages": 200}
 STEP_S = 60

@@ -13,8 +13,9 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox import _slack_data as data
-from connectors.sandbox.common import Dataset, ProviderSandbox
+from connectors.sandbox.kit import Dataset
+from connectors.sandbox.slack import data
+from connectors.sandbox.slack.state import Box
 
 MAX_TEXT = 40_000
 Params = dict[str, Any]
@@ -43,11 +44,11 @@ def flag(value: Any) -> bool:
     return str(value).lower() in ("1", "true")
 
 
-def dataset(box: ProviderSandbox) -> Dataset:
+def dataset(box: Box) -> Dataset:
     return box.dataset(data.DEFAULT_COUNTS, data.make, step_s=data.STEP_S)
 
 
-def lookup_channel(box: ProviderSandbox, value: Any) -> dict[str, Any] | None:
+def lookup_channel(box: Box, value: Any) -> dict[str, Any] | None:
     """A channel by id or name the bot can see (private ones only when a member)."""
     ds, text = dataset(box), str(value or "").lstrip("#")
     index = data.decode_id("C06", text)
@@ -78,7 +79,7 @@ def ok(body: dict[str, Any], token_scopes: Scopes) -> JSONResponse:
     return JSONResponse({"ok": True, **body}, headers={"X-OAuth-Scopes": ",".join(token_scopes)})
 
 
-def mid_sync_change(box: ProviderSandbox, object_name: str) -> None:
+def mid_sync_change(box: Box, object_name: str) -> None:
     if not box.count_data_call():
         return
     ds = dataset(box)
@@ -96,7 +97,7 @@ def mid_sync_change(box: ProviderSandbox, object_name: str) -> None:
     first["updated"] = int(stamp) if object_name == "users" else int(stamp * 1000)
 
 
-def page_of(box: ProviderSandbox, object_name: str, params: Params, kind: str,
+def page_of(box: Box, object_name: str, params: Params, kind: str,
             default: int) -> tuple[int, int] | JSONResponse:
     limit = int_arg(params, "limit", default, 1000)
     if limit is None:
@@ -112,7 +113,7 @@ def page_of(box: ProviderSandbox, object_name: str, params: Params, kind: str,
     return start, limit
 
 
-def conversations_list(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def conversations_list(box: Box, params: Params, token_scopes: Scopes) -> Response:
     types = [t.strip() for t in str(params.get("types") or "public_channel").split(",")]
     if any(t not in TYPE_SCOPES for t in types):
         return fail("invalid_types")
@@ -141,7 +142,7 @@ def conversations_list(box: ProviderSandbox, params: Params, token_scopes: Scope
               token_scopes)
 
 
-def users_list(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def users_list(box: Box, params: Params, token_scopes: Scopes) -> Response:
     denied = scope_check(token_scopes, ["users:read"])
     if denied:
         return denied
@@ -158,7 +159,7 @@ def users_list(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Re
                "response_metadata": {"next_cursor": cursor}}, token_scopes)
 
 
-def render_user(box: ProviderSandbox, index: int, token_scopes: Scopes) -> dict[str, Any]:
+def render_user(box: Box, index: int, token_scopes: Scopes) -> dict[str, Any]:
     ds = dataset(box)
     user = ds.overlay.get("users", {}).get(data.user_id(index)) or ds.generated("users", index)
     if "users:read.email" not in token_scopes and "email" in user["profile"]:
@@ -166,7 +167,7 @@ def render_user(box: ProviderSandbox, index: int, token_scopes: Scopes) -> dict[
     return user
 
 
-def users_info(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def users_info(box: Box, params: Params, token_scopes: Scopes) -> Response:
     denied = scope_check(token_scopes, ["users:read"])
     if denied:
         return denied
@@ -178,7 +179,7 @@ def users_info(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Re
     return ok({"user": render_user(box, index, token_scopes)}, token_scopes)
 
 
-def conversations_info(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def conversations_info(box: Box, params: Params, token_scopes: Scopes) -> Response:
     channel = lookup_channel(box, params.get("channel"))
     if channel is None:
         return fail("channel_not_found")
@@ -186,7 +187,7 @@ def conversations_info(box: ProviderSandbox, params: Params, token_scopes: Scope
     return scope_check(token_scopes, [needed]) or ok({"channel": channel}, token_scopes)
 
 
-def conversations_history(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def conversations_history(box: Box, params: Params, token_scopes: Scopes) -> Response:
     channel = lookup_channel(box, params.get("channel"))
     if channel is None:
         return fail("channel_not_found")
@@ -225,7 +226,7 @@ def conversations_history(box: ProviderSandbox, params: Params, token_scopes: Sc
     return ok(body, token_scopes)
 
 
-def post_message(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
     denied = scope_check(token_scopes, ["chat:write"])
     if denied:
         return denied
@@ -250,11 +251,11 @@ def post_message(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> 
         return fail("msg_too_long")
     index = data.decode_id("C06", channel["id"]) or 0
     ds, obj = dataset(box), f"messages:{index}"
-    last = box.state.get("last_post_micro", 0)
+    last = box.state.last_post_micro
     micro = max(int(time.time() * data.MICRO), last + 1)
     while data.generated_index(ds, index, micro) is not None:
         micro += 1
-    box.state["last_post_micro"] = micro
+    box.state.last_post_micro = micro
     message: dict[str, Any] = {"type": "message", "text": str(text or ""),
                                "user": data.BOT_USER_ID, "bot_id": data.BOT_ID,
                                "app_id": data.APP_ID, "ts": data.ts_text(micro),
@@ -268,13 +269,13 @@ def post_message(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> 
               token_scopes)
 
 
-def auth_test(box: ProviderSandbox, params: Params, token_scopes: Scopes) -> Response:
+def auth_test(box: Box, params: Params, token_scopes: Scopes) -> Response:
     return ok({"url": f"https://{data.TEAM_DOMAIN}.slack.com/", "team": data.TEAM_NAME,
                "user": "connectus", "team_id": data.TEAM_ID, "user_id": data.BOT_USER_ID,
                "bot_id": data.BOT_ID, "is_enterprise_install": False}, token_scopes)
 
 
-METHODS: dict[str, Callable[[ProviderSandbox, Params, Scopes], Response]] = {
+METHODS: dict[str, Callable[[Box, Params, Scopes], Response]] = {
     "auth.test": auth_test, "conversations.list": conversations_list,
            "conversations.info": conversations_info, "users.list": users_list,
            "conversations.history": conversations_history, "users.info": users_info,

@@ -16,7 +16,7 @@ per channel with a burst of 5 for chat.postMessage; shrink them via ``limits(box
 The 5xx fault answers 503 ``service_unavailable``. OAuth: ``/oauth/v2/authorize``
 (auto consent, PKCE) and ``/api/oauth.v2.access`` (code and refresh grants, client
 credentials by Basic or params). Token rotation is on unless
-``box.state["token_rotation"]`` is False: tokens live 43,200 s and every refresh
+``box.state.token_rotation`` is False: tokens live 43,200 s and every refresh
 returns a new ``xoxe-1-`` refresh token, revoking the old one. Events API deliveries
 are v0-signed ``event_callback`` envelopes or ``url_verification`` challenges.
 
@@ -29,7 +29,6 @@ deliveries.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -42,16 +41,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from connectors.sandbox import _slack_data as data
-from connectors.sandbox import _slack_methods as methods
-from connectors.sandbox._slack_methods import fail
-from connectors.sandbox._wire import (
+from connectors.sandbox.kit import TokenStore
+from connectors.sandbox.kit.wire import (
     basic_credentials,
     bearer_token,
     redirect_to,
     same_secret,
 )
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox.slack import data, methods
+from connectors.sandbox.slack.methods import fail
+from connectors.sandbox.slack.state import Box
 
 NAME = "slack"
 DEMO_TOKEN = "xoxb-sandbox"
@@ -59,17 +58,12 @@ WEBHOOK_TIMEOUT_S = 3.0  # Slack retries an event not acknowledged within three 
 TOKEN_LIFETIME_S = 43_200
 ALL_SCOPES = ("channels:read", "groups:read", "im:read", "mpim:read", "channels:history",
               "groups:history", "users:read", "users:read.email", "chat:write")
-DEFAULT_LIMITS: dict[str, Any] = {
-    "per_minute": {"conversations.list": 20, "users.list": 20, "conversations.history": 50,
-                   "conversations.info": 50, "users.info": 100},
-    "window_s": 60.0, "post_per_s": 1.0, "post_burst": 5.0,
-}
 VERIFICATION_TOKEN = "sandbox-verification-token"
 
 
-def limits(box: ProviderSandbox) -> dict[str, Any]:
-    """The rate-limit knobs, on box.state so tests can shrink them and reset() restores them."""
-    return box.state.setdefault("limits", copy.deepcopy(DEFAULT_LIMITS))
+def limits(box: Box) -> dict[str, Any]:
+    """The rate-limit knobs (``SlackState.limits``), for tests to shrink."""
+    return box.state.limits
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -78,7 +72,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def event_body(box: ProviderSandbox, payload: Any) -> dict[str, Any]:
+def event_body(box: Box, payload: Any) -> dict[str, Any]:
     """A url_verification challenge or an event_callback envelope around ``payload``."""
     event = dict(payload) if isinstance(payload, dict) else {
         "type": "message", "channel": data.channel_id(0), "user": data.user_id(0),
@@ -89,11 +83,11 @@ def event_body(box: ProviderSandbox, payload: Any) -> dict[str, Any]:
     if event.get("type") == "event_callback":
         return event
     now = time.time()
-    box.state["event_seq"] = box.state.get("event_seq", 0) + 1
+    box.state.event_seq += 1
     event.setdefault("event_ts", f"{now:.6f}")
     return {"token": VERIFICATION_TOKEN, "team_id": data.TEAM_ID, "api_app_id": data.APP_ID,
             "event": event, "type": "event_callback",
-            "event_id": f"Ev{int(now)}{box.state['event_seq']:06d}", "event_time": int(now),
+            "event_id": f"Ev{int(now)}{box.state.event_seq:06d}", "event_time": int(now),
             "authorizations": [{"enterprise_id": None, "team_id": data.TEAM_ID,
                                 "user_id": data.BOT_USER_ID, "is_bot": True,
                                 "is_enterprise_install": False}],
@@ -101,7 +95,7 @@ def event_body(box: ProviderSandbox, payload: Any) -> dict[str, Any]:
             "event_context": base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()}
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """The headers and raw body Slack's Events API would POST to ``target_url``."""
     body = json.dumps(event_body(box, payload), separators=(",", ":")).encode()
@@ -116,7 +110,7 @@ def _ratelimited(seconds: float) -> JSONResponse:
     return fail("ratelimited", 429, {"Retry-After": str(max(1, math.ceil(seconds)))})
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
 
     def store() -> TokenStore:
@@ -134,7 +128,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         """Seconds to wait when over the method's window (or the channel's post bucket)."""
         knobs, now = limits(box), time.monotonic()
         if method == "chat.postMessage":
-            buckets = box.state.setdefault("post_buckets", {})
+            buckets = box.state.post_buckets
             level, last = buckets.get((token, channel), (knobs["post_burst"], now))
             level = min(knobs["post_burst"], level + (now - last) * knobs["post_per_s"])
             if level < 1:
@@ -145,7 +139,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         cap = knobs["per_minute"].get(method)
         if cap is None:
             return None
-        hits = box.state.setdefault("hits", {}).setdefault((token, method), deque())
+        hits = box.state.hits.setdefault((token, method), deque())
         while hits and hits[0] <= now - knobs["window_s"]:
             hits.popleft()
         if len(hits) >= cap:
@@ -188,7 +182,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             return fail("invalid_client_id")
         if not same_secret(secret, box.client_secret):
             return fail("bad_client_secret")
-        tokens, rotation = store(), box.state.get("token_rotation", True)
+        tokens, rotation = store(), box.state.token_rotation
         grant = params.get("grant_type") or "authorization_code"
         if grant == "refresh_token":
             old = str(params.get("refresh_token") or "")

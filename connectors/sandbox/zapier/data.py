@@ -10,8 +10,9 @@ from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
-from connectors.sandbox._wire import iso
-from connectors.sandbox.common import EPOCH, ProviderSandbox
+from connectors.sandbox.kit import EPOCH
+from connectors.sandbox.kit.wire import iso
+from connectors.sandbox.zapier.state import Box
 
 DEFAULT_LIMITS = {"hook_per_second": 30, "user_per_5min": 20_000, "legacy_hook_per_5min": 1_000,
                   "rest_hooks_per_5min": 10_000, "api_per_minute": 60}
@@ -73,17 +74,16 @@ def runs_of(body: Any, query: dict[str, str]) -> list[dict[str, Any]]:
 
 
 class Windows:
-    """Sliding request windows on ``box.state`` (so ``box.reset()`` forgets them)."""
+    """Sliding request windows on ``box.state.windows`` (so ``box.reset()`` forgets them)."""
 
-    def __init__(self, box: ProviderSandbox) -> None:
+    def __init__(self, box: Box) -> None:
         self.box = box
 
     def limits(self) -> dict[str, int]:
-        return {**DEFAULT_LIMITS, **self.box.state.get("zp_limits", {})}
+        return {**DEFAULT_LIMITS, **self.box.state.limits}
 
     def count(self, key: str, span_s: float) -> deque[float]:
-        window: deque[float] = self.box.state.setdefault("zp_windows", {}).setdefault(
-            key, deque())
+        window = self.box.state.windows.setdefault(key, deque())
         now = time.monotonic()
         while window and now - window[0] >= span_s:
             window.popleft()

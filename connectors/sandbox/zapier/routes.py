@@ -47,9 +47,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox._wire import bearer_token, iso, redirect_to, same_secret
-from connectors.sandbox._zapier_data import DEFAULT_LIMITS, Windows, make_zap, parse_body, runs_of
-from connectors.sandbox.common import ProviderSandbox, TokenStore
+from connectors.sandbox.kit import TokenStore
+from connectors.sandbox.kit.wire import bearer_token, iso, redirect_to, same_secret
+from connectors.sandbox.zapier.data import DEFAULT_LIMITS, Windows, make_zap, parse_body, runs_of
+from connectors.sandbox.zapier.state import Box
 
 NAME = "zapier"
 DEMO_TOKEN = "sandbox"
@@ -58,7 +59,7 @@ DEFAULT_COUNTS = {"zaps": 120}
 MAX_LIMIT = 100
 
 
-def webhook_delivery(box: ProviderSandbox, target_url: str,
+def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """What a "Webhooks by Zapier" POST action configured for Connectus sends: JSON plus
     the static shared-secret header (Zapier has no signing of its own)."""
@@ -81,7 +82,7 @@ def _hook_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"status": "error", "message": message}, status_code=status)
 
 
-def create_router(box: ProviderSandbox) -> APIRouter:
+def create_router(box: Box) -> APIRouter:
     router = APIRouter()
     windows = Windows(box)
 
@@ -92,7 +93,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         box.log(request)
 
     async def receive(request: Request, hook: str, checks: list[tuple[str, float, int]],
-                      kind: str, silent: bool) -> Response:
+                      seen: list[dict[str, Any]], silent: bool) -> Response:
         note(request)
         fault = await box.before_call()
         if fault == "429":
@@ -107,11 +108,11 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         body = parse_body(request.headers.get("content-type", ""), raw)
         request_id = str(uuid.uuid4())
         runs = runs_of(body, query)
-        box.state.setdefault(kind, []).append(
+        seen.append(
             {"hook": hook, "request_id": request_id, "method": request.method,
              "headers": dict(request.headers), "query": query, "raw": raw.decode(errors="replace"),
              "body": body, "runs": runs, "silent": silent, "received_at": time.time()})
-        box.state.setdefault("zp_runs", []).extend(
+        box.state.runs.extend(
             {"hook": hook, "request_id": request_id, "data": run} for run in runs)
         if silent:
             return Response(status_code=200)
@@ -127,7 +128,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
             checks = [(f"per-hook:{user_id}/{hook_id}", 1.0, lim["hook_per_second"]),
                       (f"per-user:{user_id}", 300.0, lim["user_per_5min"])]
         hook = hook_id if user_id is None else f"{user_id}/{hook_id}"
-        return await receive(request, hook, checks, "zp_catch", silent)
+        return await receive(request, hook, checks, box.state.catches, silent)
 
     hook_methods = ["GET", "POST", "PUT"]
 
@@ -149,8 +150,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         return await catch(request, None, hook_id, False)
 
     def subscription(key: str) -> dict[str, Any]:
-        subs = box.state.setdefault("zp_rest", {})
-        return subs.setdefault(key, {"active": True})
+        return box.state.subscriptions.setdefault(key, {"active": True})
 
     @router.api_route("/hooks/standard/{path:path}", methods=["POST", "PUT", "DELETE"])
     async def rest_hook(request: Request, path: str) -> Response:
@@ -165,7 +165,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
         lim = windows.limits()
         checks = [(f"per-hook:{key}", 1.0, lim["hook_per_second"]),
                   ("rest-hooks", 300.0, lim["rest_hooks_per_5min"])]
-        return await receive(request, key, checks, "zp_rest_deliveries", False)
+        return await receive(request, key, checks, box.state.rest_deliveries, False)
 
     async def api_guard(request: Request) -> Response | None:
         """Workflow API checks in order: fault, bearer token, per-token rate limit."""
@@ -188,7 +188,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
                              headers={"WWW-Authenticate": f'Bearer realm="api", error='
                                                           f'"invalid_token", error_description='
                                                           f'"{reason}"'})
-        cooldowns = box.state.setdefault("zp_cooldown", {})
+        cooldowns = box.state.cooldowns
         left = cooldowns.get(token, 0.0) - time.monotonic()
         limit = windows.limits()["api_per_minute"]
         if left > 0:
@@ -309,8 +309,7 @@ def create_router(box: ProviderSandbox) -> APIRouter:
     @router.post("/_sandbox/limits")
     async def set_limits(request: Request) -> dict[str, Any]:
         body = await request.json()
-        box.state["zp_limits"] = {**box.state.get("zp_limits", {}),
-                                  **{k: int(v) for k, v in body.items() if k in DEFAULT_LIMITS}}
+        box.state.limits.update({k: int(v) for k, v in body.items() if k in DEFAULT_LIMITS})
         return {"limits": windows.limits()}
 
     @router.post("/_sandbox/rest-hooks")
@@ -322,9 +321,8 @@ def create_router(box: ProviderSandbox) -> APIRouter:
 
     @router.get("/_sandbox/hooks")
     async def hooks_seen() -> dict[str, Any]:
-        return {"catch": box.state.get("zp_catch", []), "runs": box.state.get("zp_runs", []),
-                "rest": box.state.get("zp_rest_deliveries", []),
-                "subscriptions": box.state.get("zp_rest", {})}
+        return {"catch": box.state.catches, "runs": box.state.runs,
+                "rest": box.state.rest_deliveries, "subscriptions": box.state.subscriptions}
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(request: Request, path: str) -> Response:
