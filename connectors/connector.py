@@ -32,8 +32,8 @@ from connectors.errors import (
     ReconnectNeeded,
 )
 from connectors.http import Attempts, CallObserver, ProviderClient
-from connectors.paginators import Request, dig
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.request import Request, dig
 from connectors.spec import ConnectorSpec, InboundEvent, WebhookRequest, WriteResult
 from store.errors import ValidationFailed
 

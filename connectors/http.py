@@ -37,8 +37,8 @@ from connectors.errors import (
     TokenExpired,
     Transient,
 )
-from connectors.paginators import Request
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
+from connectors.request import Request
 from connectors.spec import ConnectorSpec
 from store.redact import redact
 

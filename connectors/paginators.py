@@ -1,4 +1,4 @@
-"""How a provider hands out the next page. Small classes, two methods, found by name.
+"""How a provider hands out the next page. Small classes, two methods each.
 
 ``first(request, page_size)`` shapes the first request; ``next(request, body)``
 returns the request for the next page, or None on the last one. No provider
@@ -8,31 +8,10 @@ writes its own paging loop: connectors/connector.py drives these.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str  # relative to the base URL, or an absolute URL on the same host (next links)
-    params: dict[str, Any] = field(default_factory=dict)
-    json: Any = None
-    data: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def dig(body: Any, path: str, default: Any = None) -> Any:
-    """``dig(body, "paging.next.after")``; a missing step gives ``default``."""
-    value = body
-    for part in path.split(".") if path else []:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return default
-    return value
+from connectors.request import Request, dig
 
 
 class Paginator(ABC):
@@ -144,8 +123,3 @@ class Offset(Paginator):
             return None
         return replace(request, params={**request.params, self.offset_param: nxt})
 
-
-PAGINATORS: dict[str, type[Paginator]] = {
-    "single": SinglePage, "cursor_param": CursorParam, "body_cursor": BodyCursor,
-    "next_url": NextUrl, "offset": Offset,
-}

@@ -17,7 +17,8 @@ import httpx
 
 from connectors.auth import AuthScheme
 from connectors.errors import ProviderError
-from connectors.paginators import Paginator, Request, dig
+from connectors.paginators import Paginator
+from connectors.request import Request, dig
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from connectors.errors import (
     RateLimited,
     ReconnectNeeded,
 )
-from connectors.paginators import CursorParam, Paginator, Request
+from connectors.paginators import CursorParam, Paginator
+from connectors.request import Request
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

@@ -36,7 +36,8 @@ from connectors.errors import (
     ReconnectNeeded,
     TokenExpired,
 )
-from connectors.paginators import BodyCursor, Paginator, Request, dig
+from connectors.paginators import BodyCursor, Paginator
+from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

@@ -19,7 +19,8 @@ import httpx
 from connectors.auth import BearerScheme, OAuth2
 from connectors.errors import MissingScope, ProviderError, QuotaExhausted, RateLimited, TokenExpired
 from connectors.http import provider_message
-from connectors.paginators import CursorParam, Paginator, Request, dig
+from connectors.paginators import CursorParam, Paginator
+from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

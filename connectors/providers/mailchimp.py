@@ -30,7 +30,8 @@ from connectors.errors import (
     RateLimited,
     ReconnectNeeded,
 )
-from connectors.paginators import Offset, Request, dig
+from connectors.paginators import Offset
+from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

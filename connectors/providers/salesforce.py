@@ -30,7 +30,8 @@ from connectors.errors import (
     RateLimited,
     TokenExpired,
 )
-from connectors.paginators import NextUrl, Paginator, Request, dig
+from connectors.paginators import NextUrl, Paginator
+from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

@@ -34,7 +34,8 @@ from connectors.errors import (
     TokenExpired,
 )
 from connectors.http import retry_after_seconds
-from connectors.paginators import CursorParam, Request
+from connectors.paginators import CursorParam
+from connectors.request import Request
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

@@ -22,7 +22,8 @@ import httpx
 
 from connectors.auth import AuthScheme, Bearer, NoAuth, OAuth2
 from connectors.errors import NotFoundAtProvider, ProviderError, TokenExpired
-from connectors.paginators import Offset, Request, dig
+from connectors.paginators import Offset
+from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,

@@ -9,8 +9,8 @@ import pytest
 
 from connectors import oauth
 from connectors.errors import BadRequest, MissingScope, QuotaExhausted, ReconnectNeeded
-from connectors.paginators import Request
 from connectors.providers.google_ads import HISTORY_DAYS, RESTATEMENT_DAYS, SPEC
+from connectors.request import Request
 from connectors.sandbox.google_ads import quota, webhook_delivery
 from connectors.sandbox.kit import Faults
 from connectors.spec import WebhookRequest

@@ -4,7 +4,8 @@ import pytest
 
 from connectors.connector import to_iso
 from connectors.errors import BadRequest
-from connectors.paginators import CursorParam, NextUrl, Offset, Request, dig
+from connectors.paginators import CursorParam, NextUrl, Offset
+from connectors.request import Request, dig
 from store.redact import redact
 
 

@@ -7,7 +7,8 @@ import httpx
 
 from connectors import registry
 from connectors.auth import BearerScheme, OAuth2
-from connectors.paginators import CursorParam, Request
+from connectors.paginators import CursorParam
+from connectors.request import Request
 from connectors.spec import ConnectionProbe, ConnectorSpec, RateLimit, Stream
 from tools.catalogue import sync_catalogue
 from tools.context import Services
