@@ -1,4 +1,4 @@
-"""The contract every simulator shares: token store, dataset tombstones, request log."""
+"""The kit every simulator shares: token store, dataset tombstones, request log, typed state."""
 
 from __future__ import annotations
 
