@@ -48,6 +48,12 @@ def _next_midnight(now: float) -> datetime:
     return today + timedelta(days=1)
 
 
+def _padded(seconds: float) -> float:
+    """A window a little longer than documented: calls reach the provider with jitter, and
+    one sent exactly a window after another could land just inside the provider's."""
+    return seconds + min(0.1, seconds * 0.05)
+
+
 class QuotaBudget:
     def __init__(self, redis: Redis, provider: str, account: str, limit: RateLimit,
                  *, max_wait_s: float = 30.0) -> None:
@@ -64,10 +70,11 @@ class QuotaBudget:
         found = []
         if self.limit.requests:
             found.append(Window(f"{self.key}:roll", max(1, int(self.limit.requests * share)),
-                                self.limit.per_seconds))
+                                _padded(self.limit.per_seconds)))
         if request is not None and (endpoint := self.limit.endpoint(request)) is not None:
             found.append(Window(f"{self.key}:roll:{endpoint.bucket(request)}",
-                                max(1, int(endpoint.requests * share)), endpoint.per_seconds))
+                                max(1, int(endpoint.requests * share)),
+                                _padded(endpoint.per_seconds)))
         return found
 
     async def acquire(self, priority: Priority, request: Request | None = None) -> int:
