@@ -9,7 +9,10 @@ Windows are shrunk (tests/connectors/burst.py) so that a burst spans several.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -158,3 +161,45 @@ async def test_hubspot_search_deltas_keep_to_the_search_limit(connect, sandbox) 
     records = await sync.read_all("contacts", since="2000-01-01T00:00:00Z")
     assert len(records) == 1_600  # 8 pages of 200
     assert [e for e in recorder.errors if isinstance(e, RateLimited)] == []
+
+
+_OTHER_PROCESS = """
+import asyncio, json, sys
+from redis.asyncio import Redis
+from connectors.quota import Priority, QuotaBudget
+from connectors.spec import RateLimit
+
+async def main():
+    redis = Redis.from_url(sys.argv[1])
+    budget = QuotaBudget(redis, "zapier", "procs", RateLimit(requests=10, per_seconds=0.2),
+                         max_wait_s=60)
+    await redis.ping()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    stamps = await asyncio.gather(*(budget.acquire(Priority.chat) for _ in range(80)))
+    print(json.dumps(stamps), flush=True)
+    await redis.aclose()
+
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_share_one_rolling_window(redis_url: str) -> None:
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OTHER_PROCESS, redis_url, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+    assert other.stdin is not None and other.stdout is not None
+    assert (await other.stdout.readline()).strip() == b"ready"
+    redis = Redis.from_url(redis_url)
+    budget = QuotaBudget(redis, "zapier", "procs", RateLimit(requests=10, per_seconds=0.2),
+                         max_wait_s=60)
+    other.stdin.write(b"go\n")
+    await other.stdin.drain()
+    ours = await asyncio.gather(*(budget.acquire(Priority.chat) for _ in range(80)))
+    theirs = json.loads(await other.stdout.readline())
+    await other.wait()
+    await redis.aclose()
+    assert len(theirs) == 80
+    assert max_in_window(ours, 0.2) <= 10 and max_in_window(theirs, 0.2) <= 10
+    assert max_in_window(ours + theirs, 0.2) == 10
+    assert min(theirs) < max(ours) and min(ours) < max(theirs)  # the bursts overlapped
