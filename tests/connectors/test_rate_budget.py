@@ -203,3 +203,14 @@ async def test_two_processes_share_one_rolling_window(redis_url: str) -> None:
     assert max_in_window(ours, 0.2) <= 10 and max_in_window(theirs, 0.2) <= 10
     assert max_in_window(ours + theirs, 0.2) == 10
     assert min(theirs) < max(ours) and min(ours) < max(theirs)  # the bursts overlapped
+
+
+async def test_after_a_429_the_fullest_window_decides_the_wait(redis) -> None:
+    limit = connector_spec("hubspot").rate_limit
+    budget = QuotaBudget(redis, "hubspot", "fullest", limit)
+    assert await budget.retry_in(SEARCH) is None  # no call of ours in any window: no idea
+    for _ in range(4):
+        await budget.acquire(Priority.chat, SEARCH)
+    # 4 of 5 searches in the last second against 4 of 100 calls in 10 s: search refused
+    assert 0 < (await budget.retry_in(SEARCH) or 0) <= 1.05
+    assert 9 < (await budget.retry_in(LIST) or 0) <= 10.1  # a list counts only in the 10 s
