@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -165,9 +165,15 @@ class ProviderClient:
         exp = self.attempts.base_wait_s * 2 ** (state.attempt_number - 1)
         return min(self.attempts.max_wait_s, exp) * (0.5 + random.random() / 2)
 
+    def _relative(self, request: Request) -> Request:
+        """Endpoint limits are declared on paths below the base URL; next links are whole."""
+        if request.path.startswith(self.base_url):
+            return replace(request, path=request.path[len(self.base_url):] or "/")
+        return request
+
     async def _once(self, request: Request) -> tuple[httpx.Response, Any]:
         await self.breaker.check()
-        await self.budget.acquire(self.priority)
+        await self.budget.acquire(self.priority, self._relative(request))
         started = time.perf_counter()
         url, params = self.url(request.path), request.params or None
         if params and "?" in url:  # a path with its own query (a setting): httpx would drop it
@@ -216,16 +222,21 @@ class ProviderClient:
                     f"{self.spec.name} no longer accepts the stored credentials; reconnect "
                     f"the integration ({error.provider_message})", provider=self.spec.name,
                     http_status=error.http_status, provider_message=error.provider_message)
-        elif isinstance(error, RateLimited) and error.retry_after:
-            wait = error.retry_after
-            # every caller of this account waits, not only us
-            await self.budget.pause(min(wait, 3600))
-            if wait > self.attempts.max_wait_s:
-                error = QuotaExhausted(
-                    f"{error.message}; the provider asks us to wait {wait:.0f}s",
-                    provider=self.spec.name,
-                    resets_at=datetime.now(UTC) + timedelta(seconds=wait),
-                    http_status=error.http_status, provider_message=error.provider_message)
+        elif isinstance(error, RateLimited):
+            if error.retry_after is None and response.status_code == 429:
+                # no Retry-After: our log knows when our oldest call leaves the rolling
+                # window, which is never later than the whole interval and usually sooner
+                error.retry_after = await self.budget.retry_in(self._relative(request))
+            if error.retry_after:
+                wait = error.retry_after
+                # every caller of this account waits, not only us
+                await self.budget.pause(min(wait, 3600))
+                if wait > self.attempts.max_wait_s:
+                    error = QuotaExhausted(
+                        f"{error.message}; the provider asks us to wait {wait:.0f}s",
+                        provider=self.spec.name,
+                        resets_at=datetime.now(UTC) + timedelta(seconds=wait),
+                        http_status=error.http_status, provider_message=error.provider_message)
         await self._failed(error, response.status_code, started)
         raise error
 

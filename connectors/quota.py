@@ -2,9 +2,13 @@
 
 Every caller of one provider account (syncs, workflows, the agent's calls, in
 any worker process) draws from the same budget, so together they honour the
-provider's limits. When the budget runs low, callers are served by priority:
-chat first, then workflows, then bulk syncs. A bulk sync stops drawing at 70%
-of a window or of the day, workflows at 90%, chat may use it all. A caller
+provider's limits. Windows roll (connectors/rolling.py): no stretch of
+``per_seconds`` ever holds more than the allowance, not even across a window
+edge. A call counts in the account's general window and, where the provider
+documents one, in its endpoint's window (HubSpot search, each Slack method).
+When the budget runs low, callers are served by priority: chat first, then
+workflows, then bulk syncs. A bulk sync stops drawing at 70% of a window or
+of the day, workflows at 90%, chat may use it all. A caller
 that meets a daily cap gets ``QuotaExhausted`` with the reset time so it can
 checkpoint and resume then, instead of failing.
 
@@ -18,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import random
 import time
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
 from connectors.errors import ProviderDown, QuotaExhausted, RateLimited
+from connectors.request import Request
+from connectors.rolling import RollingLog, Window
 from connectors.spec import RateLimit, Usage
 
 
@@ -41,6 +48,12 @@ def _next_midnight(now: float) -> datetime:
     return today + timedelta(days=1)
 
 
+def _padded(seconds: float) -> float:
+    """A window a little longer than documented: calls reach the provider with jitter, and
+    one sent exactly a window after another could land just inside the provider's."""
+    return seconds + min(0.1, seconds * 0.05)
+
+
 class QuotaBudget:
     def __init__(self, redis: Redis, provider: str, account: str, limit: RateLimit,
                  *, max_wait_s: float = 30.0) -> None:
@@ -49,15 +62,53 @@ class QuotaBudget:
         self.key = f"connectus:quota:{provider}:{account}"
         self.limit = limit
         self.max_wait_s = max_wait_s
+        self.log = RollingLog(redis)
 
-    async def acquire(self, priority: Priority) -> None:
-        """Wait for room in the window (up to ``max_wait_s``) and count one call."""
+    def windows(self, priority: Priority, request: Request | None = None) -> list[Window]:
+        """The rolling windows a call counts in, each with this priority's share."""
+        share = CEILING[priority]
+        found = []
+        if self.limit.requests:
+            found.append(Window(f"{self.key}:roll", max(1, int(self.limit.requests * share)),
+                                _padded(self.limit.per_seconds)))
+        if request is not None and (endpoint := self.limit.endpoint(request)) is not None:
+            found.append(Window(f"{self.key}:roll:{endpoint.bucket(request)}",
+                                max(1, int(endpoint.requests * share)),
+                                _padded(endpoint.per_seconds)))
+        return found
+
+    async def acquire(self, priority: Priority, request: Request | None = None) -> int:
+        """Wait for room in every window of this call (up to ``max_wait_s``) and count it;
+        returns the moment it was counted, as logged (Redis's clock, epoch microseconds)."""
         deadline = time.monotonic() + self.max_wait_s
         await self._honour_pause(deadline)
         await self._check_reported(priority)
-        await self._take_daily(priority)
-        if self.limit.requests:
-            await self._take_window(priority, deadline)
+        windows = self.windows(priority, request)
+        daily = self._daily(priority)
+        if not windows and daily is None:  # nothing documented to count (Mailchimp)
+            return time.time_ns() // 1000
+        while True:
+            outcome = await self.log.take(windows, daily)
+            if outcome.admitted:
+                return outcome.at_us
+            if outcome.daily_used is not None:
+                raise self._daily_exhausted(priority, outcome.daily_used)
+            wait = outcome.wait_s
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(f"{self.provider} rate limit reached for {priority.name} calls",
+                                  retry_after=wait, provider=self.provider)
+            # a hair of jitter so waiters woken together do not all race for one slot
+            await asyncio.sleep(wait + random.random() * 0.002)
+
+    async def retry_in(self, request: Request | None = None) -> float | None:
+        """After a 429 that named no wait: when the oldest of our calls leaves the window
+        closest to full, which is the one the provider most likely refused. None when we
+        have made no call in any window (someone else spent the provider's limit)."""
+        fills = [f for f in await self.log.fill(self.windows(Priority.chat, request)) if f.used]
+        if not fills:
+            return None
+        fullest = max(fills, key=lambda f: (f.used / f.window.allowed, f.oldest_leaves_in_s))
+        return max(0.001, fullest.oldest_leaves_in_s)
 
     async def pause(self, seconds: float) -> None:
         """Everyone on this account waits: the provider told one of us to slow down."""
@@ -73,9 +124,7 @@ class QuotaBudget:
 
     async def remaining(self) -> dict[str, float | int | None]:
         """What is left, for health summaries and the agent."""
-        now = time.time()
-        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
-        used_today = int(await self.redis.get(f"{self.key}:d:{day}") or 0)
+        used_today = int(await self.redis.get(self._daily_key(time.time())) or 0)
         reported = await self.redis.get(f"{self.key}:reported")
         return {"used_today": used_today, "daily_limit": self.limit.daily,
                 "provider_remaining_fraction": float(reported) if reported else None}
@@ -107,41 +156,20 @@ class QuotaBudget:
                 f"{priority.name} calls wait so chat and workflows keep working",
                 resets_at=resets, provider=self.provider)
 
-    async def _take_daily(self, priority: Priority) -> None:
-        if not self.limit.daily:
-            return
-        now = time.time()
-        key = f"{self.key}:d:{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d')}"
-        used = await self.redis.incr(key)
-        if used == 1:
-            await self.redis.expire(key, 26 * 3600)
-        if used > self.limit.daily * CEILING[priority]:
-            await self.redis.decr(key)
-            resets = _next_midnight(now)
-            raise QuotaExhausted(
-                f"{self.provider} daily quota for {priority.name} calls is used up "
-                f"({used - 1} of {self.limit.daily}); it resets at {resets:%H:%M} UTC",
-                resets_at=resets, provider=self.provider)
+    def _daily_key(self, now: float) -> str:
+        return f"{self.key}:d:{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d')}"
 
-    async def _take_window(self, priority: Priority, deadline: float) -> None:
-        assert self.limit.requests is not None
-        allowed = max(1, int(self.limit.requests * CEILING[priority]))
-        per = self.limit.per_seconds
-        while True:
-            now = time.time()
-            window = int(now // per)
-            key = f"{self.key}:w:{window}"
-            used = await self.redis.incr(key)
-            if used == 1:
-                await self.redis.pexpire(key, int(per * 2000))
-            if used <= allowed:
-                return
-            await self.redis.decr(key)
-            wait = (window + 1) * per - now + 0.01
-            if time.monotonic() + wait > deadline:
-                raise RateLimited(f"{self.provider} rate limit reached for {priority.name} calls",
-                                  retry_after=wait, provider=self.provider)
-            await asyncio.sleep(wait)
+    def _daily(self, priority: Priority) -> tuple[str, int, int] | None:
+        if not self.limit.daily:
+            return None
+        return self._daily_key(time.time()), int(self.limit.daily * CEILING[priority]), 26 * 3600
+
+    def _daily_exhausted(self, priority: Priority, used: int) -> QuotaExhausted:
+        resets = _next_midnight(time.time())
+        return QuotaExhausted(
+            f"{self.provider} daily quota for {priority.name} calls is used up "
+            f"({used} of {self.limit.daily}); it resets at {resets:%H:%M} UTC",
+            resets_at=resets, provider=self.provider)
 
 
 class CircuitBreaker:

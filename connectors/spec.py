@@ -8,10 +8,12 @@ rate limits and how its errors look. connectors/connector.py runs any spec.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -142,13 +144,59 @@ class Webhooks:
 
 
 @dataclass(frozen=True)
+class EndpointLimit:
+    """A documented limit of some endpoints, counted on top of the account's general one.
+
+    ``path`` is an fnmatch pattern over the request path relative to the base URL, query
+    left off; ``method`` None matches any method. With ``per_param`` each value of that
+    request parameter (query, JSON or form) gets a window of its own: Slack's
+    chat.postMessage allows about one message a second *per channel*.
+    """
+
+    name: str
+    path: str
+    requests: int
+    per_seconds: float
+    method: str | None = None
+    per_param: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.method is None or self.method == method.upper())
+                and fnmatch.fnmatchcase(path.split("?", 1)[0], self.path))
+
+    def bucket(self, request: Request) -> str:
+        """The name of the window this request counts in."""
+        if self.per_param is None:
+            return self.name
+        value = None
+        for source in (request.params, request.json, request.data):
+            if isinstance(source, dict) and source.get(self.per_param) is not None:
+                value = source[self.per_param]
+                break
+        if value is None and "?" in request.path:
+            value = dict(parse_qsl(request.path.split("?", 1)[1])).get(self.per_param)
+        return f"{self.name}:{value if value is not None else '-'}"
+
+
+@dataclass(frozen=True)
 class RateLimit:
-    """Documented limits; ``None`` where the provider sets none."""
+    """Documented limits; ``None`` where the provider sets none.
+
+    ``requests`` per ``per_seconds`` (a rolling window) and ``daily`` are the general
+    account limits; ``endpoints`` add per-endpoint limits, the first match applying.
+    """
 
     requests: int | None = None
     per_seconds: float = 1.0
     daily: int | None = None
     concurrency: int | None = None
+    endpoints: tuple[EndpointLimit, ...] = ()
+
+    def endpoint(self, request: Request) -> EndpointLimit | None:
+        for limit in self.endpoints:
+            if limit.matches(request.method, request.path):
+                return limit
+        return None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Odd parts, in code below: almost every failure is HTTP 200 with ``{"ok": false,
 "error": "<code>"}``, so ``classify`` reads the body, not the status (only rate
-limits are real 429s, with Retry-After); limits are per method in tiers, and the
-budget uses the Tier 2 number that the two list methods get; there is no batch
+limits are real 429s, with Retry-After); limits are per method in tiers, declared
+per method in ``RATE_LIMIT`` (chat.postMessage per channel); there is no batch
 write, so ``chat.postMessage`` is a batch of one; with token rotation a refresh
 REPLACES the refresh token (oauth.refresh keeps the new one and it is what gets
 saved). No list method filters by modification time: channels and users are
@@ -40,6 +40,7 @@ from connectors.spec import (
     ConnectionProbe,
     ConnectorSpec,
     Delta,
+    EndpointLimit,
     InboundEvent,
     RateLimit,
     Stream,
@@ -79,6 +80,23 @@ STREAMS = (
            records="messages", paginator=PAGER, primary_key="ts", cursor_field="ts",
            delta=Delta(param="oldest", format=_epoch), page_size=200, settings=("channel",)),
 )
+
+
+def _tier(method: str, tier: int) -> EndpointLimit:
+    """Web API tiers: Tier 1 1+ a minute, Tier 2 20+, Tier 3 50+, Tier 4 100+ (the floors)."""
+    return EndpointLimit(method, f"/{method}", {1: 1, 2: 20, 3: 50, 4: 100}[tier], 60)
+
+
+# Slack publishes no account-wide allowance: each method has its own, per workspace.
+RATE_LIMIT = RateLimit(endpoints=(
+    # special tier: about one message a second per channel, short bursts tolerated
+    EndpointLimit("chat.postMessage", "/chat.postMessage", 1, 1, per_param="channel"),
+    _tier("conversations.list", 2), _tier("users.list", 2),
+    _tier("conversations.history", 3), _tier("conversations.info", 3),
+    _tier("users.info", 4), _tier("auth.test", 4),
+    # a method not listed here: Tier 2, where Slack says most methods are
+    EndpointLimit("other methods", "/*", 20, 60),
+))
 
 
 def _post_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:
@@ -193,8 +211,7 @@ SPEC = ConnectorSpec(
     streams=STREAMS,
     writes=WRITES,
     test_call=ConnectionProbe(Request("GET", "/auth.test"), _describe),
-    # tiers are per method; Tier 2 (conversations.list, users.list) is the tightest we use
-    rate_limit=RateLimit(requests=20, per_seconds=60),
+    rate_limit=RATE_LIMIT,
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",
                       handshake=handshake),
     classify=classify,
