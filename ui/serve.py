@@ -10,9 +10,10 @@ from typing import Any, Literal
 import typer
 import uvicorn
 
+from store.redact import redact_every_log
 from tools.context import Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
-from tools.runtime import redact_log, running, sandbox_app, worker_for
+from tools.runtime import running, sandbox_app, worker_for
 from ui.api.app import create_app
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 def _server(app: Any, host: str, port: int,
             lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan=lifespan)
-    redact_log("uvicorn.access")  # after Config, which (re)configures uvicorn's loggers
+    redact_every_log()  # every logger's records, uvicorn's own and httpx's request URLs
     return uvicorn.Server(config)
 
 
