@@ -10,6 +10,7 @@ from typing import Any, Literal
 import typer
 import uvicorn
 
+from connectors.egress import register_own_sandbox
 from store.redact import redact_every_log
 from tools.context import Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
@@ -37,6 +38,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
             sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve()))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+            register_own_sandbox(sandbox_url)  # the one loopback URL integrations may use
             await seed_sandbox_integrations(services, demo, sandbox_url)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))
