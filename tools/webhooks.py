@@ -144,8 +144,8 @@ async def _log_rejection(services: Services, integration: Integration, provider:
                    f"(latest: {why}). If you did not just change the webhook secret, someone "
                    "may be sending forged deliveries.")
         if count == MAX_REJECTIONS:
-            message += (f" Further rejections until {REJECTION_WINDOW_S // 60} minutes after "
-                        "that are answered 429 and not counted.")
+            message += (f" Further rejections in this {REJECTION_WINDOW_S // 60}-minute window "
+                        "are answered 429 and not counted.")
         details = {"provider": provider, "count": count, "latest": why,
                    "window_started_at": started.isoformat(),
                    "window_s": REJECTION_WINDOW_S}
