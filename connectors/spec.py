@@ -132,7 +132,11 @@ class Webhooks:
 
     ``handshake`` answers the provider's set-up checks (Slack's url_verification,
     Meta's hub.challenge GET, Mailchimp's validation GET) and returns None for an
-    ordinary delivery; it raises WebhookRejected when the check itself is forged.
+    ordinary delivery; it raises WebhookRejected when the check itself is forged. It
+    runs before ``verify``, so it verifies before reading a body (Slack) unless the
+    handshake carries its own proof (Meta's hub.verify_token), and is safe on any
+    input. ``events`` sees only verified deliveries and raises WebhookMalformed for a
+    body of the wrong shape.
     ``ack`` is the reply to an accepted delivery (Salesforce wants a SOAP Ack).
     """
 

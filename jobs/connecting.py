@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy import update
 
 from connectors.connector import Connector
+from connectors.egress import check_public_url, own_sandboxes
 from connectors.errors import ReconnectNeeded
 from connectors.http import Attempts
 from connectors.quota import Priority
@@ -31,7 +32,9 @@ async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
                          integration: Integration, provider: str, *,
                          priority: Priority = Priority.sync,
                          attempts: Attempts | None = None,
-                         max_wait_s: float = 30.0) -> AsyncIterator[Connector]:
+                         max_wait_s: float = 30.0,
+                         allow_private: bool = False) -> AsyncIterator[Connector]:
+    """``allow_private``: the operator's CONNECTUS_ALLOW_PRIVATE_URLS (Settings)."""
     spec = connector_spec(provider)
     if spec is None:
         raise ValidationFailed(f"no connector for provider {provider!r}")
@@ -47,12 +50,27 @@ async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
                               priority=priority, observer=recorder, save_credentials=save,
                               attempts=attempts, max_wait_s=max_wait_s)
         try:
+            await check_destinations(connector, allow_private=allow_private)
             yield connector
         except ReconnectNeeded as exc:
             await _mark(db, tenant_id, integration_id, "reconnect_needed", exc.message)
             raise
         finally:
             await connector.aclose()
+
+
+async def check_destinations(connector: Connector, *, allow_private: bool) -> None:
+    """Again on connecting, not only when saved: DNS may have changed since, the row may
+    predate the check, and a credential (Salesforce's instance_url) can set the host."""
+    settings = connector.settings
+    field = ("settings.base_url" if settings.get("base_url") else
+             "settings.sandbox_url" if settings.get("sandbox_url") else
+             f"the {connector.spec.name} API URL ({connector.spec.base_url})")
+    await check_public_url(connector.client.base_url, field=field,
+                           allow_private=allow_private, allowed=own_sandboxes())
+    if isinstance(settings.get("sandbox_url"), str):  # token refreshes go there too
+        await check_public_url(settings["sandbox_url"], field="settings.sandbox_url",
+                               allow_private=allow_private, allowed=own_sandboxes())
 
 
 async def _store_credentials(db: Database, secrets: SecretBox, tenant_id: uuid.UUID,

@@ -16,7 +16,9 @@ from store.errors import SettingsError
 VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
+    "CONNECTUS_ALLOW_PRIVATE_URLS",
 )
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Settings:
     openai_base_url: str | None = None
     model: str = "offline"
     demo_api_key: str | None = None
+    # provider URLs may reach loopback/private/link-local addresses (a staging mock)
+    allow_private_urls: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +68,10 @@ class Settings:
         demo_key = get("CONNECTUS_DEMO_API_KEY")
         if demo_key is not None and len(demo_key) < 20:
             raise SettingsError("CONNECTUS_DEMO_API_KEY", "must be at least 20 characters long")
+        allow_private = (get("CONNECTUS_ALLOW_PRIVATE_URLS") or "false").lower()
+        if allow_private not in _TRUE | _FALSE:
+            raise SettingsError("CONNECTUS_ALLOW_PRIVATE_URLS",
+                                f"must be true or false, got {allow_private!r}")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -73,6 +81,7 @@ class Settings:
             openai_base_url=base_url,
             model=get("CONNECTUS_MODEL") or ("gpt-4o-mini" if get("OPENAI_API_KEY") else "offline"),
             demo_api_key=demo_key,
+            allow_private_urls=allow_private in _TRUE,
         )
 
 

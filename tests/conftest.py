@@ -22,6 +22,7 @@ from arq import create_pool
 from cryptography.fernet import Fernet
 from redis import Redis
 
+from connectors.egress import forget_own_sandbox, register_own_sandbox
 from connectors.sandbox.server import SandboxServer
 from jobs.constants import QUEUE_NAME
 from jobs.worker import redis_settings
@@ -167,9 +168,14 @@ async def api(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    """Every provider simulator, on one loopback port for the whole session."""
+    """Every provider simulator, on one loopback port for the whole session; registered as
+    this process's own sandbox, the one loopback URL integrations may point at."""
     with SandboxServer() as server:
-        yield server
+        register_own_sandbox(server.url)
+        try:
+            yield server
+        finally:
+            forget_own_sandbox(server.url)
 
 
 @pytest.fixture

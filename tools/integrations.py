@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.egress import EgressRefused, check_public_url, own_sandboxes
 from connectors.quota import Priority
 from connectors.registry import connector_spec
 from jobs.connecting import open_connector
@@ -41,6 +42,16 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 or any(ch in value for ch in "{} \t\n"):
             raise ValueError(f"settings.{name} must be an http:// or https:// URL")
     return settings
+
+
+async def check_setting_destinations(services: Services, settings: dict[str, Any]) -> None:
+    """The URL settings may not point at private addresses (after DNS), unless the operator
+    allows it or the URL is this process's own sandbox; checked again on connecting."""
+    for name in URL_SETTINGS:
+        if isinstance(settings.get(name), str):
+            await check_public_url(settings[name], field=f"settings.{name}",
+                                   allow_private=services.settings.allow_private_urls,
+                                   allowed=own_sandboxes())
 
 
 class IntegrationCreate(BaseModel):
@@ -187,6 +198,7 @@ async def get_integration(services: Services, caller: Caller,
 async def create_integration(services: Services, caller: Caller,
                              data: IntegrationCreate) -> IntegrationPublic:
     require(caller, Role.admin, "connecting an integration")
+    await check_setting_destinations(services, data.settings)
     async with services.db.transaction(caller.tenant_id) as session:
         provider = await _provider(session, data.provider)
         spec = connector_spec(provider.name)
@@ -216,6 +228,8 @@ async def update_integration(services: Services, caller: Caller, integration_id:
     if data.status is not None and data.status not in INTEGRATION_STATUSES:
         raise ValidationFailed(f"must be one of {', '.join(INTEGRATION_STATUSES)}",
                                field="status")
+    if data.settings is not None:
+        await check_setting_destinations(services, data.settings)
     async with services.db.transaction(caller.tenant_id) as session:
         row, provider = await load_integration(session, integration_id)
         changed = data.model_dump(exclude_unset=True, exclude={"credentials"})
@@ -259,9 +273,15 @@ async def test_connection(services: Services, caller: Caller,
         row, provider = await load_integration(session, integration_id)
     try:
         async with open_connector(services.db, services.secrets, services.queue, row,
-                                  provider, priority=Priority.chat,
-                                  max_wait_s=10) as connector:
+                                  provider, priority=Priority.chat, max_wait_s=10,
+                                  allow_private=services.settings.allow_private_urls
+                                  ) as connector:
             diagnosis = await connector.test_connection()
+    except EgressRefused as refused:  # before "not connected": the URL is there, but private
+        return ConnectionTest(ok=False, message=refused.message, action=(
+            "Point the integration at the provider's public address, or, for a private "
+            "mock in staging, start Connectus with CONNECTUS_ALLOW_PRIVATE_URLS=true."),
+            latency_ms=None, status=row.status, details={"category": "config"})
     except ValidationFailed as missing:  # no tokens yet, or a setting the URL needs
         spec = connector_spec(provider)
         how = (f"finish connecting with POST /integrations/integrations/{row.id}/oauth/"

@@ -18,7 +18,6 @@ from store.crypto import SecretBox, load_keys
 from store.db import Database
 from store.embedded import EmbeddedServices
 from store.migrate import upgrade_async
-from store.redact import RedactingFilter
 from store.settings import Settings
 from tools.catalogue import sync_catalogue
 from tools.context import Services
@@ -76,9 +75,3 @@ async def migrate_to(services: Services, revision: str = "head") -> None:
     if revision == "head":
         await sync_catalogue(services)
 
-
-def redact_log(logger_name: str) -> None:
-    """Secrets out of this logger's lines (idempotent)."""
-    logger = logging.getLogger(logger_name)
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())

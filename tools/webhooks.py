@@ -4,27 +4,50 @@ event once (deduplicated by the provider's event id).
 The URL names the integration (``/integrations/webhooks/{id}/``); there is no API
 key, so the provider's signature or shared secret is the only authentication.
 The integration is found across tenants on purpose, and everything after that
-runs in its tenant. A rejected delivery leaves a warning in the health log:
-forged or misconfigured webhooks are worth a person's attention.
+runs in its tenant. Nothing reads the body before the provider's check has passed,
+except a documented handshake that needs to (see connectors/webhooks.py).
+
+A rejected delivery is worth a person's attention (forged, or a changed secret), but
+the endpoint is open to the internet: rejections within one window collapse into a
+single health-log row with a count, and beyond ``MAX_REJECTIONS`` a window's further
+rejections are answered 429 without touching the database. Authentic deliveries are
+never throttled, so a flood of forgeries cannot keep a provider's real events out.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from connectors.registry import connector_spec
 from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
-from store.errors import NotFound, ValidationFailed
+from jobs.constants import WEBHOOK_REJECTIONS_KEY
+from store.errors import NotFound, TransientError, ValidationFailed
 from store.models import HealthLog, Integration, IntegrationProvider, WebhookEvent
 from tools.context import Services
 
 MAX_BODY = 10 * 1024 * 1024  # the largest payload the providers document (Zapier: 10 MB)
+REJECTION_WINDOW_S = 600
+MAX_REJECTIONS = 100  # per integration per window; more is a flood, not a misconfiguration
+CATEGORY = "webhook_rejected"
+
+
+class WebhooksThrottled(TransientError):
+    """Too many rejected deliveries for one integration in this window."""
+
+    code = "webhooks_throttled"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -61,7 +84,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
                 return Received(answer)
         spec.webhooks.verify(request, secrets)
     except WebhookRejected as exc:
-        await _log_rejection(services, integration, provider, exc.message)
+        await _rejected(services, integration, provider, exc.message)
         raise
     events = spec.webhooks.events(request)
     stored = 0
@@ -82,12 +105,53 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     return Received(reply, stored, duplicates)
 
 
+async def _rejected(services: Services, integration: Integration, provider: str,
+                    why: str) -> None:
+    """Count the rejection in Redis, shared by every replica; past the limit, refuse with
+    a 429 before any write. Otherwise fold it into this window's health-log row."""
+    now = time.time()
+    window = int(now // REJECTION_WINDOW_S)
+    if services.queue is not None:
+        key = WEBHOOK_REJECTIONS_KEY.format(integration=integration.id, window=window)
+        count = int(await services.queue.incr(key))
+        if count == 1:
+            await services.queue.expire(key, REJECTION_WINDOW_S * 2)
+        if count > MAX_REJECTIONS:
+            retry = max(1, int((window + 1) * REJECTION_WINDOW_S - now) + 1)
+            raise WebhooksThrottled(
+                f"more than {MAX_REJECTIONS} rejected {provider} deliveries to this endpoint "
+                f"in {REJECTION_WINDOW_S // 60} minutes; try again in {retry}s",
+                retry_after_s=retry)
+    await _log_rejection(services, integration, provider, why, window)
+
+
 async def _log_rejection(services: Services, integration: Integration, provider: str,
-                         why: str) -> None:
+                         why: str, window: int) -> None:
+    started = datetime.fromtimestamp(window * REJECTION_WINDOW_S, UTC)
     async with services.db.transaction(integration.tenant_id) as session:
-        session.add(HealthLog(
-            tenant_id=integration.tenant_id, integration_id=integration.id,
-            severity="warning", category="webhook_rejected",
-            message=f"A {provider} webhook was rejected: {why}. If you did not just change "
-                    "the webhook secret, someone may be sending forged deliveries.",
-            details={"provider": provider}))
+        # one writer per integration at a time, so concurrent rejections of a new window
+        # find each other's row instead of each inserting one
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                              {"key": f"{CATEGORY}:{integration.id}"})
+        row = await session.scalar(
+            select(HealthLog).where(
+                HealthLog.integration_id == integration.id, HealthLog.category == CATEGORY,
+                HealthLog.created_at >= started)
+            .order_by(HealthLog.created_at.desc()).limit(1).with_for_update())
+        count = (int(row.details.get("count", 1)) if row is not None else 0) + 1
+        times = "once" if count == 1 else f"{count} times"
+        message = (f"A {provider} webhook was rejected {times} since {started:%H:%M} UTC "
+                   f"(latest: {why}). If you did not just change the webhook secret, someone "
+                   "may be sending forged deliveries.")
+        if count == MAX_REJECTIONS:
+            message += (f" Further rejections in this {REJECTION_WINDOW_S // 60}-minute window "
+                        "are answered 429 and not counted.")
+        details = {"provider": provider, "count": count, "latest": why,
+                   "window_started_at": started.isoformat(),
+                   "window_s": REJECTION_WINDOW_S}
+        if row is None:
+            session.add(HealthLog(
+                tenant_id=integration.tenant_id, integration_id=integration.id,
+                severity="warning", category=CATEGORY, message=message, details=details))
+        else:
+            row.message, row.details = message, {**row.details, **details}

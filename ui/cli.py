@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from store.redact import redact_every_log
 from tools.context import ConnectusError, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -28,6 +29,7 @@ def _settings() -> Settings:
 def _run(coro: object) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    redact_every_log()  # before anything logs: httpx writes full request URLs at INFO
     try:
         asyncio.run(coro)  # type: ignore[arg-type]
     except ConnectusError as exc:

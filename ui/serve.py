@@ -10,9 +10,11 @@ from typing import Any, Literal
 import typer
 import uvicorn
 
+from connectors.egress import register_own_sandbox
+from store.redact import redact_every_log
 from tools.context import Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
-from tools.runtime import redact_log, running, sandbox_app, worker_for
+from tools.runtime import running, sandbox_app, worker_for
 from ui.api.app import create_app
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 def _server(app: Any, host: str, port: int,
             lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan=lifespan)
-    redact_log("uvicorn.access")  # after Config, which (re)configures uvicorn's loggers
+    redact_every_log()  # every logger's records, uvicorn's own and httpx's request URLs
     return uvicorn.Server(config)
 
 
@@ -36,6 +38,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
             sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve()))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+            register_own_sandbox(sandbox_url)  # the one loopback URL integrations may use
             await seed_sandbox_integrations(services, demo, sandbox_url)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))

@@ -50,7 +50,14 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import WebhookRejected, hex_hmac, require_equal, require_secret
+from connectors.webhooks import (
+    WebhookRejected,
+    hex_hmac,
+    json_object,
+    objects,
+    require_equal,
+    require_secret,
+)
 from store.errors import ValidationFailed
 
 RESTATEMENT_DAYS = 3  # attribution windows restate recent days
@@ -241,10 +248,10 @@ def events(request: WebhookRequest) -> list[InboundEvent]:
     """One event per ``entry[].changes[]``. Meta sends no event id: object, entry id, time
     and field name it, plus a digest of the value so two changes of one field in one
     entry stay apart while a redelivery of the same change keeps its id."""
-    body = json.loads(request.body)
+    body = json_object(request.body, "Facebook")
     found = []
-    for entry in body.get("entry", []):
-        for change in entry.get("changes", []):
+    for entry in objects(body.get("entry", []), "entry", "Facebook"):
+        for change in objects(entry.get("changes", []), "entry[].changes", "Facebook"):
             value = json.dumps(change.get("value"), sort_keys=True).encode()
             key = ":".join([str(body.get("object")), str(entry.get("id")),
                             str(entry.get("time")), str(change.get("field")),

@@ -50,7 +50,13 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import WebhookRejected, require_equal, require_secret
+from connectors.webhooks import (
+    WebhookRejected,
+    identifier,
+    json_object,
+    require_equal,
+    require_secret,
+)
 from store.errors import ValidationFailed
 
 RESTATEMENT_DAYS = 3  # conversions are attributed late: re-read this far behind the cursor
@@ -242,16 +248,17 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
     secret = require_secret(secrets, "webhook_secret", "Google Ads")
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise WebhookRejected("the Google Ads lead webhook body is not JSON") from None
     presented = body.get("google_key") if isinstance(body, dict) else None
     require_equal(secret, presented if isinstance(presented, str) else None, "google_key")
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
-    lead = json.loads(request.body)
+    lead = json_object(request.body, "Google Ads")
     lead.pop("google_key", None)  # the shared secret is not event data: keep it out of logs
-    return [InboundEvent(str(lead["lead_id"]), "lead_form.submitted", lead)]
+    lead_id = identifier(lead.get("lead_id"), "lead_id", "Google Ads")
+    return [InboundEvent(lead_id, "lead_form.submitted", lead)]
 
 
 def _describe(body: Any) -> str:

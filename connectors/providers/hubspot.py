@@ -9,7 +9,6 @@ signed with X-HubSpot-Signature-v3.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +34,16 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import b64_hmac, require_equal, require_fresh, require_secret
+from connectors.webhooks import (
+    WebhookMalformed,
+    b64_hmac,
+    identifier,
+    json_body,
+    objects,
+    require_equal,
+    require_fresh,
+    require_secret,
+)
 
 SEARCH_CAP = 10_000
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
@@ -181,11 +189,20 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
+    """The body is an array of events, each with an ``eventId``::
+
+        [{"eventId": 1, "subscriptionType": "contact.creation", "objectId": 51,
+          "portalId": 62515, "occurredAt": 1704067205000}]
+    """
     found = []
-    for event in json.loads(request.body):
+    body = json_body(request.body, "HubSpot")
+    if not isinstance(body, list):
+        raise WebhookMalformed("the HubSpot webhook body must be a JSON array of events")
+    for event in objects(body, "each event", "HubSpot"):
+        identifier(event.get("eventId"), "eventId", "HubSpot")
         key = ":".join(str(event.get(k, "")) for k in
                        ("portalId", "subscriptionType", "objectId", "eventId", "occurredAt"))
-        found.append(InboundEvent(key, event.get("subscriptionType", "unknown"), event))
+        found.append(InboundEvent(key, str(event.get("subscriptionType", "unknown")), event))
     return found
 
 

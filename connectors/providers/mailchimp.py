@@ -45,7 +45,7 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import require_equal, require_secret
+from connectors.webhooks import WebhookMalformed, require_equal, require_secret
 from store.errors import ValidationFailed
 
 DC = re.compile(r"[a-z]+\d+")
@@ -221,9 +221,17 @@ def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
-    if request.method.upper() != "POST" or not request.body:
+    if request.method.upper() != "POST":
         return []  # the validation GET Mailchimp sends when the webhook is saved
-    form = _nest(parse_qsl(request.body.decode(), keep_blank_values=True))
+    if not request.body.strip():
+        raise WebhookMalformed("the Mailchimp webhook body is empty")
+    try:
+        text = request.body.decode()
+    except UnicodeDecodeError:
+        raise WebhookMalformed("the Mailchimp webhook body is not UTF-8 form data") from None
+    form = _nest(parse_qsl(text, keep_blank_values=True))
+    if not isinstance(form.get("type"), str) or not form["type"]:
+        raise WebhookMalformed("the Mailchimp webhook body has no type")
     data: dict[str, Any] = form["data"] if isinstance(form.get("data"), dict) else {}
     # No event id on the wire: hash what identifies one. Two identical changes to one
     # member within the same second (fired_at has seconds) collapse into one event.
@@ -232,7 +240,7 @@ def events(request: WebhookRequest) -> list[InboundEvent]:
     key = "|".join([str(form.get("type", "")), str(form.get("fired_at", "")),
                     str(data.get("list_id", "")), who])
     event_id = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return [InboundEvent(event_id, str(form.get("type") or "unknown"), form)]
+    return [InboundEvent(event_id, form["type"], form)]
 
 
 def _describe_root(body: Any) -> str:

@@ -46,7 +46,13 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import WebhookRejected, require_equal, require_secret
+from connectors.webhooks import (
+    WebhookMalformed,
+    WebhookRejected,
+    identifier,
+    require_equal,
+    require_secret,
+)
 
 VERSION = "v62.0"
 API = f"/services/data/{VERSION}"
@@ -198,6 +204,7 @@ def _org_id(secrets: dict[str, Any]) -> str:
 
 
 def _refuse_dtd(*_: Any) -> None:
+    # Salesforce never sends one: this is an attack on the parser, not a malformed message
     raise WebhookRejected("the Outbound Message carries a DTD")
 
 
@@ -210,11 +217,12 @@ def _parse(body: bytes) -> ET.Element:
     try:
         scan.Parse(body, True)
         root = ET.fromstring(body)  # noqa: S314 - DTDs were refused just above
-    except (expat.ExpatError, ET.ParseError):
-        raise WebhookRejected("the Outbound Message is not well-formed XML") from None
+    except (expat.ExpatError, ET.ParseError, ValueError, LookupError):
+        # LookupError, ValueError: an encoding declaration Python does not know
+        raise WebhookMalformed("the Outbound Message is not well-formed XML") from None
     found = root.find(f".//{OUTBOUND_NS}notifications")
     if found is None:
-        raise WebhookRejected("the body is not a Salesforce Outbound Message")
+        raise WebhookMalformed("the body is not a Salesforce Outbound Message")
     return found
 
 
@@ -225,6 +233,7 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
     secret = require_secret(secrets, "webhook_secret", "Salesforce")
     token = parse_qs(urlsplit(request.url).query).get("token", [None])[0]
     require_equal(secret, token, "the token in the webhook URL")
+    # the URL token is the proof; a body that is not an Outbound Message is then malformed
     org = (_parse(request.body).findtext(f"{OUTBOUND_NS}OrganizationId") or "").strip()
     # 15- and 18-character forms of one Id share the first 15 characters.
     require_equal(_org_id(secrets)[:15], org[:15], "OrganizationId")
@@ -244,7 +253,8 @@ def events(request: WebhookRequest) -> list[InboundEvent]:
             for child in sobject_el:
                 name = child.tag.split("}")[-1]
                 record[name] = None if child.get(XSI_NIL) == "true" else child.text
-        event_id = note.findtext(f"{OUTBOUND_NS}Id") or ""
+        event_id = identifier((note.findtext(f"{OUTBOUND_NS}Id") or "").strip(),
+                              "Notification Id", "Salesforce")
         found.append(InboundEvent(event_id, f"{sobject}.outbound_message",
                                   {**common, "sobject": sobject, "record": record}))
     return found

@@ -50,7 +50,15 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import hex_hmac, require_equal, require_fresh, require_secret
+from connectors.webhooks import (
+    WebhookMalformed,
+    hex_hmac,
+    identifier,
+    json_object,
+    require_equal,
+    require_fresh,
+    require_secret,
+)
 
 RECONNECT = {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
              "ekm_access_denied", "team_access_not_granted"}
@@ -163,29 +171,33 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
 def challenge(request: WebhookRequest) -> dict[str, str] | None:
     """A verified ``url_verification`` delivery: the REST layer must answer 200 with this
     JSON (``{"challenge": ...}``) when Slack checks the Request URL; it yields no events."""
-    body = json.loads(request.body)
-    if body.get("type") == "url_verification":
-        return {"challenge": str(body.get("challenge", ""))}
-    return None
+    body = json_object(request.body, "Slack")
+    if body.get("type") != "url_verification":
+        return None
+    if not isinstance(body.get("challenge"), str):
+        raise WebhookMalformed("Slack: the url_verification carries no challenge string")
+    return {"challenge": body["challenge"]}
 
 
 def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
-    """Slack checks the Request URL with a signed url_verification POST."""
+    """Slack checks the Request URL with a url_verification POST, signed like any other
+    delivery: verified before its body is read."""
     if request.method != "POST" or b"url_verification" not in request.body:
         return None
-    answer = challenge(request)
-    if answer is None:
-        return None
     verify(request, secrets)
-    return WebhookReply(body=json.dumps(answer).encode())
+    answer = challenge(request)
+    return None if answer is None else WebhookReply(body=json.dumps(answer).encode())
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
-    body = json.loads(request.body)
+    body = json_object(request.body, "Slack")
     kind = body.get("type")
     if kind == "event_callback":  # retries (X-Slack-Retry-Num) repeat event_id: dedup on it
         event = body.get("event") or {}
-        return [InboundEvent(str(body["event_id"]), str(event.get("type", "unknown")), body)]
+        if not isinstance(event, dict):
+            raise WebhookMalformed("Slack: the event_callback's event must be an object")
+        event_id = identifier(body.get("event_id"), "event_id", "Slack")
+        return [InboundEvent(event_id, str(event.get("type", "unknown")), body)]
     if kind == "app_rate_limited":  # Slack is dropping our events for a minute: say so
         key = f"app_rate_limited:{body.get('team_id')}:{body.get('minute_rate_limited')}"
         return [InboundEvent(key, "app_rate_limited", body)]

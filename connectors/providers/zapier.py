@@ -35,7 +35,7 @@ from connectors.spec import (
     Write,
     WriteResult,
 )
-from connectors.webhooks import require_equal, require_secret
+from connectors.webhooks import json_body, objects, require_equal, require_secret
 from store.errors import ValidationFailed
 
 SECRET_HEADER = "x-connectus-webhook-secret"
@@ -85,8 +85,9 @@ def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
-    payload = json.loads(request.body or b"{}")
-    items = payload if isinstance(payload, list) else [payload]
+    payload = json_body(request.body, "Zapier")
+    items = objects(payload if isinstance(payload, list) else [payload], "the body (an object "
+                    "or an array of objects)", "Zapier")
     found = []
     for item in items:
         # Zapier sends no event id: the item's own id, else a digest of its content
