@@ -37,12 +37,10 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
     found: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(
-                    getattr(body[0], "value", None), ast.Constant) and isinstance(
-                    body[0].value.value, str):
-                end = body[0].end_lineno or body[0].lineno
-                found.update(range(body[0].lineno, end + 1))
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                found.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     return found
 
 
