@@ -36,6 +36,7 @@ from connectors.spec import (
 from connectors.webhooks import b64_hmac, require_equal, require_fresh, require_secret
 
 SEARCH_CAP = 10_000
+MAX_EXCLUDED = 100  # NOT_IN values in one filter, well inside the 3,000-character body limit
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
             "deals": "hs_lastmodifieddate"}
 FIELDS = {
@@ -48,7 +49,14 @@ FIELDS = {
 @dataclass(frozen=True)
 class SearchPages(Paginator):
     """Search paging with the 10,000-result cap: near the cap, start a new window at the
-    newest modification time seen instead of paging further (HubSpot answers 400 there)."""
+    newest modification time seen instead of paging further (HubSpot answers 400 there).
+
+    The new window is ``>=`` that time, so records sharing it that the old window had not
+    reached are not lost; the ones it had read are left out by a ``NOT_IN`` on their ids,
+    so each record is read once. The ids travel in the request itself, which stays the
+    serialisable checkpoint. (More than a page of records sharing one millisecond cannot
+    be windowed past: those ids would outgrow ``MAX_EXCLUDED`` and the body limit.)
+    """
 
     modified: str
 
@@ -62,18 +70,39 @@ class SearchPages(Paginator):
         query = dict(request.json)
         if int(after) + query["limit"] <= SEARCH_CAP:
             return replace(request, json={**query, "after": after})
-        newest = max(int(datetime.fromisoformat(
-            r["updatedAt"].replace("Z", "+00:00")).timestamp() * 1000)
-            for r in body["results"])
+        stamped = [(_epoch_ms(r["updatedAt"]), str(r["id"])) for r in body["results"]]
+        newest = max(ms for ms, _ in stamped)
+        since, excluded = self._window(query)
+        seen = [*(excluded if since == newest else []),
+                *(rid for ms, rid in stamped if ms == newest)]
+        filters: list[dict[str, Any]] = [
+            {"propertyName": self.modified, "operator": "GTE", "value": str(newest)}]
+        if seen:
+            filters.append({"propertyName": "hs_object_id", "operator": "NOT_IN",
+                            "values": list(dict.fromkeys(seen))[-MAX_EXCLUDED:]})
         query.pop("after", None)
-        query["filterGroups"] = [{"filters": [
-            {"propertyName": self.modified, "operator": "GTE", "value": str(newest)}]}]
+        query["filterGroups"] = [{"filters": filters}]
         return replace(request, json=query)
+
+    def _window(self, query: dict[str, Any]) -> tuple[int | None, list[str]]:
+        """(the window's start, the ids it leaves out) from the request's filters."""
+        since, excluded = None, []
+        for found in dig(query, "filterGroups.0.filters") or []:
+            if found.get("propertyName") == self.modified and found.get("operator") == "GTE":
+                since = int(found["value"])
+            elif found.get("propertyName") == "hs_object_id" and found.get("operator") == \
+                    "NOT_IN":
+                excluded = [str(v) for v in found.get("values", [])]
+        return since, excluded
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _search_delta(stream: Stream, since: str, request: Request) -> tuple[Request, Paginator]:
     modified = MODIFIED[stream.name]
-    ms = int(datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000)
+    ms = _epoch_ms(since)
     body = {
         "filterGroups": [{"filters": [
             {"propertyName": modified, "operator": "GTE", "value": str(ms)}]}],
