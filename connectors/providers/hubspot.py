@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from connectors.auth import BearerScheme, OAuth2
-from connectors.errors import MissingScope, ProviderError, QuotaExhausted, RateLimited, TokenExpired
-from connectors.http import provider_message
+from connectors.error_table import RETRY_AFTER, ErrorTable, Reply, Rule, Wait
+from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenExpired
 from connectors.paginators import CursorParam, Paginator, Request, dig
 from connectors.spec import (
     ConnectionProbe,
@@ -157,30 +157,33 @@ WRITES = (
 )
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code < 400 or not isinstance(body, dict):
-        return None
-    said = provider_message(body) or ""
-    category = body.get("category", "")
-    kw: dict[str, Any] = {"provider": "hubspot", "http_status": response.status_code,
-                          "provider_code": category or None, "provider_message": said}
-    if response.status_code == 429 or category == "RATE_LIMITS":
-        if body.get("policyName") == "DAILY":
-            tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
-                hour=0, minute=0, second=0, microsecond=0)
-            return QuotaExhausted(f"HubSpot daily API limit reached: {said}",
-                                  resets_at=tomorrow, **kw)
-        window = response.headers.get("x-hubspot-ratelimit-interval-milliseconds")
-        retry = response.headers.get("retry-after")
-        wait = float(retry) if retry else (float(window) / 1000 if window else 1.0)
-        return RateLimited(f"HubSpot rate limit ({body.get('policyName', 'burst')}): {said}",
-                           retry_after=wait, **kw)
-    if response.status_code == 401:
-        return TokenExpired(f"HubSpot rejected the token ({category or 'unauthorized'}): {said}",
-                            **kw)
-    if category == "MISSING_SCOPES" or response.status_code == 403:
-        return MissingScope(f"HubSpot: the app lacks a required scope: {said}", **kw)
-    return None
+def _next_midnight(reply: Reply) -> datetime:
+    """The DAILY policy resets at midnight UTC (the portal's own zone is not sent)."""
+    return (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                          microsecond=0)
+
+
+# where a 429's wait comes from, first that says: Retry-After, the window header, 1 s
+RATE_WAIT = (RETRY_AFTER, Wait(header="x-hubspot-ratelimit-interval-milliseconds", unit=0.001),
+             Wait(fixed=1.0))
+DAILY = {"policyName": "DAILY"}
+ERRORS = ErrorTable(
+    "HubSpot", "hubspot", code="category", reads=lambda body: isinstance(body, dict), rules=(
+        Rule(QuotaExhausted, "{provider} daily API limit reached: {said}", status=429,
+             where=DAILY, resets_at=_next_midnight),
+        Rule(QuotaExhausted, "{provider} daily API limit reached: {said}", code="RATE_LIMITS",
+             where=DAILY, resets_at=_next_midnight),
+        Rule(RateLimited, "{provider} rate limit ({policyName|burst}): {said}", status=429,
+             wait=RATE_WAIT),
+        Rule(RateLimited, "{provider} rate limit ({policyName|burst}): {said}",
+             code="RATE_LIMITS", wait=RATE_WAIT),
+        # a 401 is worth one refresh; if that fails too, http.py says reconnect, with the code
+        Rule(TokenExpired, "{provider} rejected the token ({code|unauthorized}): {said}",
+             status=401),
+        Rule(MissingScope, "{provider}: the app lacks a required scope: {said}",
+             code="MISSING_SCOPES"),
+        Rule(MissingScope, "{provider}: the app lacks a required scope: {said}", status=403),
+    ))
 
 
 def usage(response: httpx.Response) -> Usage:
@@ -237,7 +240,7 @@ SPEC = ConnectorSpec(
            if dig(body, "results.0") else "")),
     rate_limit=RateLimit(requests=100, per_seconds=10, daily=250_000),
     webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret"),
-    classify=classify,
+    classify=ERRORS.classify,
     usage=usage,
     sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",
                                   "client_secret": "sandbox-secret"},
