@@ -186,7 +186,12 @@ class ProviderClient:
     async def _failed(self, error: ProviderError, status: int | None, started: float) -> None:
         if isinstance(error, ProviderDown):
             await self.breaker.failure()
+        # a provider may quote our request back, credentials and all
         error.message = redact(error.message, self.secrets)
+        if error.provider_message:
+            error.provider_message = redact(error.provider_message, self.secrets)
+        error.details = [{k: redact(v, self.secrets) if isinstance(v, str) else v
+                          for k, v in d.items()} for d in error.details]
         await self.observer.call(status=status, elapsed_ms=_ms(started), error=error)
 
     async def aclose(self) -> None:
@@ -202,7 +207,8 @@ def _refused(rejected: TokenExpired, renewal: ReconnectNeeded | None) -> Reconne
     head = f"{rejected.provider} refused the stored credentials{code}: {said}"
     message = (f"{head}; then {renewal.message}" if renewal is not None
                else f"{head}; reconnect the integration")
-    details = [{**rejected.as_details(), "renewal": renewal.as_details()}] if renewal else None
+    details = [{"renewal_code": renewal.provider_code, "renewal_status": renewal.http_status,
+                "renewal_message": renewal.provider_message}] if renewal else None
     return ReconnectNeeded(message, provider=rejected.provider, http_status=rejected.http_status,
                            provider_code=rejected.provider_code, provider_message=said,
                            action=renewal.action if renewal is not None else None,

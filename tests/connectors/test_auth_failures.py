@@ -64,7 +64,7 @@ async def test_a_refused_renewal_quotes_the_providers_refusal(sandbox, connect) 
     # the simulator's refusal at the token endpoint, word for word
     assert "missing or invalid refresh token" in error.message
     assert "invalid_grant" in error.message
-    assert error.details[0]["renewal"]["provider_code"] == "invalid_grant"
+    assert error.details[0]["renewal_code"] == "invalid_grant"
     assert error.action and error.action.startswith("Reconnect") and "hubspot" in error.action
 
 
