@@ -232,8 +232,9 @@ DEFAULT_RULES = (
     Rule(MissingScope, "{provider} refused access (missing permission?): {said}", status=403),
     Rule(NotFoundAtProvider, "{provider} has no such resource: {said}", status=404),
     Rule(RateLimited, "{provider} rate limit hit: {said}", status=429, wait=(RETRY_AFTER,)),
+    # a 503 may say when to come back (RFC 9110); kept for whoever schedules the retry
     Rule(ProviderDown, "{provider} is having trouble (HTTP {status}): {said}",
-         status=range(500, 600)),
+         status=range(500, 600), wait=(RETRY_AFTER,)),
     Rule(BadRequest, "{provider} refused the request: {said}", status=range(400, 500)),
 )
 
