@@ -165,9 +165,9 @@ class ProviderClient:
                     self.auth = await self.refresh()
                 except ReconnectNeeded as failed:
                     error = _refused(error, failed)
-                except Transient:
-                    self._refreshed = False  # the token endpoint was busy: try again later
-                    raise
+                except Transient as busy:
+                    self._refreshed = False  # the token endpoint was busy: renew next time
+                    error = busy
             else:
                 error = _refused(error, None)
         elif isinstance(error, RateLimited) and error.retry_after:

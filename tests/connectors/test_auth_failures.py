@@ -115,3 +115,30 @@ async def test_a_failing_token_endpoint_is_transient_not_a_crash(monkeypatch) ->
         await oauth.refresh(spec.auth.oauth, "https://token.example/token",
                             {"refresh_token": "r", "client_id": "c"}, "hubspot")
     assert "down for maintenance" in info.value.message and info.value.provider == "hubspot"
+
+
+async def test_a_busy_token_endpoint_is_retried_and_the_renewal_tried_again(
+        sandbox, connect, monkeypatch) -> None:
+    answers = iter([httpx.Response(503, json={"message": "busy"}),
+                    httpx.Response(200, json={"access_token": "fresh", "expires_in": 1800})])
+    real = oauth._client
+    monkeypatch.setattr(oauth, "_client", lambda *a, **kw: real(
+        *a, transport=httpx.MockTransport(lambda request: next(answers)), **kw))
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] != "Bearer fresh":
+            return httpx.Response(401, json={"message": "expired",
+                                             "category": "EXPIRED_AUTHENTICATION"})
+        return httpx.Response(200, json={"results": [{"id": "1"}]})
+
+    saved: list[dict[str, Any]] = []
+
+    async def save(fresh: dict[str, Any]) -> None:
+        saved.append(fresh)
+
+    connector = connect("hubspot", {"access_token": "stale", "refresh_token": "r",
+                                    "client_id": "c", "client_secret": "s"},
+                        save_credentials=save,
+                        http=httpx.AsyncClient(transport=httpx.MockTransport(api)))
+    assert [r["id"] for r in await connector.read_all("contacts")] == ["1"]
+    assert saved and saved[-1]["access_token"] == "fresh"
