@@ -56,6 +56,7 @@ class Diagnosis:
     action: str | None = None
     latency_ms: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    error: ProviderError | None = None  # what failed, for integration_status_after
 
 
 _EPOCH = re.compile(r"\d+(\.\d+)?")
@@ -233,7 +234,7 @@ class Connector:
         except ProviderError as exc:
             return Diagnosis(False, exc.message, action=_action_for(exc),
                              latency_ms=(time.perf_counter() - started) * 1000,
-                             details={"category": exc.category, **exc.as_details()})
+                             details={"category": exc.category, **exc.as_details()}, error=exc)
         return Diagnosis(True, call.describe(body),
                          latency_ms=(time.perf_counter() - started) * 1000,
                          details={"quota": await self.client.budget.remaining()})

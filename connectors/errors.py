@@ -1,28 +1,32 @@
-"""What can go wrong talking to a provider, classed by who must act.
+"""What can go wrong talking to a provider: the provider branches of the one tree.
 
-    ProviderError (store.errors.ConnectusError)
-    ├── NeedsPerson                   config: a person must act; never retried
-    │   ├── ReconnectNeeded           token revoked/expired and refresh failed, bad key
-    │   ├── MissingScope              the grant lacks a permission the call needs
-    │   ├── BadRequest                the provider refused our input (its own words kept)
-    │   └── NotFoundAtProvider
-    └── Transient                     retried with backoff, then surfaced
-        ├── RateLimited               429 or the provider's own "slow down"; retry_after
-        ├── QuotaExhausted            a daily/hourly cap: resets_at, resume then
-        ├── ProviderDown              5xx, timeouts, connection errors, open circuit
-        └── TokenExpired              refresh once and repeat the call
+``store/errors.py`` draws the whole tree. Here ``ProviderError`` adds who said
+what (provider, HTTP status, the provider's code and words, the action it
+suggests) and the health-log ``category``/``severity``; its subclasses sit
+under the store's kinds:
 
-Each carries ``category`` and ``severity`` for the health log and a
-``cause`` sentence a person can act on. Foreign errors (httpx) are converted
-in connectors/http.py, the one place that talks to providers.
+    NeedsPerson (ConfigError)       a person must act; never retried
+    ├── ReconnectNeeded             credentials refused, refresh refused
+    ├── MissingScope                the grant lacks a permission the call needs
+    ├── BadRequest                  the provider refused our input (its own words kept)
+    └── NotFoundAtProvider
+    Transient (TransientError)      retried with backoff, honouring retry_after/resets_at
+    ├── RateLimited                 429 or the provider's own "slow down"
+    ├── QuotaExhausted              a daily/hourly cap: resets_at, resume then
+    ├── ProviderDown                5xx, timeouts, connection errors, open circuit
+    └── TokenExpired                refresh once and repeat the call
+
+Foreign errors (httpx) are converted in connectors/http.py, the one place that
+talks to providers; each provider's answers are read through its error table
+(connectors/error_table.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from store.errors import ConnectusError
+from store.errors import ConfigError, ConnectusError, TransientError
 
 
 class ProviderError(ConnectusError):
@@ -51,7 +55,7 @@ class ProviderError(ConnectusError):
                 "provider_code": self.provider_code, "provider_message": self.provider_message}
 
 
-class NeedsPerson(ProviderError):
+class NeedsPerson(ProviderError, ConfigError):
     code = "provider_config"
     status = 400
 
@@ -61,12 +65,16 @@ class ReconnectNeeded(NeedsPerson):
     status = 409
     category = "auth"
     severity = "critical"
+    integration_status: ClassVar[str | None] = "reconnect_needed"
+    hint: ClassVar[str] = ("Reconnect the integration: the stored credentials are no "
+                           "longer accepted.")
 
 
 class MissingScope(NeedsPerson):
     code = "missing_scope"
     status = 403
     category = "missing_scope"
+    hint: ClassVar[str] = "Grant the missing permission in the provider, then reconnect."
 
 
 class BadRequest(NeedsPerson):
@@ -83,9 +91,14 @@ class NotFoundAtProvider(NeedsPerson):
     severity = "warning"
 
 
-class Transient(ProviderError):
+class Transient(ProviderError, TransientError):
     code = "provider_unavailable"
     status = 503
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 resets_at: datetime | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_when(retry_after=retry_after, resets_at=resets_at)
 
 
 class RateLimited(Transient):
@@ -93,10 +106,7 @@ class RateLimited(Transient):
     status = 429
     category = "rate_limited"
     severity = "warning"
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
+    hint: ClassVar[str] = "Wait a moment and try again; Connectus spaces its calls automatically."
 
 
 class QuotaExhausted(Transient):
@@ -107,14 +117,17 @@ class QuotaExhausted(Transient):
     category = "quota_exhausted"
     severity = "warning"
 
+    hint: ClassVar[str] = "Wait until the quota resets, or raise the provider quota."
+
     def __init__(self, message: str, *, resets_at: datetime, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.resets_at = resets_at
+        super().__init__(message, resets_at=resets_at, **kw)
 
 
 class ProviderDown(Transient):
     code = "provider_down"
     category = "provider_down"
+    hint: ClassVar[str] = ("The provider is failing on its side; Connectus retries, check its "
+                           "status page.")
 
 
 class TokenExpired(Transient):

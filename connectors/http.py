@@ -11,7 +11,6 @@ to the observer, which counts usage and writes health logs.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -25,10 +24,9 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from connectors.error_table import default_table, provider_message, retry_after_seconds
 from connectors.errors import (
     BadRequest,
-    MissingScope,
-    NotFoundAtProvider,
     ProviderDown,
     ProviderError,
     QuotaExhausted,
@@ -56,51 +54,9 @@ class NullObserver:
         return None
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Retry-After as seconds or as an HTTP date."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def provider_message(body: Any) -> str | None:
-    """The provider's own words, wherever its error body keeps them."""
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return body[0].get("message") or body[0].get("errorCode")
-    if not isinstance(body, dict):
-        return None
-    error = body.get("error")
-    if isinstance(error, dict):
-        return error.get("message")
-    for key in ("message", "detail", "title", "error_description"):
-        if isinstance(body.get(key), str):
-            return body[key]
-    return error if isinstance(error, str) else None
-
-
 def default_classify(provider: str, response: httpx.Response, body: Any) -> ProviderError | None:
-    status = response.status_code
-    if status < 400:
-        return None
-    said = provider_message(body) or response.reason_phrase
-    kw: dict[str, Any] = {"provider": provider, "http_status": status, "provider_message": said}
-    if status == 401:
-        return TokenExpired(f"{provider} rejected the credentials: {said}", **kw)
-    if status == 403:
-        return MissingScope(f"{provider} refused access (missing permission?): {said}", **kw)
-    if status == 404:
-        return NotFoundAtProvider(f"{provider} has no such resource: {said}", **kw)
-    if status == 429:
-        return RateLimited(f"{provider} rate limit hit: {said}",
-                           retry_after=retry_after_seconds(response), **kw)
-    if status >= 500:
-        return ProviderDown(f"{provider} is having trouble (HTTP {status}): {said}", **kw)
-    return BadRequest(f"{provider} refused the request: {said}", **kw)
+    """The generic reading of an answer by its HTTP status (``DEFAULT_RULES``)."""
+    return default_table(provider).classify(response, body)
 
 
 @dataclass
@@ -197,7 +153,7 @@ class ProviderClient:
             raise error from None
         body = _json(response)
         found = (self.spec.classify(response, body) if self.spec.classify else None)
-        if found is None and response.status_code >= 400:
+        if found is None and response.status_code >= 400:  # a classify without a table
             found = default_classify(self.spec.name, response, body)
         if self.spec.usage is not None:
             await self.budget.observe(self.spec.usage(response))
@@ -214,19 +170,17 @@ class ProviderClient:
                 try:
                     self.auth = await self.refresh()
                 except ReconnectNeeded as failed:
-                    failed.http_status = error.http_status
-                    failed.provider_message = error.provider_message
-                    error = failed
+                    error = _refused(error, failed)
+                except Transient as busy:
+                    self._refreshed = False  # the token endpoint was busy: renew next time
+                    error = busy
             else:
-                error = ReconnectNeeded(
-                    f"{self.spec.name} no longer accepts the stored credentials; reconnect "
-                    f"the integration ({error.provider_message})", provider=self.spec.name,
-                    http_status=error.http_status, provider_message=error.provider_message)
+                error = _refused(error, None)
         elif isinstance(error, RateLimited):
             if error.retry_after is None and response.status_code == 429:
                 # no Retry-After: our log knows when our oldest call leaves the rolling
                 # window, which is never later than the whole interval and usually sooner
-                error.retry_after = await self.budget.retry_in(self._relative(request))
+                error.retry_when(retry_after=await self.budget.retry_in(self._relative(request)))
             if error.retry_after:
                 wait = error.retry_after
                 # every caller of this account waits, not only us
@@ -243,12 +197,33 @@ class ProviderClient:
     async def _failed(self, error: ProviderError, status: int | None, started: float) -> None:
         if isinstance(error, ProviderDown):
             await self.breaker.failure()
+        # a provider may quote our request back, credentials and all
         error.message = redact(error.message, self.secrets)
+        if error.provider_message:
+            error.provider_message = redact(error.provider_message, self.secrets)
+        error.details = [{k: redact(v, self.secrets) if isinstance(v, str) else v
+                          for k, v in d.items()} for d in error.details]
         await self.observer.call(status=status, elapsed_ms=_ms(started), error=error)
 
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
+
+
+def _refused(rejected: TokenExpired, renewal: ReconnectNeeded | None) -> ReconnectNeeded:
+    """The provider refused the stored credentials and renewing them did not help: say what
+    it said to the call (its code and words), then why renewal failed, in its own words."""
+    code = f" ({rejected.provider_code})" if rejected.provider_code else ""
+    said = rejected.provider_message or f"HTTP {rejected.http_status}"
+    head = f"{rejected.provider} refused the stored credentials{code}: {said}"
+    message = (f"{head}; then {renewal.message}" if renewal is not None
+               else f"{head}; reconnect the integration")
+    details = [{"renewal_code": renewal.provider_code, "renewal_status": renewal.http_status,
+                "renewal_message": renewal.provider_message}] if renewal else None
+    return ReconnectNeeded(message, provider=rejected.provider, http_status=rejected.http_status,
+                           provider_code=rejected.provider_code, provider_message=said,
+                           action=renewal.action if renewal is not None else None,
+                           details=details)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -262,3 +237,8 @@ def _json(response: httpx.Response) -> Any:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+# provider_message and retry_after_seconds moved to connectors/error_table.py
+__all__ = ["Attempts", "CallObserver", "NullObserver", "ProviderClient", "default_classify",
+           "provider_message", "retry_after_seconds"]

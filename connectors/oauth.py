@@ -6,6 +6,11 @@ carrying the PKCE verifier, so the callback can trust it without a session.
 ``exchange`` swaps the code for tokens; ``refresh`` renews them. Tokens are
 returned normalised (``expires_at`` in epoch seconds) for encryption by the
 caller; they are never logged.
+
+The token endpoint's answer is judged here, not by authlib: a refusal becomes
+``ReconnectNeeded`` in the provider's own words (authlib keeps only an OAuth
+``error`` field, and HubSpot's refusal has none), a 429 or 5xx a transient
+error, so a failed renewal says which provider refused what, and what to do.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ with warnings.catch_warnings():  # authlib prefers the httpx2 fork; plain httpx 
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from connectors.auth import NoAuth, OAuth2
-from connectors.errors import ReconnectNeeded
+from connectors.error_table import provider_message, retry_after_seconds
+from connectors.errors import ProviderDown, RateLimited, ReconnectNeeded
 
 # fields of a token response that are not secrets and that later calls need
 _KEEP = ("instance_url", "id", "team", "bot_user_id", "scope", "token_type", "dc",
@@ -48,12 +54,57 @@ def oauth_urls(config: OAuth2, sandbox_url: str | None,
 
 
 def _client(config: OAuth2, client_id: str, client_secret: str | None,
-            redirect_uri: str | None, **kw: Any) -> AsyncOAuth2Client:
-    return AsyncOAuth2Client(
+            redirect_uri: str | None, provider: str = "", **kw: Any) -> AsyncOAuth2Client:
+    client = AsyncOAuth2Client(
         client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri,
         scope=config.scope_separator.join(config.scopes) or None,
         token_endpoint_auth_method=config.client_auth,
         code_challenge_method="S256" if config.pkce else None, timeout=30, **kw)
+    client.register_compliance_hook("access_token_response",
+                                    lambda response: _judge(response, provider, EXCHANGE))
+    client.register_compliance_hook("refresh_token_response",
+                                    lambda response: _judge(response, provider, RENEWAL))
+    return client
+
+
+# (what was asked, what a person should do when the provider refuses it)
+EXCHANGE = ("did not accept the authorization code", "Start connecting again: an "
+            "authorization code is single-use and expires within minutes.")
+RENEWAL = ("refused to renew the access token", "Reconnect the integration through "
+           "{provider}'s consent screen: the refresh token was revoked or has expired.")
+
+
+def _judge(response: httpx.Response, provider: str, asked: tuple[str, str]) -> httpx.Response:
+    """The token endpoint's answer, or the error it amounts to."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    fields = body if isinstance(body, dict) else {}
+    status = response.status_code
+    if status < 400 and fields.get("ok") is not False and "access_token" in fields:
+        return response
+    code = next((str(fields[k]) for k in ("error", "status", "errorCode")
+                 if isinstance(fields.get(k), str) and fields[k] != "error"), None)
+    said = provider_message(body) or code or response.reason_phrase or f"HTTP {status}"
+    kw: dict[str, Any] = {"provider": provider, "http_status": status, "provider_code": code,
+                          "provider_message": said}
+    words = f"{said} ({code})" if code and code != said else said
+    if status == 429:
+        return _raise(RateLimited(f"{provider}'s token endpoint asks us to slow down: {words}",
+                                  retry_after=retry_after_seconds(response), **kw))
+    if status >= 500:
+        return _raise(ProviderDown(f"{provider}'s token endpoint is failing (HTTP {status}): "
+                                   f"{words}", **kw))
+    if status < 400 and not code:
+        words = "the answer carried no access token"
+    what, action = asked
+    raise ReconnectNeeded(f"{provider} {what}: {words}; reconnect the integration",
+                          action=action.format(provider=provider), **kw)
+
+
+def _raise(error: Exception) -> httpx.Response:
+    raise error
 
 
 def authorize_url(config: OAuth2, authorize_endpoint: str, client_id: str,
@@ -73,15 +124,17 @@ async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_s
     # client auth would put them in a body, which a GET does not carry
     in_query: dict[str, Any] = ({"client_id": client_id, "client_secret": client_secret,
                                  "auth": NoAuth()} if config.token_method == "GET" else {})
-    async with _client(config, client_id, client_secret, redirect_uri) as client:
+    async with _client(config, client_id, client_secret, redirect_uri, provider) as client:
         try:
             token = await client.fetch_token(
                 token_endpoint, code=code, method=config.token_method,
                 code_verifier=code_verifier if config.pkce else None, **in_query)
         except (OAuthError, ValueError, KeyError) as exc:
             raise ReconnectNeeded(f"{provider} did not accept the authorization code: {exc}",
-                                  provider=provider) from None
-    tokens = normalise(dict(token), client_id, client_secret)
+                                  provider=provider, action=EXCHANGE[1]) from None
+        except httpx.TransportError as exc:
+            raise _unreachable(provider, exc) from None
+    tokens = normalise(dict(token), client_id, client_secret, provider)
     if config.metadata_url:
         tokens.update(await _metadata(config, token_endpoint, tokens["access_token"], provider))
     return tokens
@@ -111,26 +164,37 @@ async def refresh(config: OAuth2, token_endpoint: str, credentials: dict[str, An
     """New tokens from the refresh token; ReconnectNeeded when the provider says no."""
     refresh_token = credentials.get("refresh_token")
     if not config.refresh or not refresh_token:
-        raise ReconnectNeeded(f"the {provider} token expired and cannot be refreshed; "
+        # nothing says the token expired: it may be wrong or revoked, so do not call it that
+        why = ("issues no refresh tokens" if not config.refresh else
+               "gave this integration no refresh token")
+        raise ReconnectNeeded(f"{provider} {why}, so its access token cannot be renewed; "
                               "reconnect the integration", provider=provider)
     client_id = credentials.get("client_id", "")
     client_secret = credentials.get("client_secret")
-    async with _client(config, client_id, client_secret, None) as client:
+    async with _client(config, client_id, client_secret, None, provider) as client:
         try:
             token = await client.refresh_token(token_endpoint, refresh_token=refresh_token)
         except (OAuthError, ValueError, KeyError) as exc:
-            raise ReconnectNeeded(f"refreshing the {provider} token failed ({exc}); "
-                                  "reconnect the integration", provider=provider) from None
-    fresh = normalise(dict(token), client_id, client_secret)
+            raise ReconnectNeeded(f"{provider} {RENEWAL[0]}: {exc}; reconnect the integration",
+                                  provider=provider,
+                                  action=RENEWAL[1].format(provider=provider)) from None
+        except httpx.TransportError as exc:
+            raise _unreachable(provider, exc) from None
+    fresh = normalise(dict(token), client_id, client_secret, provider)
     fresh.setdefault("refresh_token", refresh_token)  # most providers keep the old one valid
     return {**credentials, **fresh}
 
 
-def normalise(token: dict[str, Any], client_id: str, client_secret: str | None) -> dict[str, Any]:
-    if token.get("ok") is False:  # Slack says no with HTTP 200
-        raise ReconnectNeeded(f"the provider refused the token request: {token.get('error')}")
-    if "access_token" not in token:
-        raise ReconnectNeeded("the provider's token response carried no access token")
+def _unreachable(provider: str, exc: httpx.TransportError) -> ProviderDown:
+    return ProviderDown(f"could not reach {provider}'s token endpoint: {type(exc).__name__}",
+                        provider=provider)
+
+
+def normalise(token: dict[str, Any], client_id: str, client_secret: str | None,
+              provider: str = "") -> dict[str, Any]:
+    if "access_token" not in token:  # _judge refuses these first; a token given by hand
+        raise ReconnectNeeded(f"{provider or 'the provider'}'s token answer carried no "
+                              "access token; reconnect the integration", provider=provider)
     out: dict[str, Any] = {"access_token": token["access_token"], "client_id": client_id}
     if client_secret:
         out["client_secret"] = client_secret

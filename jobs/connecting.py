@@ -1,7 +1,9 @@
 """Open a Connector for a stored Integration: decrypt, wire recording, persist refreshes.
 
 Shared by jobs (syncs, workflow steps) and tools (test_connection, the
-agent's reads), so every caller gets the same budget, breaker and records.
+agent's reads), so every caller gets the same budget, breaker and records. A
+failure that escapes sets the integration's status by the one rule,
+``store.errors.integration_status_after``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from sqlalchemy import update
 
 from connectors.connector import Connector
 from connectors.egress import check_public_url, own_sandboxes
-from connectors.errors import ReconnectNeeded
 from connectors.http import Attempts
 from connectors.quota import Priority
 from connectors.registry import connector_spec
 from jobs.recording import UsageRecorder
 from store.crypto import SecretBox
 from store.db import Database
-from store.errors import ValidationFailed
+from store.errors import ConnectusError, ValidationFailed, integration_status_after
 from store.models import Integration
 
 
@@ -52,8 +53,10 @@ async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
         try:
             await check_destinations(connector, allow_private=allow_private)
             yield connector
-        except ReconnectNeeded as exc:
-            await _mark(db, tenant_id, integration_id, "reconnect_needed", exc.message)
+        except ConnectusError as exc:
+            if exc.integration_status is not None:  # else the status stays as it was
+                await _mark(db, tenant_id, integration_id,
+                            integration_status_after(exc, integration.status), exc.message)
             raise
         finally:
             await connector.aclose()

@@ -21,7 +21,7 @@ from connectors.registry import connector_spec
 from jobs.connecting import open_connector
 from store.accounts import Caller
 from store.crypto import mask
-from store.errors import Conflict, NotFound, ValidationFailed
+from store.errors import Conflict, NotFound, ValidationFailed, integration_status_after
 from store.models import Integration, IntegrationProvider, Role
 from store.models.integrations import INTEGRATION_STATUSES
 from tools.audit import audit
@@ -291,9 +291,7 @@ async def test_connection(services: Services, caller: Caller,
                               f"{missing.message}", action=f"Provide it: {how}",
                               latency_ms=None, status=row.status,
                               details={"category": "not_connected"})
-    category = diagnosis.details.get("category")
-    status = "active" if diagnosis.ok else (
-        "reconnect_needed" if category == "auth" else "error")
+    status = integration_status_after(diagnosis.error, row.status)
     async with services.db.transaction(caller.tenant_id) as session:
         row, _ = await load_integration(session, integration_id)
         row.status = status

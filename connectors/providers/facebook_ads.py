@@ -26,14 +26,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from connectors.auth import AuthScheme, OAuth2, QueryToken
-from connectors.errors import (
-    BadRequest,
-    MissingScope,
-    ProviderDown,
-    ProviderError,
-    RateLimited,
-    ReconnectNeeded,
-)
+from connectors.error_table import ErrorTable, Reply, Rule, Wait
+from connectors.errors import BadRequest, MissingScope, ProviderDown, RateLimited, ReconnectNeeded
 from connectors.paginators import CursorParam, Paginator
 from connectors.request import Request
 from connectors.spec import (
@@ -61,7 +55,7 @@ from connectors.webhooks import (
 from store.errors import ValidationFailed
 
 RESTATEMENT_DAYS = 3  # attribution windows restate recent days
-THROTTLED = {4, 17, 32, 613, *range(80000, 80015)}
+THROTTLED = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 DEFAULT_WAIT_S = 60.0  # a throttle with no usage header naming the wait
 EXPIRED = {463: "the token expired", 460: "the user changed their password",
            458: "the app was removed", 459: "the user must log in to Facebook first",
@@ -200,39 +194,50 @@ def usage(response: httpx.Response) -> Usage:
     return Usage(remaining_fraction=max(0.0, 1 - highest / 100), resets_at=resets)
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
+def _throttle_wait(reply: Reply) -> float | None:
+    """The usage headers name the wait; a transient throttle without one is worth a quick
+    retry, any other a minute."""
+    _, minutes = _usage_headers(reply.response)
+    if minutes:
+        return minutes * 60
+    return None if reply.get("error.is_transient") else DEFAULT_WAIT_S
+
+
+def _code(body: Any) -> str:
+    code, sub = body["error"]["code"], body["error"].get("error_subcode")
+    return f"{code}/{sub}" if sub else str(code)
+
+
+def _graph_error(body: Any) -> bool:
     error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        return None
-    code, sub = error["code"], error.get("error_subcode")
-    said = error.get("error_user_msg") or error.get("message") or ""
-    kw: dict[str, Any] = {"provider": "facebook_ads", "http_status": response.status_code,
-                          "provider_code": f"{code}/{sub}" if sub else str(code),
-                          "provider_message": said}
-    if code in THROTTLED:
-        _, minutes = _usage_headers(response)
-        # the header names the wait; a transient throttle without one is worth a quick retry
-        wait = minutes * 60 if minutes else (None if error.get("is_transient")
-                                             else DEFAULT_WAIT_S)
-        return RateLimited(f"Facebook throttled the call (code {code}): {said}",
-                           retry_after=wait, **kw)
-    if code in (102, 104, 190):  # 104: no token at all
-        why = EXPIRED.get(sub or 0, "the token is no longer valid")
-        return ReconnectNeeded(f"Facebook rejected the access token: {why} ({said})",
-                               action=REAUTHORISE, **kw)
-    if code == 10 or 200 <= code <= 299:
-        return MissingScope(f"Facebook refused: missing permission ({said})", action=(
-            "Grant ads_read (and ads_management for writes) on this ad account, then "
-            "reconnect."), **kw)
-    if code == 100 and "appsecret_proof" in said:
-        return ReconnectNeeded(f"Facebook refused the appsecret_proof: {said}", action=(
-            "Set app_secret to the secret of the app that issued the token."), **kw)
-    if code in (1, 2) or error.get("is_transient") or sub == 1504018:
-        return ProviderDown(f"Facebook had a temporary problem (code {code}): {said}", **kw)
-    action = ("Check the ad_account_id setting and that the token can see that account."
-              if sub == 33 else None)
-    return BadRequest(f"Facebook refused the request (code {code}): {said}", action=action,
-                      **kw)
+    return isinstance(error, dict) and isinstance(error.get("code"), int)
+
+
+REFUSED = "{provider} refused the request (code {error.code}): {said}"
+TEMPORARY = "{provider} had a temporary problem (code {error.code}): {said}"
+ERRORS = ErrorTable(
+    "Facebook", "facebook_ads", code=_code, reads=_graph_error,
+    said=lambda body: body["error"].get("error_user_msg") or body["error"].get("message"),
+    fields=lambda body: {"why": EXPIRED.get(body["error"].get("error_subcode") or 0,
+                                            "the token is no longer valid")},
+    rules=(
+        Rule(RateLimited, "{provider} throttled the call (code {error.code}): {said}",
+             where={"error.code": THROTTLED}, wait=(Wait(compute=_throttle_wait),)),
+        Rule(ReconnectNeeded, "{provider} rejected the access token: {why} ({said})",
+             where={"error.code": (102, 104, 190)}, action=REAUTHORISE),  # 104: no token
+        Rule(MissingScope, "{provider} refused: missing permission ({said})",
+             where={"error.code": (10, *range(200, 300))}, action="Grant ads_read (and "
+             "ads_management for writes) on this ad account, then reconnect."),
+        Rule(ReconnectNeeded, "{provider} refused the appsecret_proof: {said}",
+             where={"error.code": 100}, said="appsecret_proof",
+             action="Set app_secret to the secret of the app that issued the token."),
+        Rule(ProviderDown, TEMPORARY, where={"error.code": (1, 2)}),
+        Rule(ProviderDown, TEMPORARY, where={"error.is_transient": True}),
+        Rule(ProviderDown, TEMPORARY, where={"error.error_subcode": 1504018}),
+        Rule(BadRequest, REFUSED, where={"error.error_subcode": 33}, action="Check the "
+             "ad_account_id setting and that the token can see that account."),
+        Rule(BadRequest, REFUSED),
+    ))
 
 
 def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
@@ -317,7 +322,7 @@ SPEC = ConnectorSpec(
     rate_limit=RateLimit(requests=300, per_seconds=3600),
     webhooks=Webhooks(verify=verify, events=events, secret_field="app_secret",
                       handshake=handshake),
-    classify=classify,
+    classify=ERRORS.classify,
     usage=usage,
     account_fields=("ad_account_id", "access_token"),  # BUC limits are per ad account
     context=context,

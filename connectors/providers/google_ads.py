@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 
 from connectors.auth import Bearer, BearerScheme, OAuth2
+from connectors.error_table import ErrorTable, Rule, Wait
 from connectors.errors import (
     BadRequest,
     MissingScope,
     NotFoundAtProvider,
-    ProviderError,
     QuotaExhausted,
     RateLimited,
     ReconnectNeeded,
@@ -195,51 +195,54 @@ def _seconds(delay: Any) -> float | None:
     return float(found[1]) if found else None
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    status = response.status_code
-    if status < 400:
-        return None
-    if not isinstance(dig(body, "error"), dict):
-        if status == 404:  # Google's HTML 404: a sunset version or a wrong path
-            return NotFoundAtProvider("Google Ads answered with its HTML 404: the API version "
-                                      "in the URL may be sunset", provider="google_ads",
-                                      http_status=404)
-        return None
+def _failure(body: Any) -> dict[str, Any]:
+    """The first GoogleAdsError of the GoogleAdsFailure inside Google's envelope::
+
+        {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "...",
+                   "details": [{"@type": "...GoogleAdsFailure", "errors": [
+                       {"errorCode": {"quotaError": "RESOURCE_EXHAUSTED"}, "message": "...",
+                        "details": {"quotaErrorDetails": {"retryDelay": "30s"}}}]}]}}
+    """
     errors = [e for d in dig(body, "error.details") or [] if isinstance(d, dict)
               for e in d.get("errors", [])]
     first = errors[0] if errors else {}
-    family, code = next(iter((first.get("errorCode") or {}).items()), (None, None))
-    said = first.get("message") or dig(body, "error.message") or ""
-    kw: dict[str, Any] = {"provider": "google_ads", "http_status": status,
-                          "provider_code": f"{family}.{code}" if family else
-                          dig(body, "error.status"), "provider_message": said}
-    if family == "quotaError":
-        delay = _seconds(dig(first, "details.quotaErrorDetails.retryDelay"))
-        if code in ("RESOURCE_EXHAUSTED", "EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION"):
-            # the daily operations cap: Google says when it lifts; else look again in an hour
-            resets = datetime.now(UTC) + timedelta(seconds=delay if delay else 3600)
-            return QuotaExhausted(f"Google Ads daily quota of the developer token is used up: "
-                                  f"{said}", resets_at=resets, **kw)
-        return RateLimited(f"Google Ads asks us to slow down: {said}", retry_after=delay, **kw)
-    if str(code).startswith("DEVELOPER_TOKEN"):
-        return ReconnectNeeded(f"Google Ads refused the developer token ({code}): {said}",
-                               action=DEV_TOKEN_HELP, **kw)
-    if status == 401:
-        return TokenExpired(f"Google Ads rejected the OAuth token: {said}", **kw)
-    if status == 403:
-        hint = (" If the account is reached through a manager account, set login_customer_id "
-                "to the manager's id." if code == "USER_PERMISSION_DENIED" else "")
-        return MissingScope(f"Google Ads refused access: {said}", action="Grant the Google "
-                            "user access to this customer account, then reconnect." + hint,
-                            **kw)
-    if family == "headerError" or code == "INVALID_CUSTOMER_ID":
-        return BadRequest(f"Google Ads refused an account id: {said}", action="Check the "
-                          "customer_id and login_customer_id settings (10 digits).", **kw)
-    if status == 429:
-        return RateLimited(f"Google Ads rate limit: {said}", retry_after=None, **kw)
-    if status < 500:
-        return BadRequest(f"Google Ads refused the request: {said}", **kw)
-    return None  # 5xx: the default classifier makes it ProviderDown
+    family, reason = next(iter((first.get("errorCode") or {}).items()), (None, None))
+    return {"first": first, "reason": reason,
+            "code": f"{family}.{reason}" if family else dig(body, "error.status"),
+            "said": first.get("message") or dig(body, "error.message") or ""}
+
+
+RETRY_DELAY = Wait(path="first.details.quotaErrorDetails.retryDelay", parse=_seconds)
+ACCOUNT_IDS = "Check the customer_id and login_customer_id settings (10 digits)."
+GRANT = "Grant the Google user access to this customer account, then reconnect."
+ERRORS = ErrorTable(
+    "Google Ads", "google_ads", code=lambda body: _failure(body)["code"],
+    said=lambda body: _failure(body)["said"], fields=_failure,
+    reads=lambda body: isinstance(dig(body, "error"), dict),
+    unread=(Rule(NotFoundAtProvider, "{provider} answered with its HTML 404: the API version "
+                 "in the URL may be sunset", status=404),),
+    rules=(
+        # the daily operations cap: Google says when it lifts; else look again in an hour
+        Rule(QuotaExhausted, "{provider} daily quota of the developer token is used up: "
+             "{said}", code=r"quotaError\.(RESOURCE_EXHAUSTED|"
+             "EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION)", wait=(RETRY_DELAY,)),
+        Rule(RateLimited, "{provider} asks us to slow down: {said}", code=r"quotaError\..*",
+             wait=(RETRY_DELAY,)),
+        # a bad developer token is a 401 that no token refresh can fix
+        Rule(ReconnectNeeded, "{provider} refused the developer token ({reason}): {said}",
+             code=r"\w+\.DEVELOPER_TOKEN\w*", action=DEV_TOKEN_HELP),
+        Rule(TokenExpired, "{provider} rejected the OAuth token: {said}", status=401),
+        Rule(MissingScope, "{provider} refused access: {said}", status=403,
+             code=r"\w+\.USER_PERMISSION_DENIED", action=GRANT + " If the account is reached "
+             "through a manager account, set login_customer_id to the manager's id."),
+        Rule(MissingScope, "{provider} refused access: {said}", status=403, action=GRANT),
+        Rule(BadRequest, "{provider} refused an account id: {said}", code=r"headerError\..*",
+             action=ACCOUNT_IDS),
+        Rule(BadRequest, "{provider} refused an account id: {said}",
+             code=r"\w+\.INVALID_CUSTOMER_ID", action=ACCOUNT_IDS),
+        Rule(RateLimited, "{provider} rate limit: {said}", status=429),
+        Rule(BadRequest, "{provider} refused the request: {said}", status=range(400, 500)),
+    ))  # 5xx: the default rows make it ProviderDown
 
 
 def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
@@ -283,7 +286,7 @@ SPEC = ConnectorSpec(
     test_call=ConnectionProbe(Request("GET", "/customers:listAccessibleCustomers"), _describe),
     rate_limit=RateLimit(daily=15_000),  # Basic access; operations per developer token
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
-    classify=classify,
+    classify=ERRORS.classify,
     account_fields=("developer_token",),  # the daily quota is the developer token's
     context=context,
     sandbox_demo={"credentials": {"access_token": "sandbox",

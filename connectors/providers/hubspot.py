@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from connectors.auth import BearerScheme, OAuth2
-from connectors.errors import MissingScope, ProviderError, QuotaExhausted, RateLimited, TokenExpired
-from connectors.http import provider_message, retry_after_seconds
+from connectors.error_table import RETRY_AFTER, ErrorTable, Reply, Rule
+from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenExpired
 from connectors.paginators import CursorParam, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
@@ -46,6 +46,7 @@ from connectors.webhooks import (
 )
 
 SEARCH_CAP = 10_000
+MAX_EXCLUDED = 100  # NOT_IN values in one filter, well inside the 3,000-character body limit
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
             "deals": "hs_lastmodifieddate"}
 FIELDS = {
@@ -58,7 +59,14 @@ FIELDS = {
 @dataclass(frozen=True)
 class SearchPages(Paginator):
     """Search paging with the 10,000-result cap: near the cap, start a new window at the
-    newest modification time seen instead of paging further (HubSpot answers 400 there)."""
+    newest modification time seen instead of paging further (HubSpot answers 400 there).
+
+    The new window is ``>=`` that time, so records sharing it that the old window had not
+    reached are not lost; the ones it had read are left out by a ``NOT_IN`` on their ids,
+    so each record is read once. The ids travel in the request itself, which stays the
+    serialisable checkpoint. (More than a page of records sharing one millisecond cannot
+    be windowed past: those ids would outgrow ``MAX_EXCLUDED`` and the body limit.)
+    """
 
     modified: str
 
@@ -72,18 +80,39 @@ class SearchPages(Paginator):
         query = dict(request.json)
         if int(after) + query["limit"] <= SEARCH_CAP:
             return replace(request, json={**query, "after": after})
-        newest = max(int(datetime.fromisoformat(
-            r["updatedAt"].replace("Z", "+00:00")).timestamp() * 1000)
-            for r in body["results"])
+        stamped = [(_epoch_ms(r["updatedAt"]), str(r["id"])) for r in body["results"]]
+        newest = max(ms for ms, _ in stamped)
+        since, excluded = self._window(query)
+        seen = [*(excluded if since == newest else []),
+                *(rid for ms, rid in stamped if ms == newest)]
+        filters: list[dict[str, Any]] = [
+            {"propertyName": self.modified, "operator": "GTE", "value": str(newest)}]
+        if seen:
+            filters.append({"propertyName": "hs_object_id", "operator": "NOT_IN",
+                            "values": list(dict.fromkeys(seen))[-MAX_EXCLUDED:]})
         query.pop("after", None)
-        query["filterGroups"] = [{"filters": [
-            {"propertyName": self.modified, "operator": "GTE", "value": str(newest)}]}]
+        query["filterGroups"] = [{"filters": filters}]
         return replace(request, json=query)
+
+    def _window(self, query: dict[str, Any]) -> tuple[int | None, list[str]]:
+        """(the window's start, the ids it leaves out) from the request's filters."""
+        since, excluded = None, []
+        for found in dig(query, "filterGroups.0.filters") or []:
+            if found.get("propertyName") == self.modified and found.get("operator") == "GTE":
+                since = int(found["value"])
+            elif found.get("propertyName") == "hs_object_id" and found.get("operator") == \
+                    "NOT_IN":
+                excluded = [str(v) for v in found.get("values", [])]
+        return since, excluded
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _search_delta(stream: Stream, since: str, request: Request) -> tuple[Request, Paginator]:
     modified = MODIFIED[stream.name]
-    ms = int(datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000)
+    ms = _epoch_ms(since)
     body = {
         "filterGroups": [{"filters": [
             {"propertyName": modified, "operator": "GTE", "value": str(ms)}]}],
@@ -138,30 +167,33 @@ WRITES = (
 )
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code < 400 or not isinstance(body, dict):
-        return None
-    said = provider_message(body) or ""
-    category = body.get("category", "")
-    kw: dict[str, Any] = {"provider": "hubspot", "http_status": response.status_code,
-                          "provider_code": category or None, "provider_message": said}
-    if response.status_code == 429 or category == "RATE_LIMITS":
-        if body.get("policyName") == "DAILY":
-            tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
-                hour=0, minute=0, second=0, microsecond=0)
-            return QuotaExhausted(f"HubSpot daily API limit reached: {said}",
-                                  resets_at=tomorrow, **kw)
-        # without Retry-After the budget decides (connectors/http.py): the whole interval
-        # header would overstate a rolling window's wait
-        wait = retry_after_seconds(response)
-        return RateLimited(f"HubSpot rate limit ({body.get('policyName', 'burst')}): {said}",
-                           retry_after=wait, **kw)
-    if response.status_code == 401:
-        return TokenExpired(f"HubSpot rejected the token ({category or 'unauthorized'}): {said}",
-                            **kw)
-    if category == "MISSING_SCOPES" or response.status_code == 403:
-        return MissingScope(f"HubSpot: the app lacks a required scope: {said}", **kw)
-    return None
+def _next_midnight(reply: Reply) -> datetime:
+    """The DAILY policy resets at midnight UTC (the portal's own zone is not sent)."""
+    return (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                          microsecond=0)
+
+
+# a 429's wait: Retry-After when sent; otherwise http.py asks the rolling budget when our
+# oldest call leaves the window (the interval header would overstate a rolling wait)
+RATE_WAIT = (RETRY_AFTER,)
+DAILY = {"policyName": "DAILY"}
+ERRORS = ErrorTable(
+    "HubSpot", "hubspot", code="category", reads=lambda body: isinstance(body, dict), rules=(
+        Rule(QuotaExhausted, "{provider} daily API limit reached: {said}", status=429,
+             where=DAILY, resets_at=_next_midnight),
+        Rule(QuotaExhausted, "{provider} daily API limit reached: {said}", code="RATE_LIMITS",
+             where=DAILY, resets_at=_next_midnight),
+        Rule(RateLimited, "{provider} rate limit ({policyName|burst}): {said}", status=429,
+             wait=RATE_WAIT),
+        Rule(RateLimited, "{provider} rate limit ({policyName|burst}): {said}",
+             code="RATE_LIMITS", wait=RATE_WAIT),
+        # a 401 is worth one refresh; if that fails too, http.py says reconnect, with the code
+        Rule(TokenExpired, "{provider} rejected the token ({code|unauthorized}): {said}",
+             status=401),
+        Rule(MissingScope, "{provider}: the app lacks a required scope: {said}",
+             code="MISSING_SCOPES"),
+        Rule(MissingScope, "{provider}: the app lacks a required scope: {said}", status=403),
+    ))
 
 
 def usage(response: httpx.Response) -> Usage:
@@ -231,7 +263,7 @@ SPEC = ConnectorSpec(
         # (search guide: 5 a second; 2019 changelogs said 4 per token, since raised)
         endpoints=(EndpointLimit("search", "/crm/v3/objects/*/search", 5, 1, method="POST"),)),
     webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret"),
-    classify=classify,
+    classify=ERRORS.classify,
     usage=usage,
     sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",
                                   "client_secret": "sandbox-secret"},

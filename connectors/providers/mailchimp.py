@@ -22,14 +22,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import httpx
 
 from connectors.auth import BasicKeyScheme, OAuth2
-from connectors.errors import (
-    BadRequest,
-    MissingScope,
-    NeedsPerson,
-    ProviderError,
-    RateLimited,
-    ReconnectNeeded,
-)
+from connectors.error_table import ErrorTable, Reply, Rule
+from connectors.errors import BadRequest, MissingScope, NeedsPerson, RateLimited, ReconnectNeeded
 from connectors.paginators import Offset
 from connectors.request import Request, dig
 from connectors.spec import (
@@ -135,57 +129,61 @@ def _code(body: Any) -> str:
     return str(body.get("title") or "").replace(" ", "") if isinstance(body, dict) else ""
 
 
-def _sent_basic(response: httpx.Response) -> bool:
+def _said(body: Any) -> str | None:
+    return f"{body.get('title')}: {body.get('detail', '')}" if _code(body) else None
+
+
+def _problems(body: Any) -> dict[str, Any]:
+    """The per-field complaints of a 400, and the datacenter a WrongDatacenter names."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    listed = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors or []
+                       if isinstance(e, dict))
+    right = re.search(r"https://(\w+)\.api\.mailchimp\.com",
+                      str(body.get("detail", "")) if isinstance(body, dict) else "")
+    return {"problems": f" ({listed})" if listed else "",
+            "right_dc": right.group(1) if right else None}
+
+
+def _sent_basic(reply: Reply) -> bool:
+    """Which credential was refused decides the advice: keys go in Basic auth, tokens in
+    Bearer."""
     try:
-        return response.request.headers.get("authorization", "").startswith("Basic ")
+        return reply.response.request.headers.get("authorization", "").startswith("Basic ")
     except RuntimeError:  # a response built without a request (tests)
         return False
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    status = response.status_code
-    if status < 400:
-        return None
-    code = _code(body)
-    detail = body.get("detail", "") if isinstance(body, dict) else ""
-    said = f"{body.get('title')}: {detail}" if code else response.reason_phrase
-    kw: dict[str, Any] = {"provider": "mailchimp", "http_status": status,
-                          "provider_code": code or None, "provider_message": said}
-    # which credential was refused decides the advice: keys go in Basic auth, tokens in Bearer
-    api_key = _sent_basic(response)
-    if code == "UserDisabled":
-        return ReconnectNeeded(f"Mailchimp: the user behind this credential is disabled: {said}",
-                               action="Reconnect with the key or OAuth consent of an active "
-                               "Mailchimp user.", **kw)
-    if status == 401 or code in ("APIKeyInvalid", "APIKeyMissing"):
-        # Neither keys nor Mailchimp OAuth tokens can be refreshed: a person must act.
-        action = ("Fix the API key: paste a current key (Mailchimp > Profile > Extras > API "
-                  "keys) into credentials.api_key." if api_key else
-                  "Reconnect the integration through Mailchimp's OAuth consent screen.")
-        return ReconnectNeeded(f"Mailchimp refused the {'API key' if api_key else 'token'}: "
-                               f"{said}", action=action, **kw)
-    if code == "WrongDatacenter":
-        right = re.search(r"https://(\w+)\.api\.mailchimp\.com", detail)
-        where = right.group(1) if right else "another datacenter"
-        return BadRequest(f"Mailchimp: the credential belongs to datacenter {where}, not the "
-                          f"one called: {said}", action=f"Fix the datacenter: the key must end "
-                          f"in -{where} (credentials.api_key / credentials.dc).", **kw)
-    if status == 429 or code == "TooManyRequests" or (status == 403 and not code):
-        # More than 10 simultaneous connections (at high volume even a bare 403): no
-        # Retry-After is sent, so back off exponentially.
-        return RateLimited(f"Mailchimp connection limit hit: {said}", **kw)
-    if code == "ComplianceRelated":
-        return NeedsPerson(f"Mailchimp: {said}", action="Contact Mailchimp: the account is "
-                           "under compliance review and its API is paused.", **kw)
-    if status == 403:
-        return MissingScope(f"Mailchimp: the user's role does not allow this: {said}", **kw)
-    if status in (400, 422, 426):
-        fields = "; ".join(f"{e.get('field')}: {e.get('message')}"
-                           for e in (body.get("errors") or []) if isinstance(e, dict)) \
-            if isinstance(body, dict) else ""
-        return BadRequest(f"Mailchimp refused the request: {said}"
-                          + (f" ({fields})" if fields else ""), **kw)
-    return None  # 404, 5xx: the defaults fit
+# Neither keys nor Mailchimp OAuth tokens can be refreshed: a 401 means a person must act.
+FIX_KEY = ("Fix the API key: paste a current key (Mailchimp > Profile > Extras > API keys) "
+           "into credentials.api_key.")
+REOAUTH = "Reconnect the integration through Mailchimp's OAuth consent screen."
+KEY_REFUSED = "{provider} refused the API key: {said}"
+TOKEN_REFUSED = "{provider} refused the token: {said}"
+BAD_KEY = "APIKeyInvalid|APIKeyMissing"
+WRONG_DC = ("{provider}: the credential belongs to datacenter {right_dc|another datacenter}, "
+            "not the one called: {said}")
+# More than 10 simultaneous connections (at high volume even a bare 403): no Retry-After
+# is sent, so back off exponentially.
+BUSY = "{provider} connection limit hit: {said}"
+ERRORS = ErrorTable("Mailchimp", "mailchimp", code=_code, said=_said, fields=_problems, rules=(
+    Rule(ReconnectNeeded, "{provider}: the user behind this credential is disabled: {said}",
+         code="UserDisabled", action="Reconnect with the key or OAuth consent of an active "
+         "Mailchimp user."),
+    Rule(ReconnectNeeded, KEY_REFUSED, status=401, when=_sent_basic, action=FIX_KEY),
+    Rule(ReconnectNeeded, KEY_REFUSED, code=BAD_KEY, when=_sent_basic, action=FIX_KEY),
+    Rule(ReconnectNeeded, TOKEN_REFUSED, status=401, action=REOAUTH),
+    Rule(ReconnectNeeded, TOKEN_REFUSED, code=BAD_KEY, action=REOAUTH),
+    Rule(BadRequest, WRONG_DC, code="WrongDatacenter", action="Fix the datacenter: the key "
+         "must end in -{right_dc|another datacenter} (credentials.api_key / credentials.dc)."),
+    Rule(RateLimited, BUSY, status=429),
+    Rule(RateLimited, BUSY, code="TooManyRequests"),
+    Rule(RateLimited, BUSY, status=403, code=""),
+    Rule(NeedsPerson, "{provider}: {said}", code="ComplianceRelated", action="Contact "
+         "Mailchimp: the account is under compliance review and its API is paused."),
+    Rule(MissingScope, "{provider}: the user's role does not allow this: {said}", status=403),
+    Rule(BadRequest, "{provider} refused the request: {said}{problems}",
+         status=(400, 422, 426)),
+))  # 404, 5xx: the defaults fit
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -265,7 +263,7 @@ SPEC = ConnectorSpec(
     test_call=ConnectionProbe(Request("GET", "/"), _describe_root),  # the API root: account details
     rate_limit=RateLimit(concurrency=10),  # no per-minute quota is published
     webhooks=Webhooks(verify=verify, events=events, handshake=handshake),
-    classify=classify,
+    classify=ERRORS.classify,
     context=context,
     sandbox_demo={"credentials": {"api_key": "sandbox-us1",
                                   "webhook_secret": "sandbox-webhook-secret"},

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.parsers import expat
@@ -23,13 +23,8 @@ from xml.parsers import expat
 import httpx
 
 from connectors.auth import BearerScheme, OAuth2
-from connectors.errors import (
-    MissingScope,
-    ProviderError,
-    QuotaExhausted,
-    RateLimited,
-    TokenExpired,
-)
+from connectors.error_table import ErrorTable, Rule, Wait
+from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenExpired
 from connectors.paginators import NextUrl, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
@@ -150,29 +145,25 @@ def _writes(name: str) -> tuple[Write, ...]:
 
 # -- errors and usage ---------------------------------------------------------------------
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code < 400:
-        return None
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    code, said = first.get("errorCode"), first.get("message") or response.reason_phrase
-    kw: dict[str, Any] = {"provider": "salesforce", "http_status": response.status_code,
-                          "provider_code": code, "provider_message": said}
-    if response.status_code == 401 or code == "INVALID_SESSION_ID":
-        return TokenExpired(f"Salesforce session expired or invalid ({code}): {said}", **kw)
-    if code == "REQUEST_LIMIT_EXCEEDED":
-        if "TotalRequests" in said:
-            # The allocation is a rolling 24 hours: capacity comes back as calls made a day
-            # ago age out, not at midnight, so look again in an hour.
-            return QuotaExhausted(
-                f"Salesforce org API allocation used up ({said}); it is a rolling 24-hour "
-                "window, so calls free up gradually", resets_at=datetime.now(UTC)
-                + timedelta(hours=1), action="Wait for the org's rolling 24-hour API "
-                "allocation to free up (Setup > System Overview shows it), or buy more.", **kw)
-        # The concurrent long-running-request limit: no Retry-After, back off and retry.
-        return RateLimited(f"Salesforce concurrency limit hit: {said}", **kw)
-    if response.status_code == 403:
-        return MissingScope(f"Salesforce refused access ({code}): {said}", **kw)
-    return None  # 400 MALFORMED_QUERY/INVALID_FIELD, 404, 5xx: the defaults fit
+ERRORS = ErrorTable(
+    "Salesforce", "salesforce", code="0.errorCode", said="0.message", rules=(
+        # tokens carry no expires_in: a refused session is the cue to refresh once
+        Rule(TokenExpired, "{provider} refused the session ({code|unauthorized}): {said}",
+             status=401),
+        Rule(TokenExpired, "{provider} refused the session ({code}): {said}",
+             code="INVALID_SESSION_ID"),
+        # The allocation is a rolling 24 hours: capacity comes back as calls made a day
+        # ago age out, not at midnight, so look again in an hour.
+        Rule(QuotaExhausted, "{provider} org API allocation used up ({said}); it is a rolling "
+             "24-hour window, so calls free up gradually", code="REQUEST_LIMIT_EXCEEDED",
+             said="TotalRequests", wait=(Wait(fixed=3600),),
+             action="Wait for the org's rolling 24-hour API allocation to free up (Setup > "
+             "System Overview shows it), or buy more."),
+        # the concurrent long-running-request limit: no Retry-After, back off and retry
+        Rule(RateLimited, "{provider} concurrency limit hit: {said}",
+             code="REQUEST_LIMIT_EXCEEDED"),
+        Rule(MissingScope, "{provider} refused access ({code}): {said}", status=403),
+    ))  # 400 MALFORMED_QUERY/INVALID_FIELD, 404, 5xx: the defaults fit
 
 
 def usage(response: httpx.Response) -> Usage:
@@ -285,7 +276,7 @@ SPEC = ConnectorSpec(
     rate_limit=RateLimit(daily=100_000, concurrency=25),
     webhooks=Webhooks(verify=verify, events=events,
                       ack=WebhookReply(content_type="text/xml; charset=utf-8", body=ACK)),
-    classify=classify,
+    classify=ERRORS.classify,
     usage=usage,
     account_fields=("instance_url",),  # one org, one allocation, whichever token is used
     context=context,

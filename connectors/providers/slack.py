@@ -24,16 +24,15 @@ from urllib.parse import quote
 import httpx
 
 from connectors.auth import BearerScheme, OAuth2
+from connectors.error_table import RETRY_AFTER, ErrorTable, Rule
 from connectors.errors import (
     BadRequest,
     MissingScope,
     ProviderDown,
-    ProviderError,
     RateLimited,
     ReconnectNeeded,
     TokenExpired,
 )
-from connectors.http import retry_after_seconds
 from connectors.paginators import CursorParam
 from connectors.request import Request
 from connectors.spec import (
@@ -60,9 +59,9 @@ from connectors.webhooks import (
     require_secret,
 )
 
-RECONNECT = {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
-             "ekm_access_denied", "team_access_not_granted"}
-DOWN = {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+RECONNECT = ("invalid_auth", "not_authed", "account_inactive", "token_revoked",
+             "ekm_access_denied", "team_access_not_granted")
+DOWN = ("fatal_error", "internal_error", "service_unavailable", "request_timeout")
 PAGER = CursorParam("response_metadata.next_cursor", "cursor")
 
 
@@ -123,36 +122,40 @@ WRITES = (
 )
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    if not isinstance(body, dict):
-        return None  # not Slack's JSON (an HTML 404 outside /api): the default decides
-    if response.status_code < 400 and body.get("ok") is not False:
-        return None  # success, possibly with a `warning` we do not act on
-    code = str(body.get("error") or "unknown_error")
-    kw: dict[str, Any] = {"provider": "slack", "http_status": response.status_code,
-                          "provider_code": code, "provider_message": code}
-    if response.status_code == 429 or code in ("ratelimited", "rate_limited"):
-        return RateLimited(f"Slack rate limit for this method ({code})",
-                           retry_after=retry_after_seconds(response), **kw)
-    if code == "token_expired":
-        return TokenExpired("the Slack token expired (token rotation)", **kw)
-    if code in RECONNECT:
-        return ReconnectNeeded(f"Slack no longer accepts the token ({code})", action=(
-            "Reconnect Slack: the app was uninstalled, the token revoked or the account "
-            "deactivated."), **kw)
-    if code in ("missing_scope", "no_permission"):
-        needed, provided = body.get("needed", "?"), body.get("provided", "?")
-        return MissingScope(f"the Slack app lacks scope {needed} (it has: {provided})",
-                            action=f"Add the bot scope(s) {needed} to the Slack app, reinstall "
-                                   "it, then reconnect the integration.",
-                            details=[{"needed": needed, "provided": provided}], **kw)
-    if code in DOWN or response.status_code >= 500:
-        return ProviderDown(f"Slack is having trouble ({code})", **kw)
-    action = {"not_in_channel": "Invite the Connectus app to the channel (/invite @app).",
-              "channel_not_found": "Check the channel setting: use a channel id (C...) the "
-                                   "app can see.",
-              "is_archived": "The channel is archived: unarchive it or pick another."}
-    return BadRequest(f"Slack refused the call: {code}", action=action.get(code), **kw)
+def _failed(response: httpx.Response, body: Any) -> bool:
+    """HTTP 200 with ``ok: false`` is a failure too; a ``warning`` alone is not."""
+    return response.status_code >= 400 or (isinstance(body, dict) and body.get("ok") is False)
+
+
+REFUSED = "{provider} refused the call: {code}"
+ERRORS = ErrorTable(
+    # not Slack's JSON (an HTML 404 outside /api): the default rows decide
+    "Slack", "slack", code=lambda body: body.get("error") or "unknown_error",
+    said=lambda body: body.get("error") or "unknown_error",
+    reads=lambda body: isinstance(body, dict), failed=_failed, rules=(
+        Rule(RateLimited, "{provider} rate limit for this method ({code})", status=429,
+             wait=(RETRY_AFTER,)),
+        Rule(RateLimited, "{provider} rate limit for this method ({code})",
+             code="ratelimited|rate_limited", wait=(RETRY_AFTER,)),
+        Rule(TokenExpired, "the {provider} token expired (token rotation)",
+             code="token_expired"),
+        Rule(ReconnectNeeded, "{provider} no longer accepts the token ({code})",
+             code="|".join(RECONNECT), action="Reconnect Slack: the app was uninstalled, the "
+             "token revoked or the account deactivated."),
+        Rule(MissingScope, "the {provider} app lacks scope {needed|?} (it has: {provided|?})",
+             code="missing_scope|no_permission", details=("needed", "provided"),
+             action="Add the bot scope(s) {needed|?} to the Slack app, reinstall it, then "
+             "reconnect the integration."),
+        Rule(ProviderDown, "{provider} is having trouble ({code})", code="|".join(DOWN)),
+        Rule(ProviderDown, "{provider} is having trouble ({code})", status=range(500, 600)),
+        Rule(BadRequest, REFUSED, code="not_in_channel",
+             action="Invite the Connectus app to the channel (/invite @app)."),
+        Rule(BadRequest, REFUSED, code="channel_not_found", action="Check the channel "
+             "setting: use a channel id (C...) the app can see."),
+        Rule(BadRequest, REFUSED, code="is_archived",
+             action="The channel is archived: unarchive it or pick another."),
+        Rule(BadRequest, REFUSED),
+    ))
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -226,7 +229,7 @@ SPEC = ConnectorSpec(
     rate_limit=RATE_LIMIT,
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",
                       handshake=handshake),
-    classify=classify,
+    classify=ERRORS.classify,
     context=context,
     sandbox_demo={"credentials": {"access_token": "xoxb-sandbox",
                                   "webhook_secret": "sandbox-webhook-secret"},

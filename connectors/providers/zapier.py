@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from connectors.auth import AuthScheme, Bearer, NoAuth, OAuth2
-from connectors.errors import NotFoundAtProvider, ProviderError, TokenExpired
+from connectors.error_table import ErrorTable, Rule
+from connectors.errors import NotFoundAtProvider, TokenExpired
 from connectors.paginators import Offset
 from connectors.request import Request, dig
 from connectors.spec import (
@@ -64,19 +65,13 @@ def _hook_result(response: httpx.Response, batch: list[dict[str, Any]]) -> Write
     return WriteResult(ok=len(batch), failed=0, ids=[str(body.get("request_id", ""))])
 
 
-def classify(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code < 400:
-        return None
-    detail = dig(body, "errors.0.detail") if isinstance(body, dict) else None
-    kw: dict[str, Any] = {"provider": "zapier", "http_status": response.status_code,
-                          "provider_code": dig(body, "errors.0.code") if detail else None,
-                          "provider_message": detail}
-    if response.status_code == 410:
-        return NotFoundAtProvider("the Zap behind this hook is turned off or deleted; "
-                                  "remove the subscription or turn the Zap back on", **kw)
-    if response.status_code == 401:
-        return TokenExpired(f"Zapier rejected the API token: {detail or 'unauthorized'}", **kw)
-    return None
+ERRORS = ErrorTable(
+    "Zapier", "zapier", code=lambda body: dig(body, "errors.0.code") if dig(
+        body, "errors.0.detail") else None, said="errors.0.detail", rules=(
+        Rule(NotFoundAtProvider, "the Zap behind this hook is turned off or deleted; remove "
+             "the subscription or turn the Zap back on", status=410),
+        Rule(TokenExpired, "{provider} rejected the API token: {said}", status=401),
+    ))
 
 
 def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
@@ -121,7 +116,7 @@ SPEC = ConnectorSpec(
     # tighter of the two for an account that uses both
     rate_limit=RateLimit(requests=60, per_seconds=60),
     webhooks=Webhooks(verify=verify, events=events),
-    classify=classify,
+    classify=ERRORS.classify,
     context=lambda credentials, settings: {"hook_url": credentials["hook_url"]}
     if credentials.get("hook_url") else {},
     trusted_hosts=("hooks.zapier.com",),

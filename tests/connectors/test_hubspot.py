@@ -8,6 +8,7 @@ import pytest
 from connectors.connector import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.hubspot import signature_v3
+from connectors.request import Request
 from connectors.sandbox.kit import EPOCH, Faults
 from connectors.spec import WebhookRequest
 from connectors.webhooks import WebhookRejected
@@ -163,3 +164,40 @@ async def test_a_million_contacts_cost_nothing_until_read(sandbox, connect) -> N
     newest = EPOCH + (1_000_000 - 150) * 60
     tail = await connector.read_all("contacts", since=to_iso(newest))
     assert len(tail) == 150
+
+
+async def test_a_delta_past_the_search_cap_yields_each_record_once(sandbox, connect) -> None:
+    _count(sandbox, 12_000)
+    connector = connect("hubspot", DEMO)
+    changed = await connector.read_all("contacts", since=to_iso(EPOCH - 60))
+    ids = [r["id"] for r in changed]
+    assert len(ids) == 12_000 and len(set(ids)) == 12_000
+    assert ids == sorted(ids, key=int)  # oldest change first, no record out of place
+
+
+def test_re_windowing_keeps_records_that_share_the_boundary_timestamp() -> None:
+    from connectors.providers.hubspot import SearchPages
+
+    pager = SearchPages("lastmodifieddate")
+    stamp = "2024-01-01T00:00:00.000Z"
+    request = pager.first(Request("POST", "/crm/v3/objects/contacts/search", json={
+        "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate",
+                                       "operator": "GTE", "value": "0"}]}]}), 200)
+    at_cap = {"results": [{"id": "1", "updatedAt": "2023-12-31T23:59:59.000Z"},
+                          {"id": "2", "updatedAt": stamp}, {"id": "3", "updatedAt": stamp}],
+              "paging": {"next": {"after": "9900"}}}
+    window = pager.next(request, at_cap)
+    assert window is not None and "after" not in window.json
+    filters = window.json["filterGroups"][0]["filters"]
+    # the same timestamp again (a fourth record may share it), minus the two already read
+    assert {"propertyName": "lastmodifieddate", "operator": "GTE", "value": "1704067200000"} \
+        in filters
+    assert {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": ["2", "3"]} \
+        in filters
+    # a second re-window at the very same timestamp keeps excluding the first window's ids
+    again = pager.next(window, {"results": [{"id": "4", "updatedAt": stamp}],
+                                "paging": {"next": {"after": "9900"}}})
+    assert again is not None
+    excluded = next(f for f in again.json["filterGroups"][0]["filters"]
+                    if f["operator"] == "NOT_IN")
+    assert excluded["values"] == ["2", "3", "4"]

@@ -196,9 +196,10 @@ async def test_webhook_secret_is_checked_and_events_are_split(sandbox, connect) 
 @pytest.mark.parametrize(("status", "title", "code"), [
     (403, "User Disabled", "reconnect_needed"), (503, "Compliance Related", "provider_config"),
     (403, None, "rate_limited"), (403, "Forbidden", "missing_scope"),
-    (400, "Invalid Resource", "provider_bad_request"), (500, "Internal Server Error", None)])
+    (400, "Invalid Resource", "provider_bad_request"),
+    (500, "Internal Server Error", "provider_down")])
 def test_problem_bodies_the_simulator_does_not_send(status, title, code) -> None:
     body = {"title": title, "status": status, "detail": "..."} if title else None
     response = httpx.Response(status, json=body) if body else httpx.Response(status)
     found = SPEC.classify(response, body)
-    assert (found.code if found else None) == code  # 5xx: left to the default (retried)
+    assert (found.code if found else None) == code  # 5xx: the default rows (retried)
