@@ -10,6 +10,7 @@ from sqlalchemy import select
 from store.accounts import Caller
 from store.errors import NotFound
 from store.models import IntegrationProvider
+from store.queries import find_provider
 from tools.context import Services
 
 
@@ -57,7 +58,9 @@ async def list_providers(services: Services, caller: Caller,
 async def get_provider(services: Services, caller: Caller, provider: str) -> ProviderPublic:
     """One provider by id (``3``) or name (``mailchimp``)."""
     async with services.db.session(caller.tenant_id) as session:
-        row = await _find(session, provider)
+        row = await find_provider(session, provider)
+    if row is None:
+        raise NotFound(f"no provider {provider!r}; see GET /integrations/providers/")
     return ProviderPublic.model_validate(row)
 
 
@@ -84,15 +87,3 @@ async def provider_capabilities(services: Services, caller: Caller,
         webhook_events=row.webhook_events,
         rate_limits=row.rate_limits,
     )
-
-
-async def _find(session: Any, provider: str) -> IntegrationProvider:
-    query = select(IntegrationProvider)
-    if provider.isdigit():
-        query = query.where(IntegrationProvider.id == int(provider))
-    else:
-        query = query.where(IntegrationProvider.name == provider.lower())
-    row = await session.scalar(query)
-    if row is None:
-        raise NotFound(f"no provider {provider!r}; see GET /integrations/providers/")
-    return row

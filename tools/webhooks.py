@@ -14,14 +14,14 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from connectors.registry import connector_spec
 from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from store.errors import NotFound, ValidationFailed
-from store.models import HealthLog, Integration, IntegrationProvider, WebhookEvent
+from store.models import HealthLog, Integration, WebhookEvent
+from store.queries import decrypt_credentials, find_integration
 from tools.context import Services
 
 MAX_BODY = 10 * 1024 * 1024  # the largest payload the providers document (Zapier: 10 MB)
@@ -41,18 +41,14 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
     async with services.db.system_session() as session:
-        found = (await session.execute(
-            select(Integration, IntegrationProvider.name)
-            .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
-            .where(Integration.id == integration_id))).first()
+        found = await find_integration(session, integration_id)
     if found is None:
         raise NotFound("no such webhook endpoint")
     integration, provider = found
     spec = connector_spec(provider)
     if spec is None or spec.webhooks is None:
         raise NotFound(f"{provider} does not send webhooks")
-    credentials = (services.secrets.decrypt(integration.auth_credentials)
-                   if integration.auth_credentials else {})
+    credentials = decrypt_credentials(services.secrets, integration)
     secrets = {**integration.settings, **credentials}
     try:
         if spec.webhooks.handshake is not None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from store.errors import AuthenticationFailed
 from tools.auth import authenticate
 from tools.context import Caller, Services
 
@@ -19,9 +20,17 @@ def get_services(request: Request) -> Services:
 
 
 async def get_caller(
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    sent = request.headers.get("authorization", "").split()
+    if credentials is None and sent:
+        # HTTPBearer reads "Basic ..." as no credentials at all: "missing" would mislead.
+        # Only the scheme is echoed, never what follows it (that may be a secret).
+        got = f"the {sent[0][:20]!r} scheme" if len(sent) > 1 else "no scheme and key"
+        raise AuthenticationFailed("expected a Bearer API key ('Authorization: Bearer <key>'); "
+                                   f"the Authorization header has {got}")
     return await authenticate(services, credentials.credentials if credentials else None)
 
 
