@@ -16,7 +16,9 @@ from store.errors import SettingsError
 VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
+    "CONNECTUS_MAX_BODY_BYTES",
 )
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Settings:
     openai_base_url: str | None = None
     model: str = "offline"
     demo_api_key: str | None = None
+    max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +67,10 @@ class Settings:
         demo_key = get("CONNECTUS_DEMO_API_KEY")
         if demo_key is not None and len(demo_key) < 20:
             raise SettingsError("CONNECTUS_DEMO_API_KEY", "must be at least 20 characters long")
+        max_body = get("CONNECTUS_MAX_BODY_BYTES") or str(MAX_BODY_BYTES)
+        if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1:
+            raise SettingsError("CONNECTUS_MAX_BODY_BYTES",
+                                f"must be a positive number of bytes, got {max_body!r}")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -73,6 +80,7 @@ class Settings:
             openai_base_url=base_url,
             model=get("CONNECTUS_MODEL") or ("gpt-4o-mini" if get("OPENAI_API_KEY") else "offline"),
             demo_api_key=demo_key,
+            max_body_bytes=int(max_body),
         )
 
 

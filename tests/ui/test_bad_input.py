@@ -185,3 +185,14 @@ async def test_other_tenants_are_not_found(api: httpx.AsyncClient, services: Ser
     response = await api.get(f"/integrations/integrations/{created.json()['id']}/",
                              headers=_auth(other_key))
     _error(response, 404, "not_found")
+
+
+def test_the_body_limit_setting_is_validated() -> None:
+    from store.errors import SettingsError
+    from store.settings import Settings
+
+    assert Settings.from_env({}).max_body_bytes == 1024 * 1024
+    assert Settings.from_env({"CONNECTUS_MAX_BODY_BYTES": "2048"}).max_body_bytes == 2048
+    for bad in ("lots", "0", "-5", "1.5"):
+        with pytest.raises(SettingsError, match="CONNECTUS_MAX_BODY_BYTES"):
+            Settings.from_env({"CONNECTUS_MAX_BODY_BYTES": bad})
