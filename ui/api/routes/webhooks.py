@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from tools.webhooks import receive_webhook
 from ui.api.deps import ServicesDep
+from ui.api.errors import ErrorBody, errors
 
 router = APIRouter(prefix="/integrations/webhooks", tags=["webhooks"])
-REJECTED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "the signature or secret does not match"}}
+REJECTED = {**errors(400, 404, 413, 422),
+            401: {"model": ErrorBody, "description": "the signature or secret does not match"}}
 
 
 async def _receive(services: ServicesDep, integration_id: uuid.UUID,
