@@ -16,7 +16,8 @@ async def test_providers_by_id_or_name(services: Services, tenant) -> None:
     assert len(names) == 7 and names[0] == "hubspot"
     assert (await get_provider(services, caller, "3")).name == names[2]
     assert (await get_provider(services, caller, "MailChimp")).name == "mailchimp"
-    assert [c.name for c in await list_categories(services, caller)][0] == "advertising"
+    categories = await list_categories(services, caller)
+    assert categories[0].name == "advertising"
 
 
 @pytest.mark.parametrize("ref", ["myspace", "0", "2147483648", "999999999999999999999", "²",
