@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
@@ -10,11 +11,13 @@ from pydantic import ValidationError
 from store.accounts import Caller, create_user
 from store.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from store.models import Role
+from store.models.integrations import INTEGRATION_STATUSES
 from tests.conftest import make_tenant
 from tools.context import Services
 from tools.integrations import (
     IntegrationCreate,
     IntegrationUpdate,
+    Status,
     create_integration,
     delete_integration,
     get_integration,
@@ -96,6 +99,10 @@ async def test_another_tenants_integration_is_not_found(services: Services, tena
     with pytest.raises(NotFound):
         await get_integration(services, caller, uuid.uuid4())
     assert (await get_integration(services, caller, created.id)).name == "CRM"  # untouched
+
+
+def test_the_status_type_is_the_columns_vocabulary() -> None:
+    assert set(get_args(Status)) == set(INTEGRATION_STATUSES)
 
 
 def test_the_models_refuse_what_rest_refuses() -> None:
