@@ -10,8 +10,9 @@ Excluded, and why:
 The webhook routes stay in: they take no API key but a provider's signature, so
 generated deliveries are answered 404 (a made-up integration id) or 401 (an
 integration the stateful phase created, but no valid signature: schemathesis
-warns "only 401"), and the status, Allow and schema checks still apply to them. The stateful phase creates integrations and
-follows their ids through get, update and delete.
+warns "only 401"), and the status, Allow and schema checks still apply to them.
+The stateful phase creates integrations and follows their ids through get,
+update and delete.
 """
 
 from __future__ import annotations
