@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet
 	touch $(STAMP)
 
+# make run PORT=8080 SANDBOX_PORT=8766 when the default ports are taken
+PORT ?= 8000
+SANDBOX_PORT ?= 8765
+
 run: install
-	$(VENV)/bin/connectus up
+	$(VENV)/bin/connectus up --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -26,6 +26,7 @@ from store.crypto import SecretBox
 from store.db import Database
 from store.errors import ConnectusError, ValidationFailed, integration_status_after
 from store.models import Integration
+from store.queries import decrypt_credentials
 
 
 @asynccontextmanager
@@ -39,8 +40,7 @@ async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
     spec = connector_spec(provider)
     if spec is None:
         raise ValidationFailed(f"no connector for provider {provider!r}")
-    credentials: dict[str, Any] = (secrets.decrypt(integration.auth_credentials)
-                                   if integration.auth_credentials else {})
+    credentials = decrypt_credentials(secrets, integration)
     tenant_id, integration_id = integration.tenant_id, integration.id
 
     async def save(fresh: dict[str, Any]) -> None:

@@ -16,9 +16,10 @@ from store.errors import SettingsError
 VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
-    "CONNECTUS_ALLOW_PRIVATE_URLS",
+    "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Settings:
     demo_api_key: str | None = None
     # provider URLs may reach loopback/private/link-local addresses (a staging mock)
     allow_private_urls: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -72,6 +74,10 @@ class Settings:
         if allow_private not in _TRUE | _FALSE:
             raise SettingsError("CONNECTUS_ALLOW_PRIVATE_URLS",
                                 f"must be true or false, got {allow_private!r}")
+        max_body = get("CONNECTUS_MAX_BODY_BYTES") or str(MAX_BODY_BYTES)
+        if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1:
+            raise SettingsError("CONNECTUS_MAX_BODY_BYTES",
+                                f"must be a positive number of bytes, got {max_body!r}")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -82,6 +88,7 @@ class Settings:
             model=get("CONNECTUS_MODEL") or ("gpt-4o-mini" if get("OPENAI_API_KEY") else "offline"),
             demo_api_key=demo_key,
             allow_private_urls=allow_private in _TRUE,
+            max_body_bytes=int(max_body),
         )
 
 

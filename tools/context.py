@@ -8,11 +8,19 @@ from typing import Any
 from store.accounts import Caller
 from store.crypto import SecretBox
 from store.db import Database
-from store.errors import ConnectusError, PermissionDenied
+from store.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    ConnectusError,
+    PermissionDenied,
+    TransientError,
+)
 from store.models import Role
 from store.settings import Settings
 
-__all__ = ["Caller", "ConnectusError", "Services", "Settings", "require"]
+# the doors see the error tree through here (DESIGN.md: ui -> tools, never ui -> store)
+__all__ = ["AuthenticationFailed", "Caller", "ConfigError", "ConnectusError", "Services",
+           "Settings", "TransientError", "require"]
 
 
 @dataclass

@@ -6,14 +6,23 @@ and never returned; a masked hint tells a person which secret is stored.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.egress import EgressRefused, check_public_url, own_sandboxes
 from connectors.quota import Priority
@@ -21,14 +30,14 @@ from connectors.registry import connector_spec
 from jobs.connecting import open_connector
 from store.accounts import Caller
 from store.crypto import mask
-from store.errors import Conflict, NotFound, ValidationFailed, integration_status_after
+from store.errors import Conflict, ValidationFailed, integration_status_after
 from store.models import Integration, IntegrationProvider, Role
-from store.models.integrations import INTEGRATION_STATUSES
+from store.queries import MAX_INT, decrypt_credentials, find_provider, load_integration
 from tools.audit import audit
 from tools.context import Services, require
 
 HINT_FIELDS = ("api_key", "access_token", "hook_url", "client_id")
-MAX_INT = 2_147_483_647  # the column is a PostgreSQL integer
+MAX_JSON_BYTES = 64 * 1024
 URL_SETTINGS = ("sandbox_url", "base_url")
 
 
@@ -54,15 +63,38 @@ async def check_setting_destinations(services: Services, settings: dict[str, Any
                                    allowed=own_sandboxes())
 
 
+def _clean_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("may not be blank")
+    if not value.isprintable():
+        raise ValueError("may hold only printable characters (no control or invisible "
+                         "formatting characters)")
+    return value
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """Stored JSON is served on every list: a field may not grow without bound."""
+    if len(json.dumps(value)) > MAX_JSON_BYTES:
+        raise ValueError(f"is larger than {MAX_JSON_BYTES // 1024} KiB as JSON")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_name)]
+Status = Literal["pending", "active", "inactive", "error", "reconnect_needed"]  # the column's
+CallsLimit = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
+
+
 class IntegrationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: str = Field(description="provider name (hubspot) or id")
-    name: str = Field(min_length=1, max_length=100)
-    credentials: dict[str, Any] = Field(default_factory=dict, description="write-only")
-    settings: dict[str, Any] = Field(default_factory=dict)
-    sync_config: dict[str, Any] = Field(default_factory=dict)
-    api_calls_limit: int = Field(0, ge=0, le=MAX_INT)
+    name: Name
+    credentials: JsonObject = Field(default_factory=dict, description="write-only")
+    settings: JsonObject = Field(default_factory=dict)
+    sync_config: JsonObject = Field(default_factory=dict)
+    api_calls_limit: CallsLimit = 0
 
     @field_validator("settings")
     @classmethod
@@ -71,29 +103,29 @@ class IntegrationCreate(BaseModel):
 
 
 class IntegrationUpdate(BaseModel):
+    """Every field optional and none nullable: leave a field out to keep it (MISSING)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=100)
-    status: str | None = None
-    credentials: dict[str, Any] | None = Field(None, description="write-only; replaces the "
-                                                "stored fields it names")
-    settings: dict[str, Any] | None = None
-    sync_config: dict[str, Any] | None = None
-    api_calls_limit: int | None = Field(None, ge=0, le=MAX_INT)
+    name: Name | MISSING = MISSING
+    status: Status | MISSING = MISSING
+    credentials: JsonObject | MISSING = Field(MISSING, description="write-only; replaces "
+                                              "the stored fields it names")
+    settings: JsonObject | MISSING = MISSING
+    sync_config: JsonObject | MISSING = MISSING
+    api_calls_limit: CallsLimit | MISSING = MISSING
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None:
-                    raise ValueError(f"{name} may not be null; leave it out to keep it")
-        return data
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} may not be null; leave it out to keep it")
+        return value
 
     @field_validator("settings")
     @classmethod
-    def _urls(cls, settings: dict[str, Any] | None) -> dict[str, Any] | None:
-        return check_settings(settings) if settings is not None else None
+    def _urls(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        return check_settings(settings)
 
 
 class IntegrationPublic(BaseModel):
@@ -152,27 +184,6 @@ def _check_credentials(spec: Any, credentials: dict[str, Any]) -> None:
     spec.auth.validate(credentials)
 
 
-async def _provider(session: AsyncSession, ref: str) -> IntegrationProvider:
-    query = select(IntegrationProvider)
-    query = query.where(IntegrationProvider.id == int(ref)) if ref.isdigit() else \
-        query.where(IntegrationProvider.name == ref.lower())
-    row = await session.scalar(query)
-    if row is None:
-        raise ValidationFailed(f"unknown provider {ref!r}", field="provider")
-    return row
-
-
-async def load_integration(session: AsyncSession,
-                           integration_id: uuid.UUID) -> tuple[Integration, str]:
-    found = (await session.execute(
-        select(Integration, IntegrationProvider.name)
-        .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
-        .where(Integration.id == integration_id))).first()
-    if found is None:
-        raise NotFound(f"no integration {integration_id}")
-    return found[0], found[1]
-
-
 async def list_integrations(services: Services, caller: Caller, provider: str | None = None,
                             status: str | None = None) -> list[IntegrationPublic]:
     """The tenant's integrations, optionally one provider or one status."""
@@ -200,7 +211,10 @@ async def create_integration(services: Services, caller: Caller,
     require(caller, Role.admin, "connecting an integration")
     await check_setting_destinations(services, data.settings)
     async with services.db.transaction(caller.tenant_id) as session:
-        provider = await _provider(session, data.provider)
+        provider = await find_provider(session, data.provider)
+        if provider is None:
+            raise ValidationFailed(f"unknown provider {data.provider!r}; see GET "
+                                   "/integrations/providers/", field="provider")
         spec = connector_spec(provider.name)
         if spec is None:
             raise ValidationFailed(f"{provider.name} has no connector yet", field="provider")
@@ -225,20 +239,15 @@ async def create_integration(services: Services, caller: Caller,
 async def update_integration(services: Services, caller: Caller, integration_id: uuid.UUID,
                              data: IntegrationUpdate) -> IntegrationPublic:
     require(caller, Role.admin, "changing an integration")
-    if data.status is not None and data.status not in INTEGRATION_STATUSES:
-        raise ValidationFailed(f"must be one of {', '.join(INTEGRATION_STATUSES)}",
-                               field="status")
-    if data.settings is not None:
+    if data.settings is not MISSING:
         await check_setting_destinations(services, data.settings)
     async with services.db.transaction(caller.tenant_id) as session:
         row, provider = await load_integration(session, integration_id)
         changed = data.model_dump(exclude_unset=True, exclude={"credentials"})
         for name, value in changed.items():
             setattr(row, name, value)
-        if data.credentials is not None:
-            current = services.secrets.decrypt(row.auth_credentials) \
-                if row.auth_credentials else {}
-            merged = {**current, **data.credentials}
+        if data.credentials is not MISSING:
+            merged = {**decrypt_credentials(services.secrets, row), **data.credentials}
             spec = connector_spec(provider)
             if spec is not None:
                 _check_credentials(spec, merged)

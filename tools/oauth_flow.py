@@ -21,9 +21,10 @@ from connectors.registry import connector_spec
 from store.accounts import Caller
 from store.errors import NotFound, SecretError, ValidationFailed
 from store.models import Integration, Role, User
+from store.queries import decrypt_credentials, load_integration
 from tools.audit import audit
 from tools.context import Services, require
-from tools.integrations import IntegrationPublic, credential_hint_for, load_integration, to_public
+from tools.integrations import IntegrationPublic, credential_hint_for, to_public
 
 STATE_TTL_S = 600
 
@@ -46,7 +47,7 @@ async def start_connect(services: Services, caller: Caller, integration_id: uuid
     spec = connector_spec(provider)
     if spec is None or spec.auth.oauth is None:
         raise ValidationFailed(f"{provider} does not connect through OAuth")
-    credentials = services.secrets.decrypt(row.auth_credentials) if row.auth_credentials else {}
+    credentials = decrypt_credentials(services.secrets, row)
     if not credentials.get("client_id") or not credentials.get("client_secret"):
         raise ValidationFailed("set your OAuth app's client_id and client_secret first",
                                field="credentials.client_id")
@@ -76,7 +77,7 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
         row, provider = await load_integration(session, uuid.UUID(flow["integration"]))
     spec = connector_spec(provider)
     assert spec is not None and spec.auth.oauth is not None
-    credentials = services.secrets.decrypt(row.auth_credentials) if row.auth_credentials else {}
+    credentials = decrypt_credentials(services.secrets, row)
     _, token_url = oauth.oauth_urls(spec.auth.oauth, row.settings.get("sandbox_url"),
                                     spec.sandbox_oauth)
     tokens = await oauth.exchange(spec.auth.oauth, token_url, credentials["client_id"],

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from store.accounts import Caller
 from store.errors import NotFound
 from store.models import IntegrationProvider
+from store.queries import find_provider
+from tools.catalogue import provider_view
 from tools.context import Services
 
 
 class ProviderPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     name: str
     display_name: str
@@ -51,14 +51,16 @@ async def list_providers(services: Services, caller: Caller,
         query = query.where(IntegrationProvider.category == category)
     async with services.db.session(caller.tenant_id) as session:
         rows = (await session.scalars(query)).all()
-    return [ProviderPublic.model_validate(row) for row in rows]
+    return [ProviderPublic.model_validate(provider_view(row)) for row in rows]
 
 
 async def get_provider(services: Services, caller: Caller, provider: str) -> ProviderPublic:
     """One provider by id (``3``) or name (``mailchimp``)."""
     async with services.db.session(caller.tenant_id) as session:
-        row = await _find(session, provider)
-    return ProviderPublic.model_validate(row)
+        row = await find_provider(session, provider)
+    if row is None:
+        raise NotFound(f"no provider {provider!r}; see GET /integrations/providers/")
+    return ProviderPublic.model_validate(provider_view(row))
 
 
 async def list_categories(services: Services, caller: Caller) -> list[Category]:
@@ -84,15 +86,3 @@ async def provider_capabilities(services: Services, caller: Caller,
         webhook_events=row.webhook_events,
         rate_limits=row.rate_limits,
     )
-
-
-async def _find(session: Any, provider: str) -> IntegrationProvider:
-    query = select(IntegrationProvider)
-    if provider.isdigit():
-        query = query.where(IntegrationProvider.id == int(provider))
-    else:
-        query = query.where(IntegrationProvider.name == provider.lower())
-    row = await session.scalar(query)
-    if row is None:
-        raise NotFound(f"no provider {provider!r}; see GET /integrations/providers/")
-    return row

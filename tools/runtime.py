@@ -12,15 +12,21 @@ from arq import create_pool
 from arq.worker import Worker
 from fastapi import FastAPI
 
+from connectors.egress import register_own_sandbox
 from jobs.constants import QUEUE_NAME
 from jobs.worker import build_worker, redis_settings
 from store.crypto import SecretBox, load_keys
 from store.db import Database
 from store.embedded import EmbeddedServices
 from store.migrate import upgrade_async
+from store.redact import redact_every_log
 from store.settings import Settings
 from tools.catalogue import sync_catalogue
 from tools.context import Services
+
+# what the doors need from below to start up, so they import tools only
+__all__ = ["migrate_to", "redact_every_log", "register_own_sandbox", "running", "sandbox_app",
+           "worker_for"]
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from jobs.constants import WEBHOOK_REJECTIONS_KEY
 from store.errors import NotFound, TransientError, ValidationFailed
-from store.models import HealthLog, Integration, IntegrationProvider, WebhookEvent
+from store.models import HealthLog, Integration, WebhookEvent
+from store.queries import decrypt_credentials, find_integration
 from tools.context import Services
 
 MAX_BODY = 10 * 1024 * 1024  # the largest payload the providers document (Zapier: 10 MB)
@@ -45,9 +46,6 @@ class WebhooksThrottled(TransientError):
     code = "webhooks_throttled"
     status = 429
 
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -64,18 +62,14 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
     async with services.db.system_session() as session:
-        found = (await session.execute(
-            select(Integration, IntegrationProvider.name)
-            .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
-            .where(Integration.id == integration_id))).first()
+        found = await find_integration(session, integration_id)
     if found is None:
         raise NotFound("no such webhook endpoint")
     integration, provider = found
     spec = connector_spec(provider)
     if spec is None or spec.webhooks is None:
         raise NotFound(f"{provider} does not send webhooks")
-    credentials = (services.secrets.decrypt(integration.auth_credentials)
-                   if integration.auth_credentials else {})
+    credentials = decrypt_credentials(services.secrets, integration)
     secrets = {**integration.settings, **credentials}
     try:
         if spec.webhooks.handshake is not None:
@@ -121,7 +115,7 @@ async def _rejected(services: Services, integration: Integration, provider: str,
             raise WebhooksThrottled(
                 f"more than {MAX_REJECTIONS} rejected {provider} deliveries to this endpoint "
                 f"in {REJECTION_WINDOW_S // 60} minutes; try again in {retry}s",
-                retry_after_s=retry)
+                retry_after=retry)
     await _log_rejection(services, integration, provider, why, window)
 
 

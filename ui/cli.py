@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from store.redact import redact_every_log
 from tools.context import ConnectusError, Settings
+from tools.runtime import redact_every_log
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Connectus: an AI agent that manages your third-party integrations.")

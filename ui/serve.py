@@ -5,19 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import Any, Literal
 
 import typer
 import uvicorn
 
-from connectors.egress import register_own_sandbox
-from store.redact import redact_every_log
-from tools.context import Settings
+from tools.context import ConfigError, Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
-from tools.runtime import running, sandbox_app, worker_for
+from tools.runtime import (
+    redact_every_log,
+    register_own_sandbox,
+    running,
+    sandbox_app,
+    worker_for,
+)
 from ui.api.app import create_app
 
 log = logging.getLogger(__name__)
+
+
+class PortInUse(ConfigError):
+    code = "port_in_use"
+
+
+def bind(host: str, port: int, flag: str, make_var: str) -> socket.socket:
+    """Listen before anything is started, seeded or printed, so that a busy port costs
+    nothing: no embedded database, no new demo key (which revokes the last one)."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
+                        f"another port with {flag} (make run {make_var}=...)") from None
 
 
 def _server(app: Any, host: str, port: int,
@@ -30,13 +49,26 @@ def _server(app: Any, host: str, port: int,
 async def serve_everything(settings: Settings, host: str, port: int,
                            sandbox_port: int | None) -> None:
     """`connectus up`: web app, an in-process worker and (unless disabled) the sandbox."""
+    web_socket = bind(host, port, "--port", "PORT")
+    with contextlib.ExitStack() as sockets:
+        sockets.enter_context(web_socket)
+        sandbox_socket = sockets.enter_context(
+            bind("127.0.0.1", sandbox_port, "--sandbox-port", "SANDBOX_PORT")) \
+            if sandbox_port else None
+        await _serve_everything(settings, host, port, web_socket, sandbox_socket)
+
+
+async def _serve_everything(settings: Settings, host: str, port: int,
+                            web_socket: socket.socket,
+                            sandbox_socket: socket.socket | None) -> None:
     async with running(settings) as services:
         demo = await seed_demo(services, settings.demo_api_key)
         background: list[asyncio.Task[None]] = []
         sandbox = None
-        if sandbox_port:
+        if sandbox_socket is not None:
+            sandbox_port = sandbox_socket.getsockname()[1]
             sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
-            background.append(asyncio.create_task(sandbox.serve()))
+            background.append(asyncio.create_task(sandbox.serve(sockets=[sandbox_socket])))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             register_own_sandbox(sandbox_url)  # the one loopback URL integrations may use
             await seed_sandbox_integrations(services, demo, sandbox_url)
@@ -49,11 +81,11 @@ async def serve_everything(settings: Settings, host: str, port: int,
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
                    f"{url}/integrations/integrations/")
-        if sandbox_port:
-            typer.echo(f"  sandbox       http://127.0.0.1:{sandbox_port} (simulated providers)")
+        if sandbox is not None:
+            typer.echo(f"  sandbox       {sandbox_url} (simulated providers)")
         typer.echo("  stop          Ctrl-C\n")
         try:
-            await web.serve()
+            await web.serve(sockets=[web_socket])
         finally:
             if sandbox is not None:
                 sandbox.should_exit = True
@@ -65,14 +97,16 @@ async def serve_everything(settings: Settings, host: str, port: int,
 
 
 async def serve_sandbox(host: str, port: int, seed: int) -> None:
-    server = _server(sandbox_app(seed), host, port, lifespan="off")
-    typer.secho(f"provider sandbox at http://{host}:{port}/{{provider}}/...", fg="green")
-    await server.serve()
+    with bind(host, port, "--port", "SANDBOX_PORT") as listening:
+        server = _server(sandbox_app(seed), host, port, lifespan="off")
+        typer.secho(f"provider sandbox at http://{host}:{port}/{{provider}}/...", fg="green")
+        await server.serve(sockets=[listening])
 
 
 async def serve_web(settings: Settings, host: str, port: int) -> None:
-    async with running(settings, migrate=False) as services:
-        await _server(create_app(services), host, port).serve()
+    with bind(host, port, "--port", "PORT") as listening:
+        async with running(settings, migrate=False) as services:
+            await _server(create_app(services), host, port).serve(sockets=[listening])
 
 
 async def run_worker(settings: Settings) -> None:

@@ -53,4 +53,35 @@ async def test_a_new_connector_module_gets_its_catalogue_row(api: httpx.AsyncCli
     listed = (await api.get("/integrations/providers/", headers=auth)).json()
     assert len(listed) == 8
     hubspot = (await api.get("/integrations/providers/hubspot/", headers=auth)).json()
-    assert hubspot["rate_limits"]["requests"] == 190  # the seeded rows are left alone
+    assert hubspot["rate_limits"]["requests"] == 100  # the spec's, not the seeded 190
+
+
+async def test_the_catalogue_says_what_the_connectors_do(api: httpx.AsyncClient,
+                                                        tenant) -> None:
+    """One source of truth: auth, OAuth (PKCE), rate limits, webhooks and streams come from
+    the connector spec; the seeded row adds only what a spec cannot say."""
+    _, key = tenant
+    auth = {"Authorization": f"Bearer {key}"}
+    hubspot = (await api.get("/integrations/providers/hubspot/", headers=auth)).json()
+    assert hubspot["oauth_config"]["pkce"] is False
+    assert hubspot["rate_limits"] == {"requests": 100, "per_seconds": 10, "daily": 250_000}
+    salesforce = (await api.get("/integrations/providers/salesforce/", headers=auth)).json()
+    assert salesforce["rate_limits"]["daily"] == 100_000
+    for row in (await api.get("/integrations/providers/", headers=auth)).json():
+        spec = registry.connector_spec(row["name"])
+        assert spec is not None
+        oauth = spec.auth.oauth
+        limit = spec.rate_limit
+        assert row["auth_type"] == spec.auth.kind
+        assert row["oauth_config"].get("pkce") == (oauth.pkce if oauth else None)
+        assert row["oauth_config"].get("scopes") == (list(oauth.scopes) if oauth else None)
+        assert row["rate_limits"].get("requests") == limit.requests
+        assert row["rate_limits"].get("daily") == limit.daily
+        assert row["webhook_support"] is (spec.webhooks is not None)
+        assert row["api_endpoints"]["base_url"] == spec.base_url
+        assert {s.name for s in spec.streams} <= set(row["api_endpoints"])
+        caps = (await api.get(f"/integrations/providers/{row['name']}/capabilities/",
+                              headers=auth)).json()
+        assert caps["rate_limits"] == row["rate_limits"]
+        assert caps["auth_type"] == row["auth_type"]
+        assert caps["webhook_events"] == row["webhook_events"]

@@ -2,12 +2,14 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connectors.sandbox.server import free_port
 
@@ -55,3 +57,29 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists(), output
     if not os.environ.get("REDIS_URL"):
         assert not (tmp_path / "data" / "redis" / "redis.sock").exists(), output
+
+
+@pytest.mark.parametrize(("busy", "flag", "make_var"), [("web", "--port", "PORT"),
+                                                        ("sandbox", "--sandbox-port",
+                                                         "SANDBOX_PORT")])
+def test_a_busy_port_is_one_line_before_anything_is_seeded(tmp_path: Path, busy: str,
+                                                           flag: str, make_var: str) -> None:
+    """Binding comes first: no banner, no demo key issued (which would revoke the last one),
+    no traceback; one line naming the port and the flag, and a non-zero exit."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy_port = taken.getsockname()[1]
+        ports = {"web": free_port(), "sandbox": free_port(), busy: busy_port}
+        result = subprocess.run(
+            [sys.executable, "-m", "ui.cli", "up", "--port", str(ports["web"]),
+             "--sandbox-port", str(ports["sandbox"])],
+            env={**os.environ, "CONNECTUS_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output and "demo API key" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert str(busy_port) in lines[0] and flag in lines[0] and f"{make_var}=" in lines[0]
+    assert not (tmp_path / "data" / "postgres").exists()  # nothing was started

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tools.context import Services
+from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui.api import errors
+from ui.api.limits import BodyLimit
 from ui.api.routes import health, integrations, providers, webhooks
 
 
@@ -18,6 +20,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    # added last, so outermost: nothing reads a body before it is bounded
+    app.add_middleware(BodyLimit, limit=services.settings.max_body_bytes,
+                       by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})
     app.include_router(health.router)
     app.include_router(providers.router)
     app.include_router(integrations.router)

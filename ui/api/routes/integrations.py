@@ -8,38 +8,46 @@ from fastapi import APIRouter, Response
 
 from tools import integrations, oauth_flow, providers
 from ui.api.deps import CallerDep, ServicesDep
+from ui.api.errors import errors
 
-router = APIRouter(prefix="/integrations", tags=["integrations"])
+router = APIRouter(prefix="/integrations", tags=["integrations"], responses=errors(422))
+AUTHENTICATED = errors(401)
+WRITE = errors(400, 401, 403, 404, 409, 413)
 
 
-@router.get("/integrations/", response_model=list[integrations.IntegrationPublic])
+@router.get("/integrations/", response_model=list[integrations.IntegrationPublic],
+            responses=AUTHENTICATED)
 async def list_integrations(services: ServicesDep, caller: CallerDep,
                             provider: str | None = None,
                             status: str | None = None) -> list[integrations.IntegrationPublic]:
     return await integrations.list_integrations(services, caller, provider, status)
 
 
-@router.post("/integrations/", status_code=201, response_model=integrations.IntegrationPublic)
+@router.post("/integrations/", status_code=201, response_model=integrations.IntegrationPublic,
+             responses=errors(400, 401, 403, 409, 413))
 async def create_integration(services: ServicesDep, caller: CallerDep,
                              body: integrations.IntegrationCreate
                              ) -> integrations.IntegrationPublic:
     return await integrations.create_integration(services, caller, body)
 
 
-@router.get("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic)
+@router.get("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic,
+            responses=errors(401, 404))
 async def get_integration(services: ServicesDep, caller: CallerDep,
                           integration_id: uuid.UUID) -> integrations.IntegrationPublic:
     return await integrations.get_integration(services, caller, integration_id)
 
 
-@router.patch("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic)
+@router.patch("/integrations/{integration_id}/", response_model=integrations.IntegrationPublic,
+              responses=WRITE)
 async def update_integration(services: ServicesDep, caller: CallerDep,
                              integration_id: uuid.UUID, body: integrations.IntegrationUpdate
                              ) -> integrations.IntegrationPublic:
     return await integrations.update_integration(services, caller, integration_id, body)
 
 
-@router.delete("/integrations/{integration_id}/", status_code=204)
+@router.delete("/integrations/{integration_id}/", status_code=204,
+               responses=errors(401, 403, 404))
 async def delete_integration(services: ServicesDep, caller: CallerDep,
                              integration_id: uuid.UUID) -> Response:
     await integrations.delete_integration(services, caller, integration_id)
@@ -47,14 +55,14 @@ async def delete_integration(services: ServicesDep, caller: CallerDep,
 
 
 @router.post("/integrations/{integration_id}/test_connection/",
-             response_model=integrations.ConnectionTest)
+             response_model=integrations.ConnectionTest, responses=errors(401, 403, 404))
 async def test_connection(services: ServicesDep, caller: CallerDep,
                           integration_id: uuid.UUID) -> integrations.ConnectionTest:
     return await integrations.test_connection(services, caller, integration_id)
 
 
 @router.get("/integrations/{integration_id}/capabilities/",
-            response_model=providers.Capabilities)
+            response_model=providers.Capabilities, responses=errors(401, 404))
 async def capabilities(services: ServicesDep, caller: CallerDep,
                        integration_id: uuid.UUID) -> providers.Capabilities:
     found = await integrations.get_integration(services, caller, integration_id)
@@ -62,13 +70,14 @@ async def capabilities(services: ServicesDep, caller: CallerDep,
 
 
 @router.post("/integrations/{integration_id}/oauth/connect/",
-             response_model=oauth_flow.ConnectStart)
+             response_model=oauth_flow.ConnectStart, responses=WRITE)
 async def oauth_connect(services: ServicesDep, caller: CallerDep, integration_id: uuid.UUID,
                         body: oauth_flow.ConnectRequest) -> oauth_flow.ConnectStart:
     return await oauth_flow.start_connect(services, caller, integration_id, body.redirect_uri)
 
 
-@router.get("/oauth/callback/", response_model=integrations.IntegrationPublic)
+@router.get("/oauth/callback/", response_model=integrations.IntegrationPublic,
+            responses=errors(404))
 async def oauth_callback(services: ServicesDep, code: str,
                          state: str) -> integrations.IntegrationPublic:
     """Where the provider sends the person back. No API key: the signed state binds it."""

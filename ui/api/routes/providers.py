@@ -6,8 +6,10 @@ from fastapi import APIRouter
 
 from tools import providers
 from ui.api.deps import CallerDep, ServicesDep
+from ui.api.errors import errors
 
-router = APIRouter(prefix="/integrations/providers", tags=["providers"])
+router = APIRouter(prefix="/integrations/providers", tags=["providers"],
+                   responses=errors(401, 422))
 
 
 @router.get("/", response_model=list[providers.ProviderPublic])
@@ -21,13 +23,14 @@ async def categories(services: ServicesDep, caller: CallerDep) -> list[providers
     return await providers.list_categories(services, caller)
 
 
-@router.get("/{provider}/", response_model=providers.ProviderPublic)
+@router.get("/{provider}/", response_model=providers.ProviderPublic, responses=errors(404))
 async def get_provider(services: ServicesDep, caller: CallerDep,
                        provider: str) -> providers.ProviderPublic:
     return await providers.get_provider(services, caller, provider)
 
 
-@router.get("/{provider}/capabilities/", response_model=providers.Capabilities)
+@router.get("/{provider}/capabilities/", response_model=providers.Capabilities,
+            responses=errors(404))
 async def capabilities(services: ServicesDep, caller: CallerDep,
                        provider: str) -> providers.Capabilities:
     return await providers.provider_capabilities(services, caller, provider)

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from tools.webhooks import WebhooksThrottled, receive_webhook
+from tools.webhooks import receive_webhook
 from ui.api.deps import ServicesDep
-from ui.api.errors import error_body
+from ui.api.errors import ErrorBody, errors
 
 router = APIRouter(prefix="/integrations/webhooks", tags=["webhooks"])
-REJECTED: dict[int | str, dict[str, Any]] = {
-    400: {"description": "authentic, but the body is not what the provider documents"},
-    401: {"description": "the signature or secret does not match"},
-    429: {"description": "too many rejected deliveries to this endpoint; see Retry-After"}}
+REJECTED = {**errors(400, 404, 413, 422),
+            401: {"model": ErrorBody, "description": "the signature or secret does not match"},
+            429: {"model": ErrorBody,
+                  "description": "too many rejected deliveries to this endpoint; see Retry-After"}}
 
 
 async def _receive(services: ServicesDep, integration_id: uuid.UUID,
                    request: Request) -> Response:
-    try:
-        received = await receive_webhook(
-            services, integration_id, method=request.method, url=str(request.url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body())
-    except WebhooksThrottled as exc:  # the one error shape, plus the wait a sender honours
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status,
-                            headers={"Retry-After": str(exc.retry_after_s)})
+    received = await receive_webhook(
+        services, integration_id, method=request.method, url=str(request.url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body())
     return Response(received.reply.body, status_code=received.reply.status,
                     media_type=received.reply.content_type,
                     headers={"X-Connectus-Events-Stored": str(received.stored),
