@@ -50,7 +50,7 @@ class Page:
 
 
 @dataclass
-class Diagnosis:
+class ConnectionResult:
     ok: bool
     message: str
     action: str | None = None
@@ -106,7 +106,7 @@ class Connector:
             budget=QuotaBudget(redis, spec.name, account, spec.rate_limit, max_wait_s=max_wait_s),
             breaker=CircuitBreaker(redis, spec.name, account), priority=priority,
             refresh=self._refresh if spec.auth.oauth else None, observer=observer, http=http,
-            attempts=attempts, timeout_s=timeout_s, secrets=self._secret_values())
+            attempts=attempts, timeout_s=timeout_s, hidden=self._secret_values())
 
     # -- where and how ------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ class Connector:
                                                self.spec.name)
         if self.save_credentials is not None:
             await self.save_credentials(self.credentials)
-        self.client.secrets = self._secret_values()
+        self.client.hidden = self._secret_values()
         return self.spec.auth.build_for(self.credentials, self.settings)
 
     async def _refresh_if_due(self) -> None:
@@ -223,19 +223,19 @@ class Connector:
 
     # -- checking -------------------------------------------------------------------------
 
-    async def test_connection(self) -> Diagnosis:
+    async def test_connection(self) -> ConnectionResult:
         """One cheap authenticated call, and what a person should do if it fails."""
         started = time.perf_counter()
-        call = self.spec.test_call
+        call = self.spec.connection_test
         try:
             await self._refresh_if_due()
             _, body = await self.client.send(replace(call.request,
                                                      path=self._fill(call.request.path)))
         except ProviderError as exc:
-            return Diagnosis(False, exc.message, action=_action_for(exc),
+            return ConnectionResult(False, exc.message, action=_action_for(exc),
                              latency_ms=(time.perf_counter() - started) * 1000,
                              details={"category": exc.category, **exc.as_details()}, error=exc)
-        return Diagnosis(True, call.describe(body),
+        return ConnectionResult(True, call.describe(body),
                          latency_ms=(time.perf_counter() - started) * 1000,
                          details={"quota": await self.client.budget.remaining()})
 
