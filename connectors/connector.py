@@ -23,13 +23,8 @@ from redis.asyncio import Redis
 from connectors import oauth
 from connectors.errors import (
     BadRequest,
-    MissingScope,
     NotFoundAtProvider,
-    ProviderDown,
     ProviderError,
-    QuotaExhausted,
-    RateLimited,
-    ReconnectNeeded,
 )
 from connectors.http import Attempts, CallObserver, ProviderClient
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
@@ -232,7 +227,7 @@ class Connector:
             _, body = await self.client.send(replace(call.request,
                                                      path=self._fill(call.request.path)))
         except ProviderError as exc:
-            return ConnectionResult(False, exc.message, action=_action_for(exc),
+            return ConnectionResult(False, exc.message, action=exc.advice(),
                              latency_ms=(time.perf_counter() - started) * 1000,
                              details={"category": exc.category, **exc.as_details()}, error=exc)
         return ConnectionResult(True, call.describe(body),
@@ -255,19 +250,3 @@ class Connector:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def _action_for(error: ProviderError) -> str:
-    if error.action:  # a provider-specific step ("fix the API key") beats the generic one
-        return error.action
-    if isinstance(error, ReconnectNeeded):
-        return "Reconnect the integration: the stored credentials are no longer accepted."
-    if isinstance(error, MissingScope):
-        return "Grant the missing permission in the provider, then reconnect."
-    if isinstance(error, QuotaExhausted):
-        return f"Wait until {error.resets_at:%Y-%m-%d %H:%M} UTC, or raise the provider quota."
-    if isinstance(error, RateLimited):
-        return "Wait a moment and try again; Connectus spaces its calls automatically."
-    if isinstance(error, ProviderDown):
-        return "The provider is failing on its side; Connectus retries, check its status page."
-    return "Check the integration's settings against the provider's own error text above."
