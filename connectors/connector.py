@@ -23,13 +23,8 @@ from redis.asyncio import Redis
 from connectors import oauth
 from connectors.errors import (
     BadRequest,
-    MissingScope,
     NotFoundAtProvider,
-    ProviderDown,
     ProviderError,
-    QuotaExhausted,
-    RateLimited,
-    ReconnectNeeded,
 )
 from connectors.http import Attempts, CallObserver, ProviderClient
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
@@ -50,7 +45,7 @@ class Page:
 
 
 @dataclass
-class Diagnosis:
+class ConnectionResult:
     ok: bool
     message: str
     action: str | None = None
@@ -106,7 +101,7 @@ class Connector:
             budget=QuotaBudget(redis, spec.name, account, spec.rate_limit, max_wait_s=max_wait_s),
             breaker=CircuitBreaker(redis, spec.name, account), priority=priority,
             refresh=self._refresh if spec.auth.oauth else None, observer=observer, http=http,
-            attempts=attempts, timeout_s=timeout_s, secrets=self._secret_values())
+            attempts=attempts, timeout_s=timeout_s, hidden=self._secret_values())
 
     # -- where and how ------------------------------------------------------------------
 
@@ -140,7 +135,7 @@ class Connector:
                                                self.spec.name)
         if self.save_credentials is not None:
             await self.save_credentials(self.credentials)
-        self.client.secrets = self._secret_values()
+        self.client.hidden = self._secret_values()
         return self.spec.auth.build_for(self.credentials, self.settings)
 
     async def _refresh_if_due(self) -> None:
@@ -223,19 +218,19 @@ class Connector:
 
     # -- checking -------------------------------------------------------------------------
 
-    async def test_connection(self) -> Diagnosis:
+    async def test_connection(self) -> ConnectionResult:
         """One cheap authenticated call, and what a person should do if it fails."""
         started = time.perf_counter()
-        call = self.spec.test_call
+        call = self.spec.connection_test
         try:
             await self._refresh_if_due()
             _, body = await self.client.send(replace(call.request,
                                                      path=self._fill(call.request.path)))
         except ProviderError as exc:
-            return Diagnosis(False, exc.message, action=_action_for(exc),
+            return ConnectionResult(False, exc.message, action=exc.advice(),
                              latency_ms=(time.perf_counter() - started) * 1000,
                              details={"category": exc.category, **exc.as_details()}, error=exc)
-        return Diagnosis(True, call.describe(body),
+        return ConnectionResult(True, call.describe(body),
                          latency_ms=(time.perf_counter() - started) * 1000,
                          details={"quota": await self.client.budget.remaining()})
 
@@ -255,19 +250,3 @@ class Connector:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def _action_for(error: ProviderError) -> str:
-    if error.action:  # a provider-specific step ("fix the API key") beats the generic one
-        return error.action
-    if isinstance(error, ReconnectNeeded):
-        return "Reconnect the integration: the stored credentials are no longer accepted."
-    if isinstance(error, MissingScope):
-        return "Grant the missing permission in the provider, then reconnect."
-    if isinstance(error, QuotaExhausted):
-        return f"Wait until {error.resets_at:%Y-%m-%d %H:%M} UTC, or raise the provider quota."
-    if isinstance(error, RateLimited):
-        return "Wait a moment and try again; Connectus spaces its calls automatically."
-    if isinstance(error, ProviderDown):
-        return "The provider is failing on its side; Connectus retries, check its status page."
-    return "Check the integration's settings against the provider's own error text above."

@@ -58,6 +58,8 @@ class ProviderError(ConnectusError):
 class NeedsPerson(ProviderError, ConfigError):
     code = "provider_config"
     status = 400
+    hint: ClassVar[str] = ("Check the integration's settings against the provider's own "
+                           "words in the message.")
 
 
 class ReconnectNeeded(NeedsPerson):
@@ -121,6 +123,11 @@ class QuotaExhausted(Transient):
 
     def __init__(self, message: str, *, resets_at: datetime, **kw: Any) -> None:
         super().__init__(message, resets_at=resets_at, **kw)
+
+    def advice(self) -> str:
+        if getattr(self, "action", None) or self.resets_at is None:
+            return super().advice()
+        return f"Wait until {self.resets_at:%Y-%m-%d %H:%M} UTC, or raise the provider quota."
 
 
 class ProviderDown(Transient):

@@ -74,7 +74,7 @@ class ProviderClient:
                  refresh: Callable[[], Awaitable[httpx.Auth]] | None = None,
                  observer: CallObserver | None = None, http: httpx.AsyncClient | None = None,
                  attempts: Attempts | None = None, timeout_s: float = 30.0,
-                 secrets: tuple[str, ...] = ()) -> None:
+                 hidden: tuple[str, ...] = ()) -> None:
         self.spec = spec
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -87,7 +87,7 @@ class ProviderClient:
         self.http = http or httpx.AsyncClient(timeout=timeout_s)
         self.timeout_s = timeout_s
         self.attempts = attempts or Attempts()
-        self.secrets = secrets
+        self.hidden = hidden
         self._refreshed = False
 
     def url(self, path: str) -> str:
@@ -147,7 +147,7 @@ class ProviderClient:
             raise error from None
         except httpx.TransportError as exc:
             error = ProviderDown(
-                f"could not reach {self.spec.name}: {redact(str(exc), self.secrets)}",
+                f"could not reach {self.spec.name}: {redact(str(exc), self.hidden)}",
                 provider=self.spec.name)
             await self._failed(error, None, started)
             raise error from None
@@ -198,10 +198,10 @@ class ProviderClient:
         if isinstance(error, ProviderDown):
             await self.breaker.failure()
         # a provider may quote our request back, credentials and all
-        error.message = redact(error.message, self.secrets)
+        error.message = redact(error.message, self.hidden)
         if error.provider_message:
-            error.provider_message = redact(error.provider_message, self.secrets)
-        error.details = [{k: redact(v, self.secrets) if isinstance(v, str) else v
+            error.provider_message = redact(error.provider_message, self.hidden)
+        error.details = [{k: redact(v, self.hidden) if isinstance(v, str) else v
                           for k, v in d.items()} for d in error.details]
         await self.observer.call(status=status, elapsed_ms=_ms(started), error=error)
 

@@ -212,7 +212,11 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class ConnectionProbe:
+class ConnectionTest:
+    """The one cheap authenticated call that says whether a connection works; the
+    connector answers it with a ``ConnectionResult`` and tools/ with a report a person
+    reads (the result and the integration's status after it)."""
+
     request: Request
     describe: Callable[[Any], str]  # body -> "Connected to portal 123 as ..."
 
@@ -225,7 +229,7 @@ class ConnectorSpec:
     auth: AuthScheme
     streams: tuple[Stream, ...]
     writes: tuple[Write, ...]
-    test_call: ConnectionProbe
+    connection_test: ConnectionTest
     rate_limit: RateLimit = RateLimit()
     webhooks: Webhooks | None = None
     # response -> error, or None when the response is a success; see http.classify

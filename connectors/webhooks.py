@@ -66,8 +66,8 @@ def require_fresh(timestamp: str | None, *, window_s: int = 300, unit: float = 1
         raise WebhookRejected(f"the signed timestamp is more than {window_s}s old")
 
 
-def require_secret(secrets: dict, field: str, provider: str) -> str:
-    value = secrets.get(field)
+def require_secret(keys: dict, field: str, provider: str) -> str:
+    value = keys.get(field)
     if not value:
         raise WebhookRejected(f"no {field} is configured for this {provider} integration")
     return str(value)

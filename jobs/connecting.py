@@ -30,7 +30,7 @@ from store.queries import decrypt_credentials
 
 
 @asynccontextmanager
-async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
+async def open_connector(db: Database, vault: SecretBox, redis: Redis,
                          integration: Integration, provider: str, *,
                          priority: Priority = Priority.sync,
                          attempts: Attempts | None = None,
@@ -40,11 +40,11 @@ async def open_connector(db: Database, secrets: SecretBox, redis: Redis,
     spec = connector_spec(provider)
     if spec is None:
         raise ValidationFailed(f"no connector for provider {provider!r}")
-    credentials = decrypt_credentials(secrets, integration)
+    credentials = decrypt_credentials(vault, integration)
     tenant_id, integration_id = integration.tenant_id, integration.id
 
     async def save(fresh: dict[str, Any]) -> None:
-        await _store_credentials(db, secrets, tenant_id, integration_id, fresh)
+        await _store_credentials(db, vault, tenant_id, integration_id, fresh)
 
     async with UsageRecorder(db, tenant_id, integration_id) as recorder:
         connector = Connector(spec, credentials, integration.settings, redis=redis,
@@ -76,11 +76,11 @@ async def check_destinations(connector: Connector, *, allow_private: bool) -> No
                                allow_private=allow_private, allowed=own_sandboxes())
 
 
-async def _store_credentials(db: Database, secrets: SecretBox, tenant_id: uuid.UUID,
+async def _store_credentials(db: Database, vault: SecretBox, tenant_id: uuid.UUID,
                              integration_id: uuid.UUID, fresh: dict[str, Any]) -> None:
     async with db.transaction(tenant_id) as session:
         await session.execute(update(Integration).where(Integration.id == integration_id)
-                              .values(auth_credentials=secrets.encrypt(fresh)))
+                              .values(auth_credentials=vault.encrypt(fresh)))
 
 
 async def _mark(db: Database, tenant_id: uuid.UUID, integration_id: uuid.UUID, status: str,

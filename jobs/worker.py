@@ -33,7 +33,7 @@ def redis_settings(url: str) -> RedisSettings:
 
 def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = True,
                  burst: bool = False) -> Worker:
-    """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``secrets`` (SecretBox)."""
+    """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox)."""
     return Worker(
         functions=[],  # jobs arrive with the sync and workflow engines
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],

@@ -67,6 +67,11 @@ class ConnectusError(Exception):
         self.message = message
         self.details = details or []
 
+    def advice(self) -> str:
+        """The next step for a person: the error's own action when it names one (a
+        provider's "fix the API key"), else its class's hint."""
+        return getattr(self, "action", None) or self.hint
+
 
 class ConfigError(ConnectusError):
     code = "config_error"
@@ -184,7 +189,7 @@ def classify_failure(error: BaseException) -> Failure:
     timing = error if isinstance(error, TransientError) else None
     return Failure(
         kind=error.kind, code=error.code, message=error.message,
-        action=getattr(error, "action", None) or error.hint,
+        action=error.advice(),
         retry_after=timing.retry_after if timing else None,
         resets_at=timing.resets_at if timing else None,
         integration_status=error.integration_status)

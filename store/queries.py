@@ -66,6 +66,6 @@ async def load_integration(session: AsyncSession,
     return found
 
 
-def decrypt_credentials(secrets: SecretBox, row: Integration) -> dict[str, Any]:
+def decrypt_credentials(vault: SecretBox, row: Integration) -> dict[str, Any]:
     """The integration's credentials in the clear; ``{}`` before any were given."""
-    return secrets.decrypt(row.auth_credentials) if row.auth_credentials else {}
+    return vault.decrypt(row.auth_credentials) if row.auth_credentials else {}

@@ -15,9 +15,9 @@ _PATTERNS = [
 ]
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+def redact(text: str, hidden: tuple[str, ...] = ()) -> str:
     """Known secret values anywhere, and secret-looking URL params and headers."""
-    for secret in sorted((s for s in secrets if s and len(s) >= 6), key=len, reverse=True):
+    for secret in sorted((s for s in hidden if s and len(s) >= 6), key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}=[redacted]", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}[redacted]", text)

@@ -137,7 +137,7 @@ async def services(database_url: str, redis_url: str, secret_keys: list[str],
                         secret_keys=tuple(secret_keys))
     db = Database(database_url)
     queue = await create_pool(redis_settings(redis_url), default_queue_name=QUEUE_NAME)
-    yield Services(settings=settings, db=db, secrets=SecretBox(secret_keys), queue=queue)
+    yield Services(settings=settings, db=db, vault=SecretBox(secret_keys), queue=queue)
     await queue.aclose()
     await db.dispose()
 

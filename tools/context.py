@@ -27,7 +27,7 @@ __all__ = ["AuthenticationFailed", "Caller", "ConfigError", "ConnectusError", "S
 class Services:
     settings: Settings
     db: Database
-    secrets: SecretBox
+    vault: SecretBox
     queue: Any = None  # arq.ArqRedis once the worker side is up
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -75,6 +75,6 @@ async def seed_sandbox_integrations(services: Services, demo: Demo, sandbox_url:
                 session.add(row)
                 created += 1
             row.settings = settings
-            row.auth_credentials = services.secrets.encrypt(credentials)
+            row.auth_credentials = services.vault.encrypt(credentials)
             row.credential_hint = credential_hint_for(credentials)
     return created

@@ -148,7 +148,7 @@ class IntegrationPublic(BaseModel):
     updated_at: datetime
 
 
-class ConnectionTest(BaseModel):
+class ConnectionReport(BaseModel):
     ok: bool
     message: str
     action: str | None
@@ -223,7 +223,7 @@ async def create_integration(services: Services, caller: Caller,
             tenant_id=caller.tenant_id, provider_id=provider.id, name=data.name,
             status="pending", settings=data.settings, sync_config=data.sync_config,
             api_calls_limit=data.api_calls_limit,
-            auth_credentials=services.secrets.encrypt(data.credentials)
+            auth_credentials=services.vault.encrypt(data.credentials)
             if data.credentials else None,
             credential_hint=credential_hint_for(data.credentials))
         session.add(row)
@@ -247,11 +247,11 @@ async def update_integration(services: Services, caller: Caller, integration_id:
         for name, value in changed.items():
             setattr(row, name, value)
         if data.credentials is not MISSING:
-            merged = {**decrypt_credentials(services.secrets, row), **data.credentials}
+            merged = {**decrypt_credentials(services.vault, row), **data.credentials}
             spec = connector_spec(provider)
             if spec is not None:
                 _check_credentials(spec, merged)
-            row.auth_credentials = services.secrets.encrypt(merged)
+            row.auth_credentials = services.vault.encrypt(merged)
             row.credential_hint = credential_hint_for(merged)
             changed["credentials"] = sorted(data.credentials)  # which fields, never values
         try:
@@ -275,19 +275,19 @@ async def delete_integration(services: Services, caller: Caller,
 
 
 async def test_connection(services: Services, caller: Caller,
-                          integration_id: uuid.UUID) -> ConnectionTest:
-    """One cheap authenticated call to the provider and a diagnosis a person can act on."""
+                          integration_id: uuid.UUID) -> ConnectionReport:
+    """One cheap authenticated call to the provider and a result a person can act on."""
     require(caller, Role.member, "testing a connection")
     async with services.db.session(caller.tenant_id) as session:
         row, provider = await load_integration(session, integration_id)
     try:
-        async with open_connector(services.db, services.secrets, services.queue, row,
+        async with open_connector(services.db, services.vault, services.queue, row,
                                   provider, priority=Priority.chat, max_wait_s=10,
                                   allow_private=services.settings.allow_private_urls
                                   ) as connector:
-            diagnosis = await connector.test_connection()
+            result = await connector.test_connection()
     except EgressRefused as refused:  # before "not connected": the URL is there, but private
-        return ConnectionTest(ok=False, message=refused.message, action=(
+        return ConnectionReport(ok=False, message=refused.message, action=(
             "Point the integration at the provider's public address, or, for a private "
             "mock in staging, start Connectus with CONNECTUS_ALLOW_PRIVATE_URLS=true."),
             latency_ms=None, status=row.status, details={"category": "config"})
@@ -296,17 +296,17 @@ async def test_connection(services: Services, caller: Caller,
         how = (f"finish connecting with POST /integrations/integrations/{row.id}/oauth/"
                "connect/" if spec and spec.auth.oauth else
                f"add it with PATCH /integrations/integrations/{row.id}/")
-        return ConnectionTest(ok=False, message=f"{provider} is not connected yet: "
+        return ConnectionReport(ok=False, message=f"{provider} is not connected yet: "
                               f"{missing.message}", action=f"Provide it: {how}",
                               latency_ms=None, status=row.status,
                               details={"category": "not_connected"})
-    status = integration_status_after(diagnosis.error, row.status)
+    status = integration_status_after(result.error, row.status)
     async with services.db.transaction(caller.tenant_id) as session:
         row, _ = await load_integration(session, integration_id)
         row.status = status
-        row.last_error = None if diagnosis.ok else diagnosis.message
+        row.last_error = None if result.ok else result.message
         audit(session, caller, "integration.test_connection", "integration", row.id,
-              ok=diagnosis.ok)
-    return ConnectionTest(ok=diagnosis.ok, message=diagnosis.message, action=diagnosis.action,
-                          latency_ms=diagnosis.latency_ms, status=status,
-                          details=diagnosis.details)
+              ok=result.ok)
+    return ConnectionReport(ok=result.ok, message=result.message, action=result.action,
+                          latency_ms=result.latency_ms, status=status,
+                          details=result.details)

@@ -47,14 +47,14 @@ async def start_connect(services: Services, caller: Caller, integration_id: uuid
     spec = connector_spec(provider)
     if spec is None or spec.auth.oauth is None:
         raise ValidationFailed(f"{provider} does not connect through OAuth")
-    credentials = decrypt_credentials(services.secrets, row)
+    credentials = decrypt_credentials(services.vault, row)
     if not credentials.get("client_id") or not credentials.get("client_secret"):
         raise ValidationFailed("set your OAuth app's client_id and client_secret first",
                                field="credentials.client_id")
     authorize, _ = oauth.oauth_urls(spec.auth.oauth, row.settings.get("sandbox_url"),
                                     spec.sandbox_oauth)
     verifier = oauth.new_verifier() if spec.auth.oauth.pkce else None
-    state = services.secrets.encrypt({
+    state = services.vault.encrypt({
         "tenant": str(caller.tenant_id), "user": str(caller.user_id),
         "integration": str(row.id), "verifier": verifier, "redirect_uri": redirect_uri,
         "nonce": oauth.new_state_nonce(), "exp": time.time() + STATE_TTL_S})
@@ -65,7 +65,7 @@ async def start_connect(services: Services, caller: Caller, integration_id: uuid
 
 async def finish_connect(services: Services, code: str, state: str) -> IntegrationPublic:
     try:
-        flow: dict[str, Any] = services.secrets.decrypt(state)
+        flow: dict[str, Any] = services.vault.decrypt(state)
     except SecretError:
         raise ValidationFailed("the OAuth state is not one Connectus issued",
                                field="state") from None
@@ -77,7 +77,7 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
         row, provider = await load_integration(session, uuid.UUID(flow["integration"]))
     spec = connector_spec(provider)
     assert spec is not None and spec.auth.oauth is not None
-    credentials = decrypt_credentials(services.secrets, row)
+    credentials = decrypt_credentials(services.vault, row)
     _, token_url = oauth.oauth_urls(spec.auth.oauth, row.settings.get("sandbox_url"),
                                     spec.sandbox_oauth)
     tokens = await oauth.exchange(spec.auth.oauth, token_url, credentials["client_id"],
@@ -89,7 +89,7 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
         if current is None:
             raise NotFound("the integration was deleted while connecting")
         row = current
-        row.auth_credentials = services.secrets.encrypt(merged)
+        row.auth_credentials = services.vault.encrypt(merged)
         row.credential_hint = credential_hint_for(merged)
         row.status = "active"
         row.last_error = None

@@ -49,7 +49,7 @@ async def running(settings: Settings, *, migrate: bool = True,
         if queue and redis_url:
             pool = await create_pool(redis_settings(redis_url), default_queue_name=QUEUE_NAME)
         services = Services(settings=settings, db=db,
-                            secrets=SecretBox(load_keys(settings.secret_keys, settings.data_dir)),
+                            vault=SecretBox(load_keys(settings.secret_keys, settings.data_dir)),
                             queue=pool)
         services.extras["redis_url"] = redis_url
         if migrate:
@@ -65,7 +65,7 @@ async def running(settings: Settings, *, migrate: bool = True,
 def worker_for(services: Services, *, handle_signals: bool = True) -> Worker:
     """An arq worker sharing these services' database, keys and Redis."""
     return build_worker(services.extras["redis_url"],
-                        {"db": services.db, "secrets": services.secrets},
+                        {"db": services.db, "vault": services.vault},
                         handle_signals=handle_signals)
 
 

@@ -69,14 +69,14 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     spec = connector_spec(provider)
     if spec is None or spec.webhooks is None:
         raise NotFound(f"{provider} does not send webhooks")
-    credentials = decrypt_credentials(services.secrets, integration)
-    secrets = {**integration.settings, **credentials}
+    credentials = decrypt_credentials(services.vault, integration)
+    keys = {**integration.settings, **credentials}
     try:
         if spec.webhooks.handshake is not None:
-            answer = spec.webhooks.handshake(request, secrets)
+            answer = spec.webhooks.handshake(request, keys)
             if answer is not None:
                 return Received(answer)
-        spec.webhooks.verify(request, secrets)
+        spec.webhooks.verify(request, keys)
     except WebhookRejected as exc:
         await _rejected(services, integration, provider, exc.message)
         raise

@@ -94,7 +94,7 @@ def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored credential under the newest key in CONNECTUS_SECRET_KEYS."""
-    from tools.secrets import rotate_all
+    from tools.keys import rotate_all
 
     async def main() -> None:
         from tools.runtime import running

@@ -31,7 +31,7 @@ from connectors.errors import BadRequest, MissingScope, ProviderDown, RateLimite
 from connectors.paginators import CursorParam, Paginator
 from connectors.request import Request
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     InboundEvent,
@@ -240,11 +240,11 @@ ERRORS = ErrorTable(
     ))
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
     """``sha256=`` + hex HMAC of the raw body with the app secret. Meta signs no
     timestamp, so replays cannot be refused by age: event ids dedupe them instead."""
-    secret = require_secret({"app_secret": secrets.get("app_secret")
-                             or secrets.get("client_secret")}, "app_secret", "Facebook")
+    secret = require_secret({"app_secret": keys.get("app_secret")
+                             or keys.get("client_secret")}, "app_secret", "Facebook")
     require_equal("sha256=" + hex_hmac(secret, request.body),
                   request.headers.get("x-hub-signature-256"), "X-Hub-Signature-256")
 
@@ -278,7 +278,7 @@ def subscription_answer(params: dict[str, str], verify_token: str) -> str | None
     return params.get("hub.challenge")
 
 
-def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+def handshake(request: WebhookRequest, keys: dict[str, Any]) -> WebhookReply | None:
     """Meta's subscription GET: echo hub.challenge when hub.verify_token is ours (the
     integration's ``verify_token``, else its ``webhook_secret``)."""
     if request.method != "GET":
@@ -286,7 +286,7 @@ def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply 
     params = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
     if "hub.mode" not in params:
         return None
-    expected = str(secrets.get("verify_token") or secrets.get("webhook_secret") or "")
+    expected = str(keys.get("verify_token") or keys.get("webhook_secret") or "")
     answer = subscription_answer(params, expected)
     if answer is None:
         raise WebhookRejected("hub.verify_token does not match this integration's verify token")
@@ -315,7 +315,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/facebook_ads/v21.0/dialog/oauth", "/facebook_ads/v21.0/oauth/access_token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=ConnectionProbe(Request("GET", "/act_{ad_account_id}", {
+    connection_test=ConnectionTest(Request("GET", "/act_{ad_account_id}", {
         "fields": "id,name,account_status,currency"}), _describe),
     # Business Use Case limit per ad account, standard tier: 300 + 40 x active ads an hour
     # (the floor used here); the usage headers then tell how close we are

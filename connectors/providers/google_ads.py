@@ -39,7 +39,7 @@ from connectors.errors import (
 from connectors.paginators import BodyCursor, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     InboundEvent,
@@ -245,10 +245,10 @@ ERRORS = ErrorTable(
     ))  # 5xx: the default rows make it ProviderDown
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
     """Lead-form webhooks are unsigned: the key configured in the form comes back in the
     JSON body as ``google_key``. Nothing is timestamped, so there is no replay window."""
-    secret = require_secret(secrets, "webhook_secret", "Google Ads")
+    secret = require_secret(keys, "webhook_secret", "Google Ads")
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -283,7 +283,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/google_ads/o/oauth2/v2/auth", "/google_ads/token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=ConnectionProbe(Request("GET", "/customers:listAccessibleCustomers"), _describe),
+    connection_test=ConnectionTest(Request("GET", "/customers:listAccessibleCustomers"), _describe),
     rate_limit=RateLimit(daily=15_000),  # Basic access; operations per developer token
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
     classify=ERRORS.classify,

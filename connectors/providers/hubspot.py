@@ -21,7 +21,7 @@ from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenEx
 from connectors.paginators import CursorParam, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     EndpointLimit,
@@ -210,8 +210,8 @@ def signature_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str
     return b64_hmac(secret, method.encode() + uri.encode() + body + timestamp.encode())
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
-    secret = require_secret(secrets, "client_secret", "HubSpot")
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
+    secret = require_secret(keys, "client_secret", "HubSpot")
     timestamp = request.headers.get("x-hubspot-request-timestamp")
     require_fresh(timestamp, window_s=300, unit=1000)
     assert timestamp is not None
@@ -252,7 +252,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/hubspot/oauth/authorize", "/hubspot/oauth/v1/token"),
     streams=tuple(_stream(name) for name in ("contacts", "companies", "deals")),
     writes=WRITES,
-    test_call=ConnectionProbe(
+    connection_test=ConnectionTest(
         Request("GET", "/crm/v3/objects/contacts", {"limit": 1}),
         lambda body: "Connected to HubSpot; contacts are readable"
         + (f" (first: {dig(body, 'results.0.properties.email')})"

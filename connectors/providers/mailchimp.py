@@ -27,7 +27,7 @@ from connectors.errors import BadRequest, MissingScope, NeedsPerson, RateLimited
 from connectors.paginators import Offset
 from connectors.request import Request, dig
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     InboundEvent,
@@ -188,19 +188,19 @@ ERRORS = ErrorTable("Mailchimp", "mailchimp", code=_code, said=_said, fields=_pr
 
 # -- webhooks ------------------------------------------------------------------------------
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
     # Mailchimp signs nothing and sends no timestamp worth trusting: the only proof is the
     # ?secret= we put in the URL we registered. Its validation GET carries it too.
-    secret = require_secret(secrets, "webhook_secret", "Mailchimp")
+    secret = require_secret(keys, "webhook_secret", "Mailchimp")
     presented = parse_qs(urlsplit(request.url).query).get("secret", [None])[0]
     require_equal(secret, presented, "the secret in the webhook URL")
 
 
-def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+def handshake(request: WebhookRequest, keys: dict[str, Any]) -> WebhookReply | None:
     """Saving a webhook in Mailchimp first GETs the URL: answer 200 if the secret is ours."""
     if request.method != "GET":
         return None
-    verify(request, secrets)
+    verify(request, keys)
     return WebhookReply(content_type="text/plain", body=b"")
 
 
@@ -260,7 +260,8 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/mailchimp/oauth2/authorize", "/mailchimp/oauth2/token"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=ConnectionProbe(Request("GET", "/"), _describe_root),  # the API root: account details
+    # the API root answers with the account's details
+    connection_test=ConnectionTest(Request("GET", "/"), _describe_root),
     rate_limit=RateLimit(concurrency=10),  # no per-minute quota is published
     webhooks=Webhooks(verify=verify, events=events, handshake=handshake),
     classify=ERRORS.classify,

@@ -28,7 +28,7 @@ from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenEx
 from connectors.paginators import NextUrl, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     InboundEvent,
@@ -185,10 +185,10 @@ def context(credentials: dict[str, Any], settings: dict[str, Any]) -> dict[str, 
 
 # -- webhooks: Outbound Messages -----------------------------------------------------------
 
-def _org_id(secrets: dict[str, Any]) -> str:
-    org = secrets.get("org_id")
-    if not org and secrets.get("id"):  # the token's identity URL: …/id/{orgId}/{userId}
-        org = str(secrets["id"]).rstrip("/").split("/")[-2]
+def _org_id(keys: dict[str, Any]) -> str:
+    org = keys.get("org_id")
+    if not org and keys.get("id"):  # the token's identity URL: …/id/{orgId}/{userId}
+        org = str(keys["id"]).rstrip("/").split("/")[-2]
     if not org:
         raise WebhookRejected("no org_id is configured for this Salesforce integration")
     return str(org)
@@ -217,17 +217,17 @@ def _parse(body: bytes) -> ET.Element:
     return found
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
     # Salesforce signs nothing: the secret is the ?token= we put in the endpoint URL, and
     # the envelope must name our org. No timestamp is sent, so there is no replay window;
     # Notification Ids dedupe the redeliveries Salesforce makes for up to 24 hours.
-    secret = require_secret(secrets, "webhook_secret", "Salesforce")
+    secret = require_secret(keys, "webhook_secret", "Salesforce")
     token = parse_qs(urlsplit(request.url).query).get("token", [None])[0]
     require_equal(secret, token, "the token in the webhook URL")
     # the URL token is the proof; a body that is not an Outbound Message is then malformed
     org = (_parse(request.body).findtext(f"{OUTBOUND_NS}OrganizationId") or "").strip()
     # 15- and 18-character forms of one Id share the first 15 characters.
-    require_equal(_org_id(secrets)[:15], org[:15], "OrganizationId")
+    require_equal(_org_id(keys)[:15], org[:15], "OrganizationId")
 
 
 def events(request: WebhookRequest) -> list[InboundEvent]:
@@ -270,7 +270,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/salesforce/services/oauth2/authorize", "/salesforce/services/oauth2/token"),
     streams=tuple(_stream(name) for name in OBJECTS),
     writes=tuple(w for name in OBJECTS for w in _writes(name)),
-    test_call=ConnectionProbe(Request("GET", f"{API}/limits"), _describe_limits),
+    connection_test=ConnectionTest(Request("GET", f"{API}/limits"), _describe_limits),
     # Allocation = 100,000 + per-licence adder (Enterprise); the org's real figure comes back
     # in Sforce-Limit-Info on every call. 25 concurrent long-running requests in production.
     rate_limit=RateLimit(daily=100_000, concurrency=25),

@@ -36,7 +36,7 @@ from connectors.errors import (
 from connectors.paginators import CursorParam
 from connectors.request import Request
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     Delta,
     EndpointLimit,
@@ -162,8 +162,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hex_hmac(secret, b"v0:" + timestamp.encode() + b":" + body)
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
-    secret = require_secret(secrets, "webhook_secret", "Slack")
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
+    secret = require_secret(keys, "webhook_secret", "Slack")
     timestamp = request.headers.get("x-slack-request-timestamp")
     require_fresh(timestamp, window_s=300)
     assert timestamp is not None
@@ -182,12 +182,12 @@ def challenge(request: WebhookRequest) -> dict[str, str] | None:
     return {"challenge": body["challenge"]}
 
 
-def handshake(request: WebhookRequest, secrets: dict[str, Any]) -> WebhookReply | None:
+def handshake(request: WebhookRequest, keys: dict[str, Any]) -> WebhookReply | None:
     """Slack checks the Request URL with a url_verification POST, signed like any other
     delivery: verified before its body is read."""
     if request.method != "POST" or b"url_verification" not in request.body:
         return None
-    verify(request, secrets)
+    verify(request, keys)
     answer = challenge(request)
     return None if answer is None else WebhookReply(body=json.dumps(answer).encode())
 
@@ -225,7 +225,7 @@ SPEC = ConnectorSpec(
     sandbox_oauth=("/slack/oauth/v2/authorize", "/slack/api/oauth.v2.access"),
     streams=STREAMS,
     writes=WRITES,
-    test_call=ConnectionProbe(Request("GET", "/auth.test"), _describe),
+    connection_test=ConnectionTest(Request("GET", "/auth.test"), _describe),
     rate_limit=RATE_LIMIT,
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",
                       handshake=handshake),

@@ -26,7 +26,7 @@ from connectors.errors import NotFoundAtProvider, TokenExpired
 from connectors.paginators import Offset
 from connectors.request import Request, dig
 from connectors.spec import (
-    ConnectionProbe,
+    ConnectionTest,
     ConnectorSpec,
     InboundEvent,
     RateLimit,
@@ -74,8 +74,8 @@ ERRORS = ErrorTable(
     ))
 
 
-def verify(request: WebhookRequest, secrets: dict[str, Any]) -> None:
-    expected = require_secret(secrets, "webhook_secret", "Zapier")
+def verify(request: WebhookRequest, keys: dict[str, Any]) -> None:
+    expected = require_secret(keys, "webhook_secret", "Zapier")
     require_equal(expected, request.headers.get(SECRET_HEADER), "X-Connectus-Webhook-Secret")
 
 
@@ -109,7 +109,7 @@ SPEC = ConnectorSpec(
                             "last_successful_run_date")),),
     writes=(Write(name="events.send", method="POST", path="{hook_url}", batch_size=100,
                   kind="create", body=lambda records: records, result=_hook_result),),
-    test_call=ConnectionProbe(
+    connection_test=ConnectionTest(
         Request("GET", "/v1/profiles/me"),
         lambda body: f"Connected to Zapier as {dig(body, 'full_name') or dig(body, 'email')}"),
     # the Workflow API allows 60 calls a minute; hooks take 30 a second, so this is the

@@ -48,7 +48,7 @@ def shrink(limit: RateLimit) -> RateLimit:
 def sample_requests(spec: ConnectorSpec) -> list[Request]:
     """The requests a connector makes: its probe, each stream's first page and delta, each
     write; a per-parameter endpoint limit gets two values of its parameter."""
-    found = [spec.test_call.request]
+    found = [spec.connection_test.request]
     for stream in spec.streams:
         first = Request(stream.method, stream.path, dict(stream.params), json=stream.body)
         found.append(first)

@@ -18,7 +18,7 @@ async def test_429s_are_counted_as_rate_limited(services: Services, sandbox, con
         provider = await session.scalar(
             select(IntegrationProvider).where(IntegrationProvider.name == "slack"))
         row = Integration(provider_id=provider.id, name="slack", status="active",
-                          settings={}, auth_credentials=services.secrets.encrypt({}))
+                          settings={}, auth_credentials=services.vault.encrypt({}))
         session.add(row)
     recorder = UsageRecorder(services.db, caller.tenant_id, row.id)
     sandbox.sandboxes["slack"].set_faults(Faults(rate_429=1.0, retry_after_s=0))

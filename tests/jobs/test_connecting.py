@@ -23,7 +23,7 @@ async def _integration(services: Services, credentials: dict, sandbox_url: str):
             select(IntegrationProvider).where(IntegrationProvider.name == "hubspot"))
         row = Integration(provider_id=provider.id, name="hubspot", status="active",
                           settings={"sandbox_url": sandbox_url},
-                          auth_credentials=services.secrets.encrypt(credentials))
+                          auth_credentials=services.vault.encrypt(credentials))
         session.add(row)
     return caller, row
 
@@ -35,13 +35,13 @@ async def test_a_refreshed_token_is_stored_encrypted(services: Services, sandbox
     box.set_faults(Faults(token_expiry_calls=1))
     credentials = await oauth_tokens(sandbox, "hubspot")
     caller, row = await _integration(services, credentials, sandbox.url)
-    async with open_connector(services.db, services.secrets, services.queue, row,
+    async with open_connector(services.db, services.vault, services.queue, row,
                               "hubspot") as connector:
         assert len(await connector.read_all("contacts")) == 250
     async with services.db.session(caller.tenant_id) as session:
         stored = await session.scalar(select(Integration.auth_credentials))
         usage = (await session.scalars(select(ApiUsage))).all()
-    fresh = services.secrets.decrypt(stored)
+    fresh = services.vault.decrypt(stored)
     assert fresh["access_token"] != credentials["access_token"]
     assert fresh["refresh_token"] == credentials["refresh_token"]
     # 3 pages plus a 401 and a repeat for each of the (at least two) expiries
@@ -54,7 +54,7 @@ async def test_a_refused_refresh_marks_the_integration_reconnect_needed(
     credentials = {**await oauth_tokens(sandbox, "hubspot"), "refresh_token": "revoked-by-the-user"}
     caller, row = await _integration(services, credentials, sandbox.url)
     with pytest.raises(ReconnectNeeded):
-        async with open_connector(services.db, services.secrets, services.queue, row,
+        async with open_connector(services.db, services.vault, services.queue, row,
                                   "hubspot", attempts=Attempts(base_wait_s=0.01)) as connector:
             await connector.read_all("contacts")
     async with services.db.session(caller.tenant_id) as session:
@@ -71,7 +71,7 @@ async def test_a_token_about_to_expire_is_refreshed_before_the_call(services: Se
     _, row = await _integration(services, credentials, sandbox.url)
     box = sandbox.sandboxes["hubspot"]
     before = len(box.requests)
-    async with open_connector(services.db, services.secrets, services.queue, row,
+    async with open_connector(services.db, services.vault, services.queue, row,
                               "hubspot") as connector:
         await connector.test_connection()
     paths = [r["path"] for r in box.requests[before:]]

@@ -32,7 +32,7 @@ async def _integration(services: Services, provider: str, credentials: dict[str,
         assert found is not None
         row = Integration(provider_id=found.id, name=provider, status=status,
                           settings=settings,
-                          auth_credentials=services.secrets.encrypt(credentials))
+                          auth_credentials=services.vault.encrypt(credentials))
         session.add(row)
     return caller, row
 
@@ -50,7 +50,7 @@ async def test_an_outage_during_a_read_leaves_the_status_alone(services: Service
     caller, row = await _integration(services, "hubspot", {"access_token": "sandbox"},
                                      {"sandbox_url": sandbox.url})
     with pytest.raises(ProviderDown):
-        async with open_connector(services.db, services.secrets, services.queue, row,
+        async with open_connector(services.db, services.vault, services.queue, row,
                                   "hubspot", attempts=QUICK) as connector:
             await connector.read_all("contacts")
     stored = await _stored(services, caller)
@@ -62,7 +62,7 @@ async def test_a_refused_request_marks_error_not_reconnect(services: Services,
     caller, row = await _integration(services, "slack", {"access_token": "xoxb-sandbox"},
                                      {"sandbox_url": sandbox.url, "channel": "C0NOPE0000"})
     with pytest.raises(BadRequest):
-        async with open_connector(services.db, services.secrets, services.queue, row,
+        async with open_connector(services.db, services.vault, services.queue, row,
                                   "slack", attempts=QUICK) as connector:
             await connector.read_all("messages")
     stored = await _stored(services, caller)
@@ -75,7 +75,7 @@ async def test_a_missing_scope_marks_error(services: Services, sandbox) -> None:
     caller, row = await _integration(services, "slack", credentials,
                                      {"sandbox_url": sandbox.url})
     with pytest.raises(MissingScope):
-        async with open_connector(services.db, services.secrets, services.queue, row,
+        async with open_connector(services.db, services.vault, services.queue, row,
                                   "slack", attempts=QUICK) as connector:
             await connector.read_all("users")
     assert (await _stored(services, caller)).status == "error"

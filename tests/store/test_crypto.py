@@ -13,7 +13,7 @@ from store.errors import SecretError
 from store.models import Integration, IntegrationProvider
 from tests.conftest import make_tenant
 from tools.context import Services
-from tools.secrets import rotate_all
+from tools.keys import rotate_all
 
 SECRET = {"access_token": "pat-na1-2f7c1c5e-very-secret", "refresh_token": "rt-abc-123"}
 
@@ -58,7 +58,7 @@ async def _store_credential(services: Services) -> Integration:
         provider = await session.scalar(
             select(IntegrationProvider).where(IntegrationProvider.name == "slack"))
         row = Integration(provider_id=provider.id, name="slack",
-                          auth_credentials=services.secrets.encrypt(SECRET))
+                          auth_credentials=services.vault.encrypt(SECRET))
         session.add(row)
     return row
 
@@ -80,7 +80,7 @@ async def test_rotate_keys_re_encrypts_under_the_newest_key(services: Services,
                                                             secret_keys: list[str]) -> None:
     row = await _store_credential(services)
     newest = Fernet.generate_key().decode()
-    services.secrets = SecretBox([newest, *secret_keys])
+    services.vault = SecretBox([newest, *secret_keys])
     assert await rotate_all(services) == 1
 
     async with services.db.session(row.tenant_id) as session:

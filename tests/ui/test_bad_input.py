@@ -134,7 +134,7 @@ async def test_the_body_limit_is_a_setting(services: Services, tenant) -> None:
 
     _, key = tenant
     small = Services(settings=replace(services.settings, max_body_bytes=100), db=services.db,
-                     secrets=services.secrets, queue=services.queue)
+                     vault=services.vault, queue=services.queue)
     transport = httpx.ASGITransport(app=create_app(small))
     async with httpx.AsyncClient(transport=transport, base_url="http://connectus.test") as api:
         response = await api.post("/integrations/integrations/",

@@ -9,7 +9,7 @@ from connectors import registry
 from connectors.auth import BearerScheme, OAuth2
 from connectors.paginators import CursorParam
 from connectors.request import Request
-from connectors.spec import ConnectionProbe, ConnectorSpec, RateLimit, Stream
+from connectors.spec import ConnectionTest, ConnectorSpec, RateLimit, Stream
 from tools.catalogue import sync_catalogue
 from tools.context import Services
 
@@ -21,7 +21,7 @@ PIPEDRIVE = ConnectorSpec(
                                    token_url="https://oauth.pipedrive.com/oauth/token")),
     streams=(Stream(name="persons", path="/persons", records="data",
                     paginator=CursorParam("additional_data.next_cursor", "cursor")),),
-    writes=(), test_call=ConnectionProbe(Request("GET", "/users/me"), lambda body: "ok"),
+    writes=(), connection_test=ConnectionTest(Request("GET", "/users/me"), lambda body: "ok"),
     rate_limit=RateLimit(requests=80, per_seconds=2),
 )
 

@@ -68,7 +68,7 @@ class LiveServer:
         queue = await create_pool(redis_settings(self.settings.redis_url),
                                   default_queue_name=QUEUE_NAME)
         services = Services(settings=self.settings, db=db,
-                            secrets=SecretBox(list(self.settings.secret_keys)), queue=queue)
+                            vault=SecretBox(list(self.settings.secret_keys)), queue=queue)
         try:
             _, self.api_key = await make_tenant(services, "schema")
             config = uvicorn.Config(create_app(services), log_level="warning")

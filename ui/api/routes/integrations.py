@@ -55,9 +55,9 @@ async def delete_integration(services: ServicesDep, caller: CallerDep,
 
 
 @router.post("/integrations/{integration_id}/test_connection/",
-             response_model=integrations.ConnectionTest, responses=errors(401, 403, 404))
+             response_model=integrations.ConnectionReport, responses=errors(401, 403, 404))
 async def test_connection(services: ServicesDep, caller: CallerDep,
-                          integration_id: uuid.UUID) -> integrations.ConnectionTest:
+                          integration_id: uuid.UUID) -> integrations.ConnectionReport:
     return await integrations.test_connection(services, caller, integration_id)
 
 

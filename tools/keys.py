@@ -17,6 +17,6 @@ async def rotate_all(services: Services) -> int:
             select(Integration).where(Integration.auth_credentials.is_not(None)))
         for integration in rows:
             assert integration.auth_credentials is not None
-            integration.auth_credentials = services.secrets.rotate(integration.auth_credentials)
+            integration.auth_credentials = services.vault.rotate(integration.auth_credentials)
             count += 1
     return count
