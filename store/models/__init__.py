@@ -1,6 +1,7 @@
 """Every table, importable from one place: ``from store.models import Integration``."""
 
 from store.models.base import EMBEDDING_DIM, Base, TenantScoped
+from store.models.flows import DeadLetter, SyncConflict
 from store.models.integrations import (
     DataFlow,
     Integration,
@@ -16,6 +17,7 @@ from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
 
 __all__ = [
     "EMBEDDING_DIM", "ApiKey", "ApiUsage", "AuditLog", "Base", "ConnectusInsight", "DataFlow",
-    "HealthLog", "Integration", "IntegrationProvider", "Role", "SyncRun", "SyncedRecord",
-    "Tenant", "TenantScoped", "User", "WebhookEvent", "WorkflowAutomation", "WorkflowRun",
+    "DeadLetter", "HealthLog", "Integration", "IntegrationProvider", "Role", "SyncConflict",
+    "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User", "WebhookEvent",
+    "WorkflowAutomation", "WorkflowRun",
 ]

@@ -11,10 +11,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,7 +26,7 @@ from store.models.base import Base, HasId, TenantScoped, Timestamps, utcnow
 INTEGRATION_STATUSES = ("pending", "active", "inactive", "error", "reconnect_needed")
 FLOW_DIRECTIONS = ("inbound", "outbound", "bidirectional")
 FLOW_STATUSES = ("active", "paused", "error", "draft")
-SYNC_FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "manual")
+SYNC_FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "manual", "cron")
 TRIGGER_TYPES = ("webhook", "schedule", "condition", "manual")
 WORKFLOW_STATUSES = ("active", "paused", "draft", "error")
 
@@ -87,9 +89,18 @@ class DataFlow(HasId, TenantScoped, Timestamps, Base):
     transformation_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sync_frequency: Mapped[str] = mapped_column(String(20), default="daily")
     cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # [{"source": "email" | ["first", "last"], "target": "email", "rules": [{...}, ...]}]:
+    # the compiled form of source_fields/target_fields and transformation_rules
+    mappings: Mapped[list[Any]] = mapped_column(default=list)
+    # {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"} when sync_frequency is "cron"
+    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # what a healthy run looks like: {"max_staleness_s": ..., "min_records": ...}
+    contract: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     records_processed: Mapped[int] = mapped_column(BigInteger, default=0)
     records_failed: Mapped[int] = mapped_column(BigInteger, default=0)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class WorkflowAutomation(HasId, TenantScoped, Timestamps, Base):
@@ -108,7 +119,15 @@ class WorkflowAutomation(HasId, TenantScoped, Timestamps, Base):
 
 
 class SyncRun(HasId, TenantScoped, Base):
+    """One run of a flow. At most one run of a flow is queued or running at a time (a
+    partial unique index); a worker holds it by a lease it renews, so a run whose worker
+    died is taken over from ``checkpoint`` once the lease has lapsed."""
+
     __tablename__ = "sync_runs"
+    __table_args__ = (
+        Index("uq_sync_runs_one_active", "data_flow_id", unique=True,
+              postgresql_where=text("status IN ('queued', 'running')")),
+    )
 
     data_flow_id: Mapped[uuid.UUID] = _fk("data_flows")
     status: Mapped[str] = mapped_column(String(20), default="queued")
@@ -120,6 +139,13 @@ class SyncRun(HasId, TenantScoped, Base):
     records_failed: Mapped[int] = mapped_column(BigInteger, default=0)
     cursor_before: Mapped[dict[str, Any]] = mapped_column(default=dict)
     cursor_after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    records_unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
+    records_deleted: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the last committed batch: cursor and the next page's request, to resume from
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -133,6 +159,12 @@ class SyncedRecord(TenantScoped, Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # unchanged rows are skipped
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # which side wrote the current version ("provider" or "connectus"), so the echo of our
+    # own outbound write is recognised and dropped
+    origin: Mapped[str] = mapped_column(String(20), default="provider")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class WebhookEvent(HasId, TenantScoped, Base):
