@@ -66,9 +66,9 @@ def test_version_list_needs_no_auth_and_data_calls_report_usage(
     assert {"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"} in versions
     first = sf.get(f"{V}/limits")
     second = sf.get("/services/data/v58.0/limits")  # any vNN.N is served
-    assert first.headers["Sforce-Limit-Info"] == "api-usage=1/15000"
-    assert second.headers["Sforce-Limit-Info"] == "api-usage=2/15000"
-    assert second.json()["DailyApiRequests"] == {"Max": 15000, "Remaining": 14998}
+    assert first.headers["Sforce-Limit-Info"] == "api-usage=1/100000"
+    assert second.headers["Sforce-Limit-Info"] == "api-usage=2/100000"
+    assert second.json()["DailyApiRequests"] == {"Max": 100000, "Remaining": 99998}
     assert sf.get("/services/data/62/limits").status_code == 404
 
 
@@ -428,3 +428,12 @@ def test_simple_salesforce_reads_and_writes_what_the_sandbox_serves(
     assert [r["success"] for r in batch] == [True, False]
     fresh = query(sf, "SELECT LastName FROM Lead WHERE SystemModstamp > 2025-01-01T00:00:00Z")
     assert [r["LastName"] for r in fresh.json()["records"]] == ["Hopper"]
+
+
+def test_the_sandbox_org_has_the_daily_allocation_the_catalogue_shows() -> None:
+    """One figure: the demo's connection test reports what the catalogue and the budget use."""
+    from connectors.registry import connector_spec
+    from connectors.sandbox.salesforce.state import DEFAULT_ALLOCATION
+
+    spec = connector_spec("salesforce")
+    assert spec is not None and spec.rate_limit.daily == DEFAULT_ALLOCATION

@@ -8,7 +8,7 @@ from typing import Any
 from connectors.sandbox.kit import ProviderSandbox
 from connectors.sandbox.salesforce.data import ORG_ID
 
-DEFAULT_ALLOCATION = 15_000  # a Developer Edition org's daily API requests
+DEFAULT_ALLOCATION = 100_000  # an Enterprise org's base daily API requests, as the spec says
 
 
 @dataclass
