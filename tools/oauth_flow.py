@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from connectors import oauth
+from connectors.egress import check_public_url, own_sandboxes
 from connectors.registry import connector_spec
 from store.accounts import Caller
 from store.errors import NotFound, SecretError, ValidationFailed
@@ -80,6 +81,10 @@ async def finish_connect(services: Services, code: str, state: str) -> Integrati
     credentials = decrypt_credentials(services.vault, row)
     _, token_url = oauth.oauth_urls(spec.auth.oauth, row.settings.get("sandbox_url"),
                                     spec.sandbox_oauth)
+    # the exchange carries the client secret: the same egress rule as every connector call
+    await check_public_url(token_url, field="settings.sandbox_url" if row.settings.get(
+        "sandbox_url") else f"the {provider} token URL",
+        allow_private=services.settings.allow_private_urls, allowed=own_sandboxes())
     tokens = await oauth.exchange(spec.auth.oauth, token_url, credentials["client_id"],
                                   credentials["client_secret"], flow["redirect_uri"], code,
                                   flow.get("verifier"), provider)

@@ -5,6 +5,7 @@ this process started, and CONNECTUS_ALLOW_PRIVATE_URLS, are the two exceptions."
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import update
@@ -122,3 +123,27 @@ async def test_redirects_are_not_followed(services: Services) -> None:
         assert connector.client.http.follow_redirects is False
     finally:
         await connector.aclose()
+
+
+async def test_the_oauth_code_exchange_is_refused_for_a_private_token_url(
+        api, services: Services, tenant, listener) -> None:
+    """The exchange sends the client secret: a sandbox_url stored earlier that now points
+    at a private address gets nothing, as a connector call would not."""
+    caller, key = tenant
+    url, received = listener
+    created = await api.post("/integrations/integrations/", headers=_auth(key), json={
+        "provider": "hubspot", "name": "h",
+        "credentials": {"client_id": "id", "client_secret": "secret-canary"}})
+    integration_id = created.json()["id"]
+    async with services.db.transaction(caller.tenant_id) as session:
+        await session.execute(update(Integration).values(settings={"sandbox_url": url}))
+    started = await api.post(f"/integrations/integrations/{integration_id}/oauth/connect/",
+                             headers=_auth(key),
+                             json={"redirect_uri": "http://connectus.test/cb"})
+    assert started.status_code == 200, started.text
+    state = started.json()["authorize_url"].split("state=")[1].split("&")[0]
+    finished = await api.get("/integrations/oauth/callback/",
+                             params={"code": "c", "state": unquote(state)})
+    assert finished.status_code == 422, finished.text
+    assert "settings.sandbox_url" in finished.text and "loopback" in finished.text
+    assert received == []
