@@ -103,6 +103,8 @@ def _parse(value: Any, form: str) -> datetime | None:
             return None
         text = text.strip()
         if form == "iso":
+            if isinstance(value, int | float) or (text.isdigit() and len(text) != 8):
+                return None  # a bare number is an epoch, not ISO's basic format (YYYYMMDD)
             return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z")
                                           else text)
         return datetime.strptime(text, form)
