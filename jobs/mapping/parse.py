@@ -4,7 +4,8 @@ it is wrong (``mappings[2].rules[1].format``) before anything is saved or run.
 Two spellings are accepted: the brief's parallel ``source_fields``/``target_fields``
 lists (with optional ``transformation_rules``: ``{target: [rule, ...]}``), and a
 ``mappings`` list of ``{"source": "email" | ["first", "last"], "target": "email",
-"rules": [...]}``. When ``mappings`` is non-empty it is the configuration.
+"rules": [...]}``. When ``mappings`` is non-empty it is the configuration (a stored
+flow keeps both: the lists as given, ``mappings`` as parsed).
 """
 
 from __future__ import annotations
@@ -51,13 +52,7 @@ def parse_mappings(mappings: list[Any] | None, *, source_fields: list[Any] | Non
     """The configuration as FieldMappings. ``known_fields``: the stream's field names;
     a source path whose first part (under ``properties.`` or not) is none of them is
     refused with the closest real one."""
-    if mappings:
-        if source_fields or target_fields:
-            raise ValidationFailed("give either mappings or source_fields/target_fields, "
-                                   "not both", field="source_fields")
-        if rules:
-            raise ValidationFailed("with mappings, put each field's rules in its mapping",
-                                   field="transformation_rules")
+    if mappings:  # the flat lists, if any, are then only its display form
         if not isinstance(mappings, list):
             raise ValidationFailed("must be a list", field="mappings")
         raw = [(f"mappings[{i}]", m) for i, m in enumerate(mappings)]
