@@ -92,6 +92,8 @@ def test_drop_if_drops_the_record() -> None:
     ([{"rule": "date", "input": "iso"}], "yesterday", "is not a date in any of the formats"),
     ([{"rule": "lookup", "table": {"a": 1}}], "b", "no entry for 'b'"),
     (["trim", {"rule": "case", "to": "lower"}, {"rule": "number"}], {"a": 1}, "needs text"),
+    ([{"rule": "regex_extract", "pattern": r"([\w.]+)@([\w.]+)"}], "a" * 1001,
+     "works on at most 1000 characters"),
 ])
 def test_rule_failures_are_field_errors(rules: list[Any], given: Any, message: str) -> None:
     out = run(rules, {"v": given, "keep": 1})
@@ -125,6 +127,12 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
      "mappings[0].rules[0].pattern", "may backtrack without bound"),
     ({"mappings": [{"source": "a", "target": "b",
                     "rules": [{"rule": "regex_extract", "pattern": "(x|xy)*z"}]}]},
+     "mappings[0].rules[0].pattern", "may backtrack without bound"),
+    ({"mappings": [{"source": "a", "target": "b",
+                    "rules": [{"rule": "regex_extract", "pattern": r"\d+\s*\d+.+\w+x"}]}]},
+     "mappings[0].rules[0].pattern", "has more than 3 unbounded repetitions"),
+    ({"mappings": [{"source": "a", "target": "b",
+                    "rules": [{"rule": "regex_extract", "pattern": r"(a)\1"}]}]},
      "mappings[0].rules[0].pattern", "may backtrack without bound"),
     ({"mappings": [{"source": "a", "target": "b",
                     "rules": [{"rule": "regex_extract", "pattern": "(" * 3}]}]},

@@ -1,9 +1,11 @@
 """Regex extract, with patterns that cannot backtrack without bound.
 
-Python's ``re`` has no timeout, so a pattern is refused when it could blow up:
-longer than MAX_PATTERN, or a quantified group that itself holds a quantifier
-(``(a+)+``, ``(\\w*)*``, ``(a|aa){2,}``), or a back-reference. Input is bounded
-by MAX_TEXT as well, so even a slow pattern has a ceiling.
+Python's ``re`` has no timeout, so a pattern is refused when it could blow up
+exponentially: longer than MAX_PATTERN, a quantified group that itself holds a
+quantifier or an alternation (``(a+)+``, ``(\\w*)*``, ``(a|aa){2,}``), or a
+back-reference. Adjacent unbounded quantifiers (``\\d+\\d+``) backtrack polynomially,
+so a pattern has at most MAX_UNBOUNDED of them and works on at most MAX_INPUT
+characters: the worst case has a ceiling.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jobs.mapping.model import Params, Rule, each, register, text_of
+from jobs.mapping.model import Params, Rule, RuleFailed, each, register, text_of
 
 MAX_PATTERN = 200
+MAX_UNBOUNDED = 3
+MAX_INPUT = 1_000
+_UNBOUNDED = re.compile(r"(?<!\\)(?:[*+]|\{\d+,\})")
 _QUANTIFIER = re.compile(r"(?<!\\)(?:[*+?]|\{\d+(?:,\d*)?\})")
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")
 
@@ -56,6 +61,11 @@ def _nested_quantifier(pattern: str) -> bool:
     return False
 
 
+def _outside_classes(pattern: str) -> str:
+    """The pattern without its [...] classes and escapes, whose * and + are literal."""
+    return re.sub(r"\\.|\[(?:\\.|[^\]])*\]", "", pattern)
+
+
 @register
 class RegexExtract(Rule):
     """``{"rule": "regex_extract", "pattern": "(\\d{5})", "group": 1}``; no match: None."""
@@ -70,6 +80,9 @@ class RegexExtract(Rule):
             raise params.fail("pattern", "may backtrack without bound (a quantified group "
                               "holding a quantifier or alternation, or a back-reference); "
                               "simplify it")
+        if len(_UNBOUNDED.findall(_outside_classes(pattern))) > MAX_UNBOUNDED:
+            raise params.fail("pattern", f"has more than {MAX_UNBOUNDED} unbounded "
+                              "repetitions (*, +, {n,}); bound some, e.g. \\d{1,10}")
         try:
             self.pattern = re.compile(pattern)
         except re.error as exc:
@@ -90,6 +103,9 @@ class RegexExtract(Rule):
             text = text_of(v, "regex_extract")
             if text is None:
                 return None
+            if len(text) > MAX_INPUT:
+                raise RuleFailed(f"regex_extract works on at most {MAX_INPUT} characters; "
+                                 f"this value has {len(text)}")
             found = self.pattern.search(text)
             return found.group(self.group) if found else None
         return each(value, one)
