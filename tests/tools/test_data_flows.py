@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from store.accounts import Caller
 from store.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from store.models import DataFlow, Role, SyncRun
+from store.models import DataFlow, Role, SyncedRecord, SyncRun
 from tests.conftest import make_tenant
 from tools import flow_dry_run
 from tools.context import Services
@@ -243,3 +243,18 @@ async def test_test_mapping_on_given_records_shows_field_errors(services: Servic
     assert report.records[1].errors[0].field == "email"
     assert report.records[1].errors[0].rule_index == 1
     assert (report.mapped, report.failed, report.dropped) == (1, 1, 1)
+
+
+async def test_an_outbound_flow_is_tried_on_its_synced_records(services: Services,
+                                                               tenant) -> None:
+    caller, _ = tenant
+    flow = await create_data_flow(services, caller, _flow(
+        await _hubspot(services, caller), direction="outbound",
+        source_fields=["contact.mail"], target_fields=["email"]))
+    async with services.db.transaction(caller.tenant_id) as session:
+        session.add(SyncedRecord(tenant_id=caller.tenant_id, data_flow_id=flow.id,
+                                 external_id="1", data={"contact": {"mail": "a@b.io"}}))
+    report = await flow_dry_run.test_mapping(services, caller, flow.id,
+                                             flow_dry_run.TestMappingRequest())
+    assert report.source == "synced"
+    assert [s.after for s in report.records] == [{"email": "a@b.io"}]
