@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.crypto import SecretBox
 from store.errors import NotFound
-from store.models import Integration, IntegrationProvider
+from store.models import DataFlow, Integration, IntegrationProvider, SyncRun
 
 MAX_INT = 2_147_483_647  # a PostgreSQL integer column
 NAME_LENGTH = 100  # integration_providers.name
@@ -69,3 +69,24 @@ async def load_integration(session: AsyncSession,
 def decrypt_credentials(vault: SecretBox, row: Integration) -> dict[str, Any]:
     """The integration's credentials in the clear; ``{}`` before any were given."""
     return vault.decrypt(row.auth_credentials) if row.auth_credentials else {}
+
+
+# -- data flows (issue 7, configuration) -----------------------------------------------
+
+
+async def load_data_flow(session: AsyncSession, flow_id: uuid.UUID) -> DataFlow:
+    """The flow, or NotFound (another tenant's is not found either)."""
+    found = await session.get(DataFlow, flow_id)
+    if found is None:
+        raise NotFound(f"no data flow {flow_id}")
+    return found
+
+
+async def last_runs(session: AsyncSession,
+                    flows: list[DataFlow]) -> dict[uuid.UUID, SyncRun]:
+    """Each flow's last run by ``last_run_id``, in one query."""
+    ids = [flow.last_run_id for flow in flows if flow.last_run_id is not None]
+    if not ids:
+        return {}
+    runs = (await session.scalars(select(SyncRun).where(SyncRun.id.in_(ids)))).all()
+    return {run.id: run for run in runs}

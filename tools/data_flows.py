@@ -1,0 +1,295 @@
+"""Configuring data flows: list, create, get, update, delete.
+
+Everything a flow says is checked on save, in the transaction that saves it: the
+integration, the stream on its provider's connector, every source field against
+the stream's fields (with the closest real one), every rule's parameters and the
+cron schedule, each error naming its position. A flow stores the mapping as given
+(``source_fields``/``target_fields``/``transformation_rules``) and as parsed
+(``mappings``), which is what the sync engine reads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import MISSING, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from connectors.registry import connector_spec
+from connectors.spec import Stream
+from jobs.flow_schedule import check_schedule, next_run_at
+from jobs.mapping import FieldMapping, parse_mappings
+from store.accounts import Caller
+from store.errors import Conflict, NotFound, ValidationFailed
+from store.models import DataFlow, Role, SyncRun
+from store.queries import last_runs, load_data_flow, load_integration
+from tools.audit import audit
+from tools.context import Services, require
+from tools.integrations import JsonObject, Name
+
+Direction = Literal["inbound", "outbound", "bidirectional"]
+Frequency = Literal["realtime", "hourly", "daily", "weekly", "manual", "cron"]
+FlowStatus = Literal["active", "paused", "error"]
+FieldNames = Annotated[list[str], Field(max_length=500)]
+MAPPING_KEYS = ("source_fields", "target_fields", "transformation_rules", "mappings")
+
+
+class DataFlowCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    integration: uuid.UUID
+    name: Name
+    direction: Direction = "inbound"
+    stream: str = Field(min_length=1, max_length=100, description="e.g. contacts")
+    source_fields: FieldNames = Field(default_factory=list)
+    target_fields: FieldNames = Field(default_factory=list)
+    transformation_rules: JsonObject = Field(default_factory=dict, description=(
+        "target field -> list of rules, with source_fields/target_fields"))
+    mappings: Annotated[list[dict[str, Any]], Field(max_length=500)] = Field(
+        default_factory=list, description='[{"source": "email", "target": "email", '
+        '"rules": [{"rule": "trim"}]}]; instead of source_fields/target_fields')
+    sync_frequency: Frequency = "daily"
+    schedule: JsonObject = Field(default_factory=dict, description=(
+        '{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"} when sync_frequency is cron'))
+    contract: JsonObject = Field(default_factory=dict)
+    status: FlowStatus = "active"
+
+
+class DataFlowUpdate(BaseModel):
+    """Every field optional and none nullable: leave a field out to keep it. Giving
+    ``mappings``, or any of ``source_fields``/``target_fields``/``transformation_rules``,
+    replaces the mapping (the flat fields not given are kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | MISSING = MISSING
+    direction: Direction | MISSING = MISSING
+    stream: Annotated[str, Field(min_length=1, max_length=100)] | MISSING = MISSING
+    source_fields: FieldNames | MISSING = MISSING
+    target_fields: FieldNames | MISSING = MISSING
+    transformation_rules: JsonObject | MISSING = MISSING
+    mappings: Annotated[list[dict[str, Any]], Field(max_length=500)] | MISSING = MISSING
+    sync_frequency: Frequency | MISSING = MISSING
+    schedule: JsonObject | MISSING = MISSING
+    contract: JsonObject | MISSING = MISSING
+    status: FlowStatus | MISSING = MISSING
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} may not be null; leave it out to keep it")
+        return value
+
+
+class RunSummary(BaseModel):
+    id: uuid.UUID
+    status: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    records_read: int
+    records_written: int
+    records_unchanged: int
+    records_failed: int
+    records_deleted: int
+    error: str | None
+    summary: dict[str, Any]
+
+
+class DataFlowPublic(BaseModel):
+    id: uuid.UUID
+    integration: uuid.UUID
+    name: str
+    direction: str
+    stream: str | None
+    status: str
+    source_fields: list[Any]
+    target_fields: list[Any]
+    transformation_rules: dict[str, Any]
+    mappings: list[Any]
+    sync_frequency: str
+    schedule: dict[str, Any]
+    contract: dict[str, Any]
+    next_run_at: datetime | None
+    records_processed: int
+    records_failed: int
+    last_run_at: datetime | None
+    last_run: RunSummary | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def to_public(row: DataFlow, run: SyncRun | None = None) -> DataFlowPublic:
+    return DataFlowPublic(
+        id=row.id, integration=row.integration_id, name=row.name, direction=row.direction,
+        stream=row.stream, status=row.status, source_fields=row.source_fields,
+        target_fields=row.target_fields, transformation_rules=row.transformation_rules,
+        mappings=row.mappings, sync_frequency=row.sync_frequency, schedule=row.schedule,
+        contract=row.contract, next_run_at=row.next_run_at,
+        records_processed=row.records_processed, records_failed=row.records_failed,
+        last_run_at=row.last_run_at,
+        last_run=RunSummary.model_validate(run, from_attributes=True) if run else None,
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+def stream_of(provider: str, name: str) -> Stream:
+    """The stream on the provider's connector, or an error naming the closest one."""
+    spec = connector_spec(provider)
+    if spec is None:
+        raise ValidationFailed(f"{provider} has no connector yet", field="integration")
+    try:
+        return spec.stream(name)
+    except KeyError:
+        known = [s.name for s in spec.streams]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValidationFailed(f"{provider} has no stream {name!r}; {hint}(streams: "
+                               f"{', '.join(known) or 'none'})", field="stream") from None
+
+
+def known_fields(stream: Stream, direction: str) -> set[str] | None:
+    """The names a source path may start with; None where they cannot be checked (an
+    outbound flow reads Connectus's own records, and some streams list no fields)."""
+    if direction == "outbound" or not stream.fields:
+        return None
+    extra = {stream.primary_key.split(",")[0].split(".")[0], "id"}
+    if stream.cursor_field:
+        extra.add(stream.cursor_field.split(".")[0])
+    return {*stream.fields, *extra}
+
+
+def check_mapping(config: dict[str, Any], known: set[str] | None) -> list[FieldMapping]:
+    if config["mappings"] and (config["source_fields"] or config["target_fields"]
+                               or config["transformation_rules"]):
+        raise ValidationFailed("give either mappings or source_fields/target_fields (with "
+                               "transformation_rules), not both", field="mappings")
+    return parse_mappings(config["mappings"], source_fields=config["source_fields"],
+                          target_fields=config["target_fields"],
+                          rules=config["transformation_rules"], known_fields=known)
+
+
+async def _configure(services: Services, caller: Caller, row: DataFlow,
+                     config: dict[str, Any], mapping: dict[str, Any] | None) -> None:
+    """Check the whole configuration and set it on ``row``; raises before any change.
+    ``mapping`` None keeps the stored one, checked again (the stream may have changed)."""
+    async with services.db.session(caller.tenant_id) as session:
+        try:
+            _, provider = await load_integration(session, config["integration_id"])
+        except NotFound as missing:
+            raise ValidationFailed(missing.message, field="integration") from None
+    stream = stream_of(provider, config["stream"])
+    known = known_fields(stream, config["direction"])
+    parsed = (parse_mappings(row.mappings, known_fields=known) if mapping is None
+              else check_mapping(mapping, known))
+    schedule = check_schedule(config["sync_frequency"], config["schedule"])
+    for name, value in config.items():
+        setattr(row, name, value)
+    row.schedule = schedule
+    row.mappings = [m.to_json() for m in parsed]
+    if mapping is not None:
+        row.source_fields, row.target_fields = mapping["source_fields"], mapping["target_fields"]
+        row.transformation_rules = mapping["transformation_rules"]
+        if mapping["mappings"]:  # the brief's lists, shown for a mappings list too
+            row.source_fields = [list(m.source) if isinstance(m.source, tuple) else m.source
+                                 for m in parsed]
+            row.target_fields = [m.target for m in parsed]
+    row.next_run_at = (next_run_at(row.sync_frequency, schedule)
+                       if row.status == "active" else None)
+
+
+async def _save(session: Any, row: DataFlow) -> None:
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a data flow named {row.name!r} already exists") from None
+
+
+async def list_data_flows(services: Services, caller: Caller,
+                          integration: uuid.UUID | None = None,
+                          status: str | None = None) -> list[DataFlowPublic]:
+    """The tenant's data flows, optionally one integration's or one status."""
+    query = select(DataFlow).order_by(DataFlow.created_at)
+    if integration is not None:
+        query = query.where(DataFlow.integration_id == integration)
+    if status:
+        query = query.where(DataFlow.status == status)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = list((await session.scalars(query)).all())
+        runs = await last_runs(session, rows)
+    return [to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
+            for row in rows]
+
+
+async def get_data_flow(services: Services, caller: Caller,
+                        flow_id: uuid.UUID) -> DataFlowPublic:
+    async with services.db.session(caller.tenant_id) as session:
+        row = await load_data_flow(session, flow_id)
+        runs = await last_runs(session, [row])
+    return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
+
+
+async def create_data_flow(services: Services, caller: Caller,
+                           data: DataFlowCreate) -> DataFlowPublic:
+    require(caller, Role.admin, "creating a data flow")
+    config = data.model_dump(exclude={"integration", *MAPPING_KEYS})
+    config["integration_id"] = data.integration
+    row = DataFlow(tenant_id=caller.tenant_id)
+    await _configure(services, caller, row, config, data.model_dump(include=set(MAPPING_KEYS)))
+    async with services.db.transaction(caller.tenant_id) as session:
+        await load_integration(session, data.integration)  # still there, in this transaction
+        session.add(row)
+        await _save(session, row)
+        audit(session, caller, "data_flow.create", "data_flow", row.id, name=row.name,
+              integration=str(row.integration_id), stream=row.stream)
+        await session.refresh(row)
+        return to_public(row)
+
+
+async def update_data_flow(services: Services, caller: Caller, flow_id: uuid.UUID,
+                           data: DataFlowUpdate) -> DataFlowPublic:
+    require(caller, Role.admin, "changing a data flow")
+    changed = data.model_dump(exclude_unset=True)
+    async with services.db.transaction(caller.tenant_id) as session:
+        row = await load_data_flow(session, flow_id)
+        frequency = changed.get("sync_frequency", row.sync_frequency)
+        config = {"integration_id": row.integration_id, "name": row.name,
+                  "direction": row.direction, "stream": row.stream or "",
+                  "sync_frequency": frequency, "status": row.status,
+                  "contract": row.contract,
+                  "schedule": row.schedule if frequency == "cron" else {},
+                  **{k: v for k, v in changed.items() if k not in MAPPING_KEYS}}
+        await _configure(services, caller, row, config, _mapping_after(row, changed))
+        await _save(session, row)
+        audit(session, caller, "data_flow.update", "data_flow", row.id, changed=sorted(changed))
+        await session.refresh(row)
+        runs = await last_runs(session, [row])
+        return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
+
+
+def _mapping_after(row: DataFlow, changed: dict[str, Any]) -> dict[str, Any] | None:
+    """The mapping a PATCH gives: a mappings list as given, or the flat fields with the
+    stored ones it leaves out; None when it gives none."""
+    if not any(key in changed for key in MAPPING_KEYS):
+        return None
+    if "mappings" in changed:
+        return {"source_fields": [], "target_fields": [], "transformation_rules": {},
+                **{k: v for k, v in changed.items() if k in MAPPING_KEYS}}
+    return {"source_fields": changed.get("source_fields", row.source_fields),
+            "target_fields": changed.get("target_fields", row.target_fields),
+            "transformation_rules": changed.get("transformation_rules",
+                                                row.transformation_rules),
+            "mappings": []}
+
+
+async def delete_data_flow(services: Services, caller: Caller, flow_id: uuid.UUID) -> None:
+    """The flow and, with it, its runs and synced records."""
+    require(caller, Role.admin, "deleting a data flow")
+    async with services.db.transaction(caller.tenant_id) as session:
+        row = await load_data_flow(session, flow_id)
+        audit(session, caller, "data_flow.delete", "data_flow", row.id, name=row.name)
+        await session.delete(row)
