@@ -1,6 +1,7 @@
 """test_connection as a person sees it: what went wrong in the provider's words and the one
 thing to do about it, chosen by the kind of failure."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -43,7 +44,7 @@ async def test_a_working_connection_says_who_it_is_connected_as(connect) -> None
 async def test_a_failure_names_its_kind_and_what_to_do(connect, response, category,
                                                        action) -> None:
     diagnosis = await _diagnose(connect, response)
-    assert not diagnosis.ok
+    assert diagnosis.ok is False
     assert diagnosis.details["category"] == category
     assert diagnosis.details["http_status"] == response.status_code
     assert diagnosis.action is not None and diagnosis.action.startswith(action)
@@ -64,5 +65,18 @@ async def test_the_providers_own_advice_beats_the_generic_one(connect) -> None:
                             401, json={"title": "User Disabled", "detail": "disabled",
                                        "type": "https://mailchimp.com/developer/x/UserDisabled"})))
     diagnosis = await connector.test_connection()
-    assert not diagnosis.ok
+    assert diagnosis.ok is False
     assert diagnosis.action is not None and diagnosis.action.startswith("Reconnect with the key")
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_latency_is_reported_in_milliseconds(connect, status) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)
+        return httpx.Response(status, json={"full_name": "Ada"})
+
+    connector = connect("zapier", ZAPIER, http=httpx.AsyncClient(
+        transport=httpx.MockTransport(slow)), priority=Priority.chat)
+    diagnosis = await connector.test_connection()
+    assert diagnosis.ok is (status == 200)
+    assert diagnosis.latency_ms is not None and 50 <= diagnosis.latency_ms < 60_000
