@@ -79,3 +79,33 @@ async def test_two_integrations_of_one_account_draw_from_one_daily_budget(connec
     await second.test_connection()
     assert (await first.client.budget.remaining())["used_today"] == 2
     assert (await other.client.budget.remaining())["used_today"] == 0
+
+
+async def test_an_outage_on_one_account_does_not_stop_another(connect) -> None:
+    import httpx
+
+    from connectors.errors import ProviderDown
+    from connectors.http import Attempts
+
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["authorization"])
+        if request.headers["authorization"] == "Bearer failing-portal":
+            return httpx.Response(503, text="down")
+        return httpx.Response(200, json={"results": []})
+
+    def make(token: str):
+        return connect("hubspot", {"access_token": token},
+                       http=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+                       attempts=Attempts(max_attempts=1, base_wait_s=0.001, max_wait_s=1))
+
+    failing = make("failing-portal")
+    for _ in range(6):  # past the breaker's threshold of failures in a row
+        with pytest.raises(ProviderDown):
+            await failing.read_all("contacts")
+    before = len(calls)
+    with pytest.raises(ProviderDown, match="in a row"):
+        await failing.read_all("contacts")
+    assert len(calls) == before  # this account's circuit is open: not called
+    assert await make("healthy-portal").read_all("contacts") == []

@@ -109,8 +109,9 @@ def _answering(body: object) -> httpx.AsyncClient:
 
 async def test_records_that_are_not_a_list_are_an_error_naming_the_stream(connect) -> None:
     connector = connect("hubspot", DEMO, http=_answering({"results": {"id": "1"}}))
-    with pytest.raises(ProviderError, match="contacts without a list at 'results'"):
+    with pytest.raises(ProviderError, match="contacts without a list at 'results'") as info:
         await connector.read_all("contacts")
+    assert info.value.provider == "hubspot"
 
 
 async def test_a_page_without_records_is_an_empty_last_page(connect) -> None:
@@ -138,3 +139,11 @@ async def test_a_missing_placeholder_setting_is_named(connect) -> None:
     with pytest.raises(ValidationFailed) as info:
         connect("mailchimp", {"api_key": "key-us6"}, settings={"base_url": "https://{region}.x"})
     assert info.value.message == "settings.region: mailchimp needs the setting 'region'"
+
+
+async def test_a_sandbox_url_with_a_trailing_slash_reaches_the_simulator(sandbox,
+                                                                        connect) -> None:
+    _count(sandbox, 5)
+    connector = connect("hubspot", DEMO, settings={"sandbox_url": sandbox.url + "/"})
+    assert connector.client.base_url == sandbox.url + "/hubspot"
+    assert len(await connector.read_all("contacts")) == 5
