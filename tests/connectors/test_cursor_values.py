@@ -34,3 +34,18 @@ def test_iso_cursors_sort_as_the_instants_they_name() -> None:
     assert sorted(to_iso(v) for v in values) == [
         "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:09.000Z",
         "2024-01-01T00:00:10.000Z", "2024-01-01T00:00:11.000Z"]
+
+
+def test_the_machines_time_zone_never_shifts_a_cursor(monkeypatch) -> None:
+    """A worker on a server set to New York time must checkpoint the same instants."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert to_iso("2024-01-01T00:00:00") == "2024-01-01T00:00:00.000Z"
+        assert to_iso("2024-01-01T05:30:00+0530") == "2024-01-01T00:00:00.000Z"
+        assert to_iso(1704067200) == "2024-01-01T00:00:00.000Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
