@@ -147,3 +147,27 @@ async def test_a_sandbox_url_with_a_trailing_slash_reaches_the_simulator(sandbox
     connector = connect("hubspot", DEMO, settings={"sandbox_url": sandbox.url + "/"})
     assert connector.client.base_url == sandbox.url + "/hubspot"
     assert len(await connector.read_all("contacts")) == 5
+
+
+async def test_a_salesforce_delta_read_resumes_from_its_next_records_url(sandbox, connect,
+                                                                         monkeypatch) -> None:
+    from connectors.registry import connector_spec
+
+    spec = connector_spec("salesforce")
+    assert spec is not None
+    box = sandbox.sandboxes["salesforce"]
+    monkeypatch.setattr(box, "counts_override",
+                        {"Account": 0, "Contact": 650, "Lead": 0, "Opportunity": 0})
+    box.reset()
+    credentials = {**spec.sandbox_demo["credentials"], "instance_url": sandbox.url + "/salesforce"}
+    settings = spec.sandbox_demo["settings"]
+    everything = await connect("salesforce", credentials, settings).read_all("contacts")
+    since = to_iso(everything[200]["SystemModstamp"])
+    stream = connect("salesforce", credentials, settings).pages("contacts", since=since,
+                                                                 page_size=200)
+    head = await anext(stream)
+    await stream.aclose()
+    rest = await _drain(connect("salesforce", credentials, settings), "contacts", since=since,
+                        resume=_checkpoint(head.resume))
+    got = [r["Id"] for r in head.records] + [r["Id"] for page in rest for r in page]
+    assert got == [r["Id"] for r in everything[200:]]
