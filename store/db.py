@@ -6,13 +6,14 @@ a *system* session (``db.system_session()``). In a tenant session every query
 on a tenant-scoped table is filtered by ``tenant_id`` automatically, and a new
 row gets the session's tenant; a row of another tenant cannot be written. A
 session that is neither refuses tenant-scoped queries outright, so forgetting
-the scope is a loud bug instead of a data leak.
+the scope is a loud bug instead of a data leak. INSERT statements (batched upserts)
+are held to the same rule: every tenant_id they carry must be the session's.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -77,10 +78,45 @@ def _touches_tenant_rows(state: ORMExecuteState) -> bool:
     return False
 
 
+def _inserted_tenants(state: ORMExecuteState) -> Iterator[Any]:
+    """Every tenant_id an INSERT would write: in ``.values(...)`` (one row or many) and in
+    executemany parameters. Read from the statement's own parts, not by compiling it, since
+    the sync engine's batched upserts run this on every page."""
+    statement: Any = state.statement
+    rows: list[Mapping[Any, Any]] = []
+    if getattr(statement, "_values", None):
+        rows.append(statement._values)
+    for group in getattr(statement, "_multi_values", ()) or ():
+        rows.extend(group)
+    params = state.parameters
+    if isinstance(params, Mapping):
+        rows.append(params)
+    elif params:
+        rows.extend(params)
+    for values in rows:
+        for key, value in values.items():
+            if getattr(key, "key", key) == "tenant_id":
+                yield getattr(value, "value", value)
+
+
+def _check_insert(state: ORMExecuteState, tenant_id: uuid.UUID | None) -> None:
+    if not _touches_tenant_rows(state):
+        return
+    if tenant_id is None:
+        raise SystemFault("a tenant-scoped row was written in a session without a tenant")
+    if any(value != tenant_id for value in _inserted_tenants(state)):
+        raise PermissionDenied("that row belongs to another tenant")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     info = state.session.info
-    if info.get("system") or not (state.is_select or state.is_update or state.is_delete):
+    if info.get("system"):
+        return
+    if state.is_insert:
+        _check_insert(state, info.get("tenant_id"))
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     tenant_id = info.get("tenant_id")
     if tenant_id is None:

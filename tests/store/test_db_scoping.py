@@ -129,3 +129,37 @@ async def test_aliased_queries_are_scoped_too(services: Services) -> None:
     async with services.db.session(acme_id) as session:
         found = (await session.scalars(select(other).where(other.id == theirs.id))).all()
     assert found == []
+
+
+@pytest.mark.parametrize("shape", ["values", "many values", "executemany", "upsert"])
+async def test_an_insert_statement_cannot_write_another_tenants_row(
+        services: Services, shape: str) -> None:
+    """Core INSERT statements (the sync engine's batched upserts) obey the same guard as
+    ORM objects: a tenant session writes only its own tenant's rows."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    acme, _ = await make_tenant(services, "acme")
+    globex, _ = await make_tenant(services, "globex")
+    provider_id = await _provider_id(services, acme.tenant_id)
+
+    def row(name: str, tenant: uuid.UUID) -> dict[str, object]:
+        return {"id": uuid.uuid4(), "tenant_id": tenant, "provider_id": provider_id,
+                "name": name, "status": "pending", "settings": {}, "sync_config": {},
+                "health_score": 100, "api_calls_today": 0, "api_calls_limit": 0}
+
+    own, foreign = row("mine", acme.tenant_id), row("theirs", globex.tenant_id)
+    statement, params = {
+        "values": (insert(Integration).values(**foreign), None),
+        "many values": (insert(Integration).values([own, foreign]), None),
+        "executemany": (insert(Integration), [own, foreign]),
+        "upsert": (insert(Integration).values(**foreign).on_conflict_do_nothing(), None),
+    }[shape]
+    with pytest.raises(PermissionDenied):
+        async with services.db.transaction(acme.tenant_id) as session:
+            await session.execute(statement, params)
+    async with services.db.system_session() as session:
+        names = (await session.scalars(select(Integration.name))).all()
+    assert names == []
+    async with services.db.transaction(acme.tenant_id) as session:  # its own rows still go in
+        await session.execute(insert(Integration).values(**own))
+    assert await _names(services, acme.tenant_id) == ["mine"]
