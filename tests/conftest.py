@@ -35,7 +35,8 @@ from store.models import Role
 from store.settings import Settings
 from tools.context import Services
 
-TEMPLATE = "cx_test_template"
+# one template per run: two runs against one DATABASE_URL must not drop each other's
+TEMPLATE = f"cx_test_template_{os.getpid()}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,13 +73,14 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template_url(server_url: str) -> str:
+def template_url(server_url: str) -> Iterator[str]:
     with psycopg.connect(_libpq(server_url, "postgres"), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {TEMPLATE}")
     url = _libpq(server_url, TEMPLATE)
     upgrade(url)
-    return url
+    yield url
+    _drop_database(server_url, TEMPLATE)
 
 
 def _create_database(server_url: str, template: str) -> tuple[str, str]:
