@@ -76,6 +76,33 @@ def to_iso(value: Any) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]00:?00)")
+
+
+def newest_cursor(values: list[Any]) -> str | None:
+    """``max(to_iso(v) for v in values)``, converting one value instead of every one.
+
+    Converting each record's cursor was a third of the framework's cost per page. UTC
+    timestamps of one width and one suffix sort as text, and epoch numbers of one unit
+    as numbers, so the newest is found first and only it is converted; anything else
+    (mixed offsets, widths or units) takes the slow path.
+    """
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return None
+    first = present[0]
+    shape = _ISO_UTC.fullmatch(first) if isinstance(first, str) else None
+    if shape is not None:
+        width, suffix = len(first), shape.group(2)
+        if all(isinstance(v, str) and len(v) == width and v.endswith(suffix)
+               and _ISO_UTC.fullmatch(v) for v in present):
+            return to_iso(max(present))
+    elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        if all(v > 1e11 for v in present) or all(v <= 1e11 for v in present):
+            return to_iso(max(present))
+    return max((iso for iso in map(to_iso, present) if iso), default=None)
+
+
 def account_key(spec: ConnectorSpec, credentials: dict[str, Any],
                 settings: dict[str, Any]) -> str:
     """Integrations on the same provider account share one budget: key it by the account."""
@@ -173,8 +200,7 @@ class Connector:
             following = paginator.next(request, body)
             cursor = None
             if stream.cursor_field:
-                values = [to_iso(dig(r, stream.cursor_field)) for r in records]
-                cursor = max((v for v in values if v), default=None)
+                cursor = newest_cursor([dig(r, stream.cursor_field) for r in records])
             yield Page(records, cursor, asdict(following) if following else None)
             if following is None:
                 return
