@@ -25,11 +25,13 @@ from connectors.errors import (
     BadRequest,
     NotFoundAtProvider,
     ProviderError,
+    ScanIncomplete,
 )
 from connectors.http import Attempts, CallObserver, ProviderClient
+from connectors.paginators import Paginator
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
 from connectors.request import Request, dig
-from connectors.spec import ConnectorSpec, InboundEvent, WebhookRequest, WriteResult
+from connectors.spec import ConnectorSpec, InboundEvent, Stream, WebhookRequest, WriteResult
 from store.errors import ValidationFailed
 
 REFRESH_AHEAD_S = 120
@@ -42,6 +44,18 @@ class Page:
     records: list[dict[str, Any]]
     cursor: str | None  # newest cursor-field value in this page, ISO-8601 UTC
     resume: dict[str, Any] | None  # the request for the next page; None on the last
+
+
+@dataclass(frozen=True)
+class Deleted:
+    id: str  # the stream's key of the record
+    at: str | None  # when the provider says it was deleted or archived, ISO-8601 UTC
+
+
+@dataclass(frozen=True)
+class IdPage:
+    ids: list[str]
+    complete: bool  # True only on the last page of a scan that reached the end of the list
 
 
 @dataclass
@@ -184,12 +198,98 @@ class Connector:
             if since and stream.delta is not None:
                 _, paginator = stream.delta.request(stream, since, request)
         else:
-            request = Request(stream.method, self._fill(stream.path), dict(stream.params),
-                              json=dict(stream.body) if stream.body is not None else None)
-            paginator = stream.paginator
+            request, paginator = self._request(stream), stream.paginator
             if since and stream.delta is not None:
                 request, paginator = stream.delta.request(stream, since, request)
             request = paginator.first(request, size)
+        async for records, _, following in self._walk(stream, request, paginator):
+            cursor = None
+            if stream.cursor_field:
+                cursor = newest_cursor([dig(r, stream.cursor_field) for r in records])
+            yield Page(records, cursor, asdict(following) if following else None)
+
+    async def deleted_since(self, stream_name: str, since: str) -> AsyncIterator[list[Deleted]]:
+        """Records deleted (or archived) at the provider since ``since`` (ISO-8601), a page
+        at a time, where the provider serves them (``Stream.deletions``)."""
+        stream = self.spec.stream(stream_name)
+        spec = stream.deletions
+        if spec is None:
+            raise ValidationFailed(f"{self.spec.name} does not serve deleted {stream.name}; "
+                                   "reconcile with an id scan", field="stream")
+        if spec.build is not None:
+            request = spec.build(stream, since)
+        else:
+            extra = {**spec.params}
+            if spec.since_param:
+                extra[spec.since_param] = spec.format(since)
+            request = self._request(stream, extra)
+        request = stream.paginator.first(request, spec.page_size or stream.page_size)
+        floor = to_iso(since) or ""
+        async for records, _, _ in self._walk(stream, request, stream.paginator):
+            found = [Deleted(stream.key(r), to_iso(dig(r, spec.deleted_at))) for r in records]
+            if spec.since_param is None and spec.build is None:
+                found = [d for d in found if d.at is None or d.at >= floor]
+            if found:
+                yield found
+
+    async def scan_ids(self, stream_name: str) -> AsyncIterator[IdPage]:
+        """Every id of a stream, cheaply (``Stream.id_scan``), a page at a time.
+
+        Only the last page of a scan that reached the end says ``complete``; a failed call
+        raises out of the scan, and a scan whose ids do not add up to the provider's own
+        total raises ``ScanIncomplete`` instead of yielding its last page. Deleting what a
+        scan did not see is safe only after ``complete``: ``vanished`` does exactly that.
+        """
+        stream = self.spec.stream(stream_name)
+        scan = stream.id_scan
+        if scan is None:
+            raise ValidationFailed(f"{self.spec.name} has no id scan for {stream.name}",
+                                   field="stream")
+        request = scan.build(stream) if scan.build is not None else \
+            self._request(stream, scan.params)
+        request = stream.paginator.first(request, scan.page_size or stream.page_size)
+        seen: set[str] = set()
+        totals: set[Any] = set()
+        async for records, body, following in self._walk(stream, request, stream.paginator):
+            ids = [stream.key(r) for r in records]
+            seen.update(ids)
+            if scan.total is not None:
+                totals.add(dig(body, scan.total))
+            if following is None and scan.total is not None and (
+                    len(totals) != 1 or len(seen) != int(next(iter(totals)) or 0)):
+                raise ScanIncomplete(
+                    f"the {self.spec.name} {stream.name} id scan saw {len(seen)} ids, but the "
+                    f"provider counted {sorted(map(str, totals))}: the list changed during "
+                    "the scan", provider=self.spec.name)
+            yield IdPage(ids, complete=following is None)
+
+    async def all_ids(self, stream_name: str) -> frozenset[str]:
+        """Every id the provider holds now, from a scan that reached its end; raises
+        otherwise, so a caller never holds a partial set it could mistake for the whole."""
+        found: set[str] = set()
+        complete = False
+        async for page in self.scan_ids(stream_name):
+            found.update(page.ids)
+            complete = page.complete
+        if not complete:  # a paginator that ended without a last page: never trust it
+            raise ScanIncomplete(f"the {self.spec.name} {stream_name} id scan did not finish",
+                                 provider=self.spec.name)
+        return frozenset(found)
+
+    async def vanished(self, stream_name: str, known: set[str] | frozenset[str]) -> set[str]:
+        """Of the ids we hold (``known``, taken before the scan starts), those the provider
+        no longer has, from a finished scan only."""
+        return set(known) - await self.all_ids(stream_name)
+
+    def _request(self, stream: Stream, extra: dict[str, Any] | None = None) -> Request:
+        """The stream's own request; ``extra`` params override its own, None removing one."""
+        params = {k: v for k, v in {**stream.params, **(extra or {})}.items() if v is not None}
+        return Request(stream.method, self._fill(stream.path), params,
+                       json=dict(stream.body) if stream.body is not None else None)
+
+    async def _walk(self, stream: Stream, request: Request, paginator: Paginator
+                    ) -> AsyncIterator[tuple[list[dict[str, Any]], Any, Request | None]]:
+        """(records, body, next request) for each page until the paginator stops."""
         while True:
             await self._refresh_if_due()
             _, body = await self.client.send(request)
@@ -198,10 +298,7 @@ class Connector:
                 raise ProviderError(f"{self.spec.name} answered {stream.name} without a list "
                                     f"at {stream.records!r}", provider=self.spec.name)
             following = paginator.next(request, body)
-            cursor = None
-            if stream.cursor_field:
-                cursor = newest_cursor([dig(r, stream.cursor_field) for r in records])
-            yield Page(records, cursor, asdict(following) if following else None)
+            yield records, body, following
             if following is None:
                 return
             request = following
