@@ -9,11 +9,12 @@ encrypted by the caller before they are stored).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,13 +94,22 @@ def to_iso(value: Any) -> str | None:
 _ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]00:?00)")
 
 
+@functools.lru_cache(maxsize=64)
+def _one_shape(fraction: str, suffix: str) -> re.Pattern[str]:
+    """Lines that are all UTC timestamps of exactly this shape (fraction digits, suffix)."""
+    one = (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" + (rf"\.\d{{{len(fraction) - 1}}}" if fraction
+                                               else "") + re.escape(suffix))
+    return re.compile(rf"(?:{one}\n)*{one}")
+
+
 def newest_cursor(values: list[Any]) -> str | None:
     """``max(to_iso(v) for v in values)``, converting one value instead of every one.
 
     Converting each record's cursor was a third of the framework's cost per page. UTC
-    timestamps of one width and one suffix sort as text, and epoch numbers of one unit
-    as numbers, so the newest is found first and only it is converted; anything else
-    (mixed offsets, widths or units) takes the slow path.
+    timestamps of one shape sort as text, and epoch numbers of one unit as numbers, so
+    the newest is found first and only it is converted; the shape of a whole page is
+    checked by one regex over its joined values. Anything else (mixed offsets, widths
+    or units) converts every value.
     """
     present = [v for v in values if v is not None and v != ""]
     if not present:
@@ -107,9 +117,8 @@ def newest_cursor(values: list[Any]) -> str | None:
     first = present[0]
     shape = _ISO_UTC.fullmatch(first) if isinstance(first, str) else None
     if shape is not None:
-        width, suffix = len(first), shape.group(2)
-        if all(isinstance(v, str) and len(v) == width and v.endswith(suffix)
-               and _ISO_UTC.fullmatch(v) for v in present):
+        if all(isinstance(v, str) for v in present) and _one_shape(
+                shape.group(1) or "", shape.group(2)).fullmatch("\n".join(present)):
             return to_iso(max(present))
     elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         if all(v > 1e11 for v in present) or all(v <= 1e11 for v in present):
@@ -204,9 +213,12 @@ class Connector:
             request = paginator.first(request, size)
         async for records, _, following in self._walk(stream, request, paginator):
             cursor = None
-            if stream.cursor_field:
-                cursor = newest_cursor([dig(r, stream.cursor_field) for r in records])
-            yield Page(records, cursor, asdict(following) if following else None)
+            if field_name := stream.cursor_field:
+                cursor = newest_cursor([r.get(field_name) for r in records]
+                                       if "." not in field_name
+                                       else [dig(r, field_name) for r in records])
+            # shallow: paginators never change a request, they make a new one
+            yield Page(records, cursor, dict(vars(following)) if following else None)
 
     async def deleted_since(self, stream_name: str, since: str) -> AsyncIterator[list[Deleted]]:
         """Records deleted (or archived) at the provider since ``since`` (ISO-8601), a page
