@@ -94,8 +94,10 @@ async def test_an_id_scan_costs_far_less_than_a_full_read(sandbox, connect) -> N
     scanner = connect("hubspot", HUBSPOT, http=scan.client)
     assert len(await reader.read_all("contacts")) == 500
     assert len(await scanner.all_ids("contacts")) == 500
-    assert scan.calls == full.calls  # HubSpot pages by 100 either way: the saving is bytes
-    assert scan.received < full.received * 0.6, (scan.received, full.received)
+    # HubSpot pages by 100 either way and always adds its timestamps and bookkeeping
+    # properties, so the saving is the rest of each record (about 40% of the bytes)
+    assert scan.calls == full.calls
+    assert scan.received < full.received * 0.7, (scan.received, full.received)
     await full.client.aclose()
     await scan.client.aclose()
 
@@ -108,7 +110,7 @@ async def test_a_mailchimp_id_scan_reads_ids_alone(sandbox, connect, monkeypatch
     records = await reader.read_all("members")
     ids = await scanner.all_ids("members")
     assert ids == {r["id"] for r in records} and len(ids) == 2500
-    assert scan.received * 5 < full.received, (scan.received, full.received)
+    assert scan.calls == full.calls and scan.received * 10 < full.received
     await full.client.aclose()
     await scan.client.aclose()
 
@@ -129,15 +131,21 @@ async def test_mailchimp_archived_members_and_permanent_deletes(sandbox, connect
 
 
 async def test_salesforce_recycle_bin_and_id_scan(sandbox, connect, monkeypatch) -> None:
-    connector = connect("salesforce", _salesforce(sandbox, monkeypatch, 700))
+    full, scan = Bytes(), Bytes()
+    credentials = _salesforce(sandbox, monkeypatch, 700)
+    assert len(await connect("salesforce", credentials, http=full.client).read_all(
+        "contacts")) == 700
+    connector = connect("salesforce", credentials, http=scan.client)
     before = to_iso(time.time() - 2)
     known = set(await connector.all_ids("contacts"))
-    assert len(known) == 700
+    assert len(known) == 700 and scan.received * 2 < full.received
     victim = sorted(known)[450]
     await _delete(connector, f"/services/data/v62.0/sobjects/Contact/{victim}")
     found = [d async for page in connector.deleted_since("contacts", before) for d in page]
     assert [d.id for d in found] == [victim] and found[0].at
     assert await connector.vanished("contacts", known) == {victim}
+    await full.client.aclose()
+    await scan.client.aclose()
 
 
 async def test_an_interrupted_scan_never_yields_a_complete_set(sandbox, connect) -> None:
