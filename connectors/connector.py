@@ -1,4 +1,5 @@
-"""Run any ConnectorSpec: read streams page by page, write batches, test, verify webhooks.
+"""Run any ConnectorSpec: read streams page by page, find deletions, write batches, test,
+verify webhooks.
 
 The caller (a sync job, a workflow step, a tool the agent uses) builds a
 ``Connector`` with the integration's decrypted credentials and settings, the
