@@ -14,7 +14,8 @@ under the store's kinds:
     ├── RateLimited                 429 or the provider's own "slow down"
     ├── QuotaExhausted              a daily/hourly cap: resets_at, resume then
     ├── ProviderDown                5xx, timeouts, connection errors, open circuit
-    └── TokenExpired                refresh once and repeat the call
+    ├── TokenExpired                refresh once and repeat the call
+    └── ScanIncomplete              an id scan that did not see every id: delete nothing
 
 Foreign errors (httpx) are converted in connectors/http.py, the one place that
 talks to providers; each provider's answers are read through its error table
@@ -142,3 +143,14 @@ class TokenExpired(Transient):
     status = 401
     category = "auth"
     severity = "info"
+
+
+class ScanIncomplete(Transient):
+    """An id scan that cannot vouch for having seen every id (the list changed under its
+    offset pages): nothing may be deleted on its word; scan again later."""
+
+    code = "scan_incomplete"
+    category = "sync"
+    severity = "warning"
+    hint: ClassVar[str] = ("The provider's list changed during the scan; the next scan "
+                           "reconciles deletions.")

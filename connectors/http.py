@@ -128,8 +128,8 @@ class ProviderClient:
         return request
 
     async def _once(self, request: Request) -> tuple[httpx.Response, Any]:
-        await self.breaker.check()
-        await self.budget.acquire(self.priority, self._relative(request))
+        # breaker, pause, reported usage and windows: one round trip to Redis
+        admitted = await self.budget.admit(self.priority, self._relative(request), self.breaker)
         started = time.perf_counter()
         url, params = self.url(request.path), request.params or None
         if params and "?" in url:  # a path with its own query (a setting): httpx would drop it
@@ -156,10 +156,11 @@ class ProviderClient:
         if found is None and response.status_code >= 400:  # a classify without a table
             found = default_classify(self.spec.name, response, body)
         if self.spec.usage is not None:
-            await self.budget.observe(self.spec.usage(response))
+            await self.budget.observe(self.spec.usage(response), seen=admitted)
         if found is None:
             self._refreshed = False  # "once on a 401" is per call, not per client lifetime
-            await self.breaker.success()
+            if admitted.breaker_dirty:  # a breaker with nothing in it has nothing to clear
+                await self.breaker.success()
             await self.observer.call(status=response.status_code,
                                      elapsed_ms=_ms(started), error=None)
             return response, body

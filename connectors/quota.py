@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 
 from connectors.errors import ProviderDown, QuotaExhausted, RateLimited
 from connectors.request import Request
-from connectors.rolling import RollingLog, Window
+from connectors.rolling import Gates, Outcome, RollingLog, Window
 from connectors.spec import RateLimit, Usage
 
 
@@ -41,6 +41,8 @@ class Priority(enum.IntEnum):
 
 
 CEILING = {Priority.chat: 1.0, Priority.workflow: 0.9, Priority.sync: 0.7}
+# below this share of the provider-reported quota a priority waits; chat never does
+FLOOR = {Priority.chat: -1.0, Priority.workflow: 0.1, Priority.sync: 0.3}
 
 
 def _next_midnight(now: float) -> datetime:
@@ -80,19 +82,39 @@ class QuotaBudget:
     async def acquire(self, priority: Priority, request: Request | None = None) -> int:
         """Wait for room in every window of this call (up to ``max_wait_s``) and count it;
         returns the moment it was counted, as logged (Redis's clock, epoch microseconds)."""
+        return (await self.admit(priority, request)).at_us
+
+    async def admit(self, priority: Priority, request: Request | None = None,
+                    breaker: CircuitBreaker | None = None) -> Outcome:
+        """``acquire``, with the breaker's check in the same round trip to Redis; the
+        outcome also carries what ``observe`` and ``CircuitBreaker.success`` need to
+        skip writes that would change nothing."""
         deadline = time.monotonic() + self.max_wait_s
-        await self._honour_pause(deadline)
-        await self._check_reported(priority)
         windows = self.windows(priority, request)
         daily = self._daily(priority)
-        if not windows and daily is None:  # nothing documented to count (Mailchimp)
-            return time.time_ns() // 1000
+        # without a breaker its two keys name a key nobody writes, so they never hold a call
+        gates = Gates(open_until=breaker.key + ":open_until" if breaker else f"{self.key}:-",
+                      failures=breaker.key + ":failures" if breaker else f"{self.key}:-",
+                      paused_until=f"{self.key}:paused_until", reported=f"{self.key}:reported",
+                      reported_reset=f"{self.key}:reported_reset", floor=FLOOR[priority])
         while True:
-            outcome = await self.log.take(windows, daily)
+            outcome = await self.log.take(windows, daily, gates, time.time())
             if outcome.admitted:
-                return outcome.at_us
+                return outcome
+            if outcome.held_by == "breaker":
+                assert breaker is not None
+                raise breaker.opened(float(outcome.stamp))
+            if outcome.held_by == "reported":
+                raise self._reported_low(priority, float(outcome.stamp), outcome.reported_reset)
             if outcome.daily_used is not None:
                 raise self._daily_exhausted(priority, outcome.daily_used)
+            if outcome.held_by == "pause":
+                wait = float(outcome.stamp) - time.time()
+                if time.monotonic() + wait > deadline:
+                    raise RateLimited(f"{self.provider} asked us to wait {wait:.0f}s before "
+                                      "calling again", retry_after=wait, provider=self.provider)
+                await asyncio.sleep(max(0.0, wait))
+                continue
             wait = outcome.wait_s
             if time.monotonic() + wait > deadline:
                 raise RateLimited(f"{self.provider} rate limit reached for {priority.name} calls",
@@ -115,12 +137,21 @@ class QuotaBudget:
         until = time.time() + seconds
         await self.redis.set(f"{self.key}:paused_until", str(until), px=int(seconds * 1000) + 1)
 
-    async def observe(self, usage: Usage) -> None:
-        if usage.remaining_fraction is not None:
-            await self.redis.set(f"{self.key}:reported", str(usage.remaining_fraction), ex=3600)
-            if usage.resets_at is not None:
-                await self.redis.set(f"{self.key}:reported_reset",
-                                     str(usage.resets_at.timestamp()), ex=3600)
+    async def observe(self, usage: Usage, seen: Outcome | None = None) -> None:
+        """Store what the provider says is left. ``seen`` is what this call's admission
+        read; the fraction is kept to four places, so a write that would store what is
+        already there (most calls) is skipped."""
+        if usage.remaining_fraction is None:
+            return
+        left = str(round(usage.remaining_fraction, 4))
+        reset = str(usage.resets_at.timestamp()) if usage.resets_at is not None else None
+        if seen is not None and seen.reported == left and reset in (None, seen.reported_reset):
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(f"{self.key}:reported", left, ex=3600)
+            if reset is not None:
+                pipe.set(f"{self.key}:reported_reset", reset, ex=3600)
+            await pipe.execute()
 
     async def remaining(self) -> dict[str, float | int | None]:
         """What is left, for health summaries and the agent."""
@@ -129,32 +160,13 @@ class QuotaBudget:
         return {"used_today": used_today, "daily_limit": self.limit.daily,
                 "provider_remaining_fraction": float(reported) if reported else None}
 
-    async def _honour_pause(self, deadline: float) -> None:
-        raw = await self.redis.get(f"{self.key}:paused_until")
-        if not raw:
-            return
-        wait = float(raw) - time.time()
-        if wait <= 0:
-            return
-        if time.monotonic() + wait > deadline:
-            raise RateLimited(f"{self.provider} asked us to wait {wait:.0f}s before calling again",
-                              retry_after=wait, provider=self.provider)
-        await asyncio.sleep(wait)
-
-    async def _check_reported(self, priority: Priority) -> None:
-        raw = await self.redis.get(f"{self.key}:reported")
-        if raw is None or priority is Priority.chat:
-            return
-        left = float(raw)
-        floor = 0.3 if priority is Priority.sync else 0.1
-        if left < floor:
-            reset_raw = await self.redis.get(f"{self.key}:reported_reset")
-            resets = (datetime.fromtimestamp(float(reset_raw), UTC) if reset_raw
-                      else datetime.now(UTC) + timedelta(minutes=15))
-            raise QuotaExhausted(
-                f"{self.provider} reports {left:.0%} of its quota left; "
-                f"{priority.name} calls wait so chat and workflows keep working",
-                resets_at=resets, provider=self.provider)
+    def _reported_low(self, priority: Priority, left: float, reset_raw: str) -> QuotaExhausted:
+        resets = (datetime.fromtimestamp(float(reset_raw), UTC) if reset_raw
+                  else datetime.now(UTC) + timedelta(minutes=15))
+        return QuotaExhausted(
+            f"{self.provider} reports {left:.0%} of its quota left; "
+            f"{priority.name} calls wait so chat and workflows keep working",
+            resets_at=resets, provider=self.provider)
 
     def _daily_key(self, now: float) -> str:
         return f"{self.key}:d:{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d')}"
@@ -185,12 +197,15 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
 
     async def check(self) -> None:
+        """On its own; a provider call checks it inside ``QuotaBudget.admit``."""
         raw = await self.redis.get(f"{self.key}:open_until")
         if raw and float(raw) > time.time():
-            wait = float(raw) - time.time()
-            raise ProviderDown(
-                f"{self.provider} failed {self.threshold} times in a row; not calling it for "
-                f"another {wait:.0f}s", provider=self.provider)
+            raise self.opened(float(raw))
+
+    def opened(self, until: float) -> ProviderDown:
+        return ProviderDown(
+            f"{self.provider} failed {self.threshold} times in a row; not calling it for "
+            f"another {max(0.0, until - time.time()):.0f}s", provider=self.provider)
 
     async def success(self) -> None:
         await self.redis.delete(f"{self.key}:failures", f"{self.key}:open_until")

@@ -7,6 +7,10 @@ endpoint's limit) and the daily counter atomically, so no two processes can both
 the last slot, and a call refused by one window takes nothing from the others. A
 refusal says how long until enough of the oldest calls have left the window.
 
+The same script first reads the account's gates (``Gates``: the circuit breaker, a
+shared pause, the provider-reported quota), so a call costs one round trip to Redis
+rather than one per check; on a read that is most of the framework's overhead.
+
 Why not the ``limits`` library's moving window: its key embeds the limit's amount, so
 the 70/90/100% priority ceilings would be three separate budgets rather than three
 shares of one; it trims the log to the limit it was asked about, so a sync's check
@@ -18,6 +22,7 @@ and it wants ``async+redis+unix://`` where our settings say ``unix://``.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -26,35 +31,54 @@ from redis.asyncio import Redis
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local g = tonumber(ARGV[3])
+local dirty, reported, reset = 0, '', ''
+if g > 0 then
+  -- the stamps were written with the callers' clock (epoch s), so they are read with it
+  local clock, floor = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local open_until = redis.call('GET', KEYS[1])
+  if open_until and tonumber(open_until) > clock then return {-3, open_until} end
+  if open_until or redis.call('EXISTS', KEYS[2]) == 1 then dirty = 1 end
+  local paused = redis.call('GET', KEYS[3])
+  if paused and tonumber(paused) > clock then return {-2, paused} end
+  reported = redis.call('GET', KEYS[4]) or ''
+  reset = redis.call('GET', KEYS[5]) or ''
+  if reported ~= '' and floor >= 0 and tonumber(reported) < floor then
+    return {-4, reported, reset}
+  end
+end
+local a = 5
 local n = tonumber(ARGV[2])
 local wait = 0
 for i = 1, n do
-  local window = tonumber(ARGV[1 + 2 * i])
-  local allowed = tonumber(ARGV[2 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  local used = redis.call('ZCARD', KEYS[i])
+  local key = KEYS[g + i]
+  local window = tonumber(ARGV[a + 2 * i - 1])
+  local allowed = tonumber(ARGV[a + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local used = redis.call('ZCARD', key)
   if used >= allowed then
-    local nth = redis.call('ZRANGE', KEYS[i], used - allowed, used - allowed, 'WITHSCORES')
+    local nth = redis.call('ZRANGE', key, used - allowed, used - allowed, 'WITHSCORES')
     local free_in = tonumber(nth[2]) + window - now
     if free_in > wait then wait = free_in end
   end
 end
-local daily = tonumber(ARGV[3 + 2 * n])
+local daily = tonumber(ARGV[a + 2 * n + 1])
+local day = KEYS[g + n + 1]
 if daily >= 0 then
-  local used = tonumber(redis.call('GET', KEYS[n + 1]) or '0')
+  local used = tonumber(redis.call('GET', day) or '0')
   if used >= daily then return {-1, used} end
 end
 if wait > 0 then return {wait, now} end
 local member = now .. ':' .. ARGV[1]
 for i = 1, n do
-  redis.call('ZADD', KEYS[i], now, member)
-  redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[1 + 2 * i]) / 1000) + 1000)
+  redis.call('ZADD', KEYS[g + i], now, member)
+  redis.call('PEXPIRE', KEYS[g + i], math.ceil(tonumber(ARGV[a + 2 * i - 1]) / 1000) + 1000)
 end
 if daily >= 0 then
-  redis.call('INCR', KEYS[n + 1])
-  redis.call('EXPIRE', KEYS[n + 1], tonumber(ARGV[4 + 2 * n]))
+  redis.call('INCR', day)
+  redis.call('EXPIRE', day, tonumber(ARGV[a + 2 * n + 2]))
 end
-return {0, now}
+return {0, now, dirty, reported, reset}
 """
 
 _PEEK = """
@@ -88,11 +112,41 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Gates:
+    """Keys that can hold a call back before any window is looked at.
+
+    ``open_until`` and ``paused_until`` hold an epoch-seconds stamp (written with the
+    callers' clock, so compared with it); ``failures`` only tells whether the breaker
+    has anything for a success to clear; below ``floor`` of the provider-reported
+    quota the call waits (a negative floor: never).
+    """
+
+    open_until: str
+    failures: str
+    paused_until: str
+    reported: str
+    reported_reset: str
+    floor: float
+
+    def keys(self) -> list[str]:
+        return [self.open_until, self.failures, self.paused_until, self.reported,
+                self.reported_reset]
+
+
+@dataclass(frozen=True)
 class Outcome:
     admitted: bool
     at_us: int  # Redis's clock at the decision, epoch microseconds (the call's log score)
     wait_s: float = 0.0  # when refused by a window: until the slot frees
     daily_used: int | None = None  # when refused by the daily cap: calls counted today
+    held_by: str | None = None  # the gate that refused it: "breaker", "pause" or "reported"
+    stamp: str = ""  # that gate's value: its open/pause stamp, or the reported fraction
+    reported: str = ""  # the provider-reported fraction left and its reset, as stored
+    reported_reset: str = ""
+    breaker_dirty: bool = False  # the breaker holds failures a success must clear
+
+
+_HELD = {-2: "pause", -3: "breaker", -4: "reported"}
 
 
 @dataclass(frozen=True)
@@ -107,14 +161,21 @@ class Fill:
 class RollingLog:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        # a call's log entry is its time and a name unique to it; a random name per call
+        # cost an os.urandom each, so this log's prefix is random once and then counts
+        self._names = map(f"{secrets.token_hex(6)}:{{}}".format, itertools.count())
         self._acquire = redis.register_script(_ACQUIRE)
         self._peek = redis.register_script(_PEEK)
 
-    async def take(self, windows: list[Window], daily: tuple[str, int, int] | None = None
-                   ) -> Outcome:
-        """Record one call in every window, or in none. ``daily`` is (key, allowed, ttl_s)."""
-        keys = [w.key for w in windows]
-        args: list[str | int] = [secrets.token_hex(6), len(windows)]
+    async def take(self, windows: list[Window], daily: tuple[str, int, int] | None = None,
+                   gates: Gates | None = None, clock: float = 0.0) -> Outcome:
+        """Record one call in every window, or in none. ``daily`` is (key, allowed, ttl_s);
+        ``gates`` are checked first, against ``clock`` (the caller's epoch seconds)."""
+        held = gates.keys() if gates is not None else []
+        keys = [*held, *(w.key for w in windows)]
+        args: list[str | int | float] = [next(self._names), len(windows),
+                                         len(held), repr(clock),
+                                         repr(gates.floor) if gates is not None else -1]
         for w in windows:
             args += [w.micros, w.allowed]
         if daily is None:
@@ -122,11 +183,17 @@ class RollingLog:
         else:
             keys.append(daily[0])
             args += [daily[1], daily[2]]
-        code, value = await self._acquire(keys=keys, args=args)
-        code, value = int(code), int(value)
+        raw = await self._acquire(keys=keys, args=args)
+        code = int(raw[0])
         if code == -1:
-            return Outcome(admitted=False, at_us=0, daily_used=value)
-        return Outcome(admitted=code == 0, at_us=value, wait_s=code / US)
+            return Outcome(admitted=False, at_us=0, daily_used=int(raw[1]))
+        if code in _HELD:
+            return Outcome(admitted=False, at_us=0, held_by=_HELD[code], stamp=_text(raw[1]),
+                           reported_reset=_text(raw[2]) if len(raw) > 2 else "")
+        if code > 0:
+            return Outcome(admitted=False, at_us=int(raw[1]), wait_s=code / US)
+        return Outcome(admitted=True, at_us=int(raw[1]), breaker_dirty=bool(int(raw[2])),
+                       reported=_text(raw[3]), reported_reset=_text(raw[4]))
 
     async def fill(self, windows: list[Window]) -> list[Fill]:
         if not windows:
@@ -134,3 +201,7 @@ class RollingLog:
         raw = await self._peek(keys=[w.key for w in windows], args=[w.micros for w in windows])
         return [Fill(w, int(raw[2 * i]), int(raw[2 * i + 1]) / US)
                 for i, w in enumerate(windows)]
+
+
+def _text(value: bytes | str | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

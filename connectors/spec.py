@@ -45,6 +45,44 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class Deletions:
+    """Records a provider still serves after they were deleted or archived.
+
+    The read is the stream's own request with ``params`` merged in (HubSpot
+    ``archived=true``, Mailchimp ``status=archived``), or what ``build(stream, since)``
+    returns (Salesforce ``queryAll ... WHERE IsDeleted = true``). ``since_param`` asks the
+    provider for deletions after a moment (formatted by ``format``); without one, records
+    whose ``deleted_at`` is older than ``since`` are dropped on our side (HubSpot's archive
+    list has no time filter).
+    """
+
+    deleted_at: str  # dotted path of the deletion (or archiving) time inside a record
+    params: dict[str, Any] = field(default_factory=dict)
+    since_param: str | None = None
+    format: Callable[[str], str] = str
+    build: Callable[[Stream, str], Request] | None = None
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class IdScan:
+    """Every id of a stream and nothing else: the reconciliation read that finds deletions
+    where the provider keeps no record of them, at a fraction of a full read's bytes.
+
+    The stream's request with ``params`` merged in (HubSpot ``properties=hs_object_id``,
+    Mailchimp ``fields=members.id,total_items``), or ``build(stream)`` (SOQL ``SELECT Id``).
+    ``total`` names the provider's count of the whole list where it sends one: a scan
+    whose distinct ids do not add up to it (a record deleted mid-scan shifted an offset
+    page) did not see everything, and says so.
+    """
+
+    params: dict[str, Any] = field(default_factory=dict)
+    build: Callable[[Stream], Request] | None = None
+    page_size: int | None = None
+    total: str | None = None
+
+
+@dataclass(frozen=True)
 class Stream:
     name: str
     path: str  # may hold {placeholders} filled from the integration's settings
@@ -59,6 +97,8 @@ class Stream:
     page_size: int = 100
     fields: tuple[str, ...] = ()
     settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
+    deletions: Deletions | None = None  # where the provider serves deleted records
+    id_scan: IdScan | None = None  # where it does not (or not all): read every id instead
 
     def key(self, record: dict[str, Any]) -> str:
         """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
@@ -69,7 +109,10 @@ class Stream:
         return {"name": self.name, "primary_key": self.primary_key,
                 "cursor_field": self.cursor_field, "incremental": self.delta is not None,
                 "page_size": self.page_size, "fields": list(self.fields),
-                "needs_settings": list(self.settings)}
+                "needs_settings": list(self.settings),
+                "deletions": ("provider" if self.deletions is not None
+                              else "id_scan" if self.id_scan is not None else None),
+                "id_scan": self.id_scan is not None}
 
 
 @dataclass(frozen=True)

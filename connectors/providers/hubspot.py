@@ -1,5 +1,8 @@
 """HubSpot: CRM v3 objects (contacts, companies, deals).
 
+Deletions: ``archived=true`` on the list serves archived records with ``archivedAt``;
+the id scan asks for ``properties=hs_object_id`` only.
+
 Odd parts, in code below: deltas use the search endpoint (filter on the
 last-modified property, sorted ascending), whose 10,000-result cap is side-
 stepped by re-windowing from the last timestamp seen; 429 bodies name a policy
@@ -23,8 +26,10 @@ from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionTest,
     ConnectorSpec,
+    Deletions,
     Delta,
     EndpointLimit,
+    IdScan,
     InboundEvent,
     RateLimit,
     Stream,
@@ -129,7 +134,13 @@ def _stream(name: str) -> Stream:
         paginator=CursorParam("paging.next.after", "after"),
         params={"properties": ",".join(FIELDS[name]), "archived": "false"},
         cursor_field="updatedAt", delta=Delta(build=_search_delta), page_size=100,
-        fields=FIELDS[name])
+        fields=FIELDS[name],
+        # the list serves archived records with archivedAt (kept about 90 days), with no
+        # time filter of its own; search never shows them
+        deletions=Deletions(deleted_at="archivedAt", params={"archived": "true"}),
+        # past those 90 days (or a GDPR delete) only a scan tells: ids and the three
+        # bookkeeping properties HubSpot always adds
+        id_scan=IdScan(params={"properties": "hs_object_id"}))
 
 
 def _batch_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:

@@ -8,6 +8,9 @@ code; the only rate limit is 10 simultaneous connections, answered with a bare 4
 and no Retry-After; OAuth tokens never expire and cannot be refreshed, and API
 keys cannot either, so a 401 means a person must fix the credential; webhooks are
 unsigned form posts, trusted by a secret we put in the URL, and carry no event id.
+
+Deletions: archived members are listed with ``status=archived`` (since a time); a
+permanently deleted member is found only by the id scan (``fields=members.id``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionTest,
     ConnectorSpec,
+    Deletions,
     Delta,
+    IdScan,
     InboundEvent,
     RateLimit,
     Stream,
@@ -101,7 +106,16 @@ STREAMS = (
                    "exclude_fields": "members._links,_links"},
            cursor_field="last_changed", delta=Delta(param="since_last_changed", format=_since),
            page_size=1000,  # Mailchimp's maximum count
-           fields=("id", "email_address", "status", "merge_fields", "last_changed")),
+           fields=("id", "email_address", "status", "merge_fields", "last_changed"),
+           # archiving (DELETE) keeps the member with status archived, the time in
+           # last_changed; the default list leaves archived members out
+           deletions=Deletions(deleted_at="last_changed", params={"status": "archived"},
+                               since_param="since_last_changed", format=_since),
+           # a permanent delete leaves nothing to list: only an id scan tells. Unsorted, so
+           # an edit mid-scan moves nothing; total_items catches a delete shifting the offsets
+           id_scan=IdScan(params={"fields": "members.id,total_items", "exclude_fields": None,
+                                  "sort_field": None, "sort_dir": None},
+                          total="total_items")),
 )
 
 

@@ -8,6 +8,9 @@ is no 429: "slow down" is 403 ``REQUEST_LIMIT_EXCEEDED``, either the concurrent
 long-request limit (retry) or the org's rolling 24-hour allocation (stop); tokens
 carry no ``expires_in`` (a 401 ``INVALID_SESSION_ID`` is the cue to refresh);
 webhooks are unsigned SOAP Outbound Messages, trusted by org id and a URL secret.
+
+Deletions: ``queryAll ... WHERE IsDeleted = true`` (the recycle bin); past it, the
+id scan ``SELECT Id`` with ``totalSize`` to check it saw them all.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from connectors.request import Request, dig
 from connectors.spec import (
     ConnectionTest,
     ConnectorSpec,
+    Deletions,
     Delta,
+    IdScan,
     InboundEvent,
     RateLimit,
     Stream,
@@ -97,11 +102,28 @@ def _delta(stream: Stream, since: str, request: Request) -> tuple[Request, Pagin
     return replace(request, path=f"{API}/queryAll", params={"q": soql}), stream.paginator
 
 
+def _deleted(stream: Stream, since: str) -> Request:
+    # deleted rows sit in the recycle bin (about 15 days) and only queryAll shows them;
+    # a delete stamps SystemModstamp, so it is the deletion time
+    sobject = OBJECTS[stream.name][0]
+    soql = (f"SELECT Id, SystemModstamp FROM {sobject} WHERE IsDeleted = true "  # noqa: S608
+            f"AND SystemModstamp >= {_soql_time(since)} ORDER BY SystemModstamp ASC")
+    return Request("GET", f"{API}/queryAll", {"q": soql})
+
+
+def _ids(stream: Stream) -> Request:
+    # query, not queryAll: the rows that exist; past the recycle bin only this tells
+    sobject = OBJECTS[stream.name][0]
+    return Request("GET", f"{API}/query", {"q": f"SELECT Id FROM {sobject}"})  # noqa: S608
+
+
 def _stream(name: str) -> Stream:
     fields = (*OBJECTS[name][1], *_SYSTEM)
     stream = Stream(name=name, path=f"{API}/query", records="records", paginator=PAGES,
                     primary_key="Id", cursor_field="SystemModstamp",
-                    delta=Delta(build=_delta), page_size=2000, fields=fields)
+                    delta=Delta(build=_delta), page_size=2000, fields=fields,
+                    deletions=Deletions(deleted_at="SystemModstamp", build=_deleted),
+                    id_scan=IdScan(build=_ids, total="totalSize"))
     return replace(stream, params={"q": _soql(stream)})
 
 

@@ -1,8 +1,12 @@
 """Paginators, redaction and next-link safety: the small parts every connector relies on."""
 
-import pytest
+from datetime import UTC, datetime
 
-from connectors.connector import to_iso
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.connector import newest_cursor, to_iso
 from connectors.errors import BadRequest
 from connectors.paginators import CursorParam, NextUrl, Offset
 from connectors.request import Request, dig
@@ -73,3 +77,32 @@ async def test_a_next_link_to_another_host_is_refused(connect) -> None:
     connector = connect("hubspot", {"access_token": "sandbox"})
     with pytest.raises(BadRequest, match="another host"):
         connector.client.url("https://evil.example/steal")
+
+
+_MOMENTS = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2099, 1, 1),
+                        timezones=st.just(UTC))
+_RENDERINGS = [
+    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + "Z",
+    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
+    lambda d: d.isoformat(),  # +00:00, with microseconds only where there are some
+    lambda d: int(d.timestamp() * 1000),
+    lambda d: int(d.timestamp()),
+    lambda d: str(int(d.timestamp() * 1000)),
+]
+
+
+@given(st.lists(st.tuples(_MOMENTS, st.sampled_from(range(len(_RENDERINGS)))), max_size=30),
+       st.booleans())
+def test_the_newest_cursor_is_the_newest_of_every_converted_value(found, gaps) -> None:
+    values: list[object] = [_RENDERINGS[kind](moment) for moment, kind in found]
+    if gaps:
+        values += [None, ""]
+    assert newest_cursor(values) == max(
+        (iso for iso in map(to_iso, values) if iso), default=None)
+
+
+@given(st.lists(_MOMENTS, min_size=1, max_size=30), st.sampled_from(range(len(_RENDERINGS))))
+def test_one_format_per_page_gives_the_same_newest_cursor(moments, kind) -> None:
+    values = [_RENDERINGS[kind](moment) for moment in moments]
+    assert newest_cursor(values) == max(to_iso(v) or "" for v in values)
