@@ -1,12 +1,16 @@
-"""The sync engine against the HubSpot simulator: a full sync to the last record, then a
-delta that moves only what changed."""
+"""The sync engine against the HubSpot simulator: a full sync to the last record, a delta
+that moves only what changed, and a bad record dead-lettered while the run goes on."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from jobs.connecting import open_connector
-from tests.jobs.conftest import Flow
+from store.models import DeadLetter
+from tests.jobs.conftest import Flow, make_flow
+from tools.context import Services
 
 
 async def test_a_full_sync_reaches_the_last_record_once(contacts_flow: Flow) -> None:
@@ -50,3 +54,29 @@ async def test_a_delta_moves_only_the_changes(contacts_flow: Flow, sandbox: Any)
     assert len(after) == 250
     assert {after[i]["firstName"] for i in changed} == {"Changed0", "Changed1", "Changed2"}
     assert all(after[i] == before[i] for i in before if i not in changed)
+
+
+async def test_a_bad_record_is_dead_lettered_with_its_reason_and_the_run_goes_on(
+        services: Services, sandbox: Any) -> None:
+    # the stand-in mapper's one check: a required source value that is missing
+    flow = await make_flow(services, sandbox.url, contacts=120, sandbox=sandbox, mappings=[
+        {"source": "email", "target": "email", "required": True},
+        {"source": "firstname", "target": "firstName"}])
+    async with open_connector(services.db, services.vault, services.queue, flow.integration,
+                              "hubspot") as connector:
+        created = await connector.write("contacts.create", [{"firstname": "NoMail"}])
+    [bad_id] = created.ids
+    result = await flow.run()
+    assert result["status"] == "partial" and result["records_failed"] == 1
+    records = await flow.records()
+    assert len(records) == 120 and bad_id not in records
+    [run] = await flow.runs()
+    assert (run.records_read, run.records_written, run.records_failed) == (121, 120, 1)
+    async with services.db.session(flow.caller.tenant_id) as session:
+        [letter] = (await session.scalars(select(DeadLetter))).all()
+    assert letter.external_id == bad_id and letter.sync_run_id == run.id
+    assert letter.status == "open" and letter.record["properties"]["firstname"] == "NoMail"
+    assert letter.errors == [{"field": "email", "rule": None,
+                              "message": "email is required but missing"}]
+    stored = await flow.flow()
+    assert stored.records_failed == 1 and stored.records_processed == 120
