@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from connectors.connector import Page, to_iso
+from connectors.http import Attempts
 from connectors.request import dig
 from connectors.spec import Stream
 from jobs.connecting import open_connector
@@ -59,6 +60,7 @@ class Engine:
     lease_s: float
     allow_private: bool = False
     on_batch: BatchHook | None = None
+    attempts: Attempts | None = None  # the connector's own retries within one call
 
     async def run(self, run: SyncRun) -> SyncRun:
         """Read the flow from the run's checkpoint to its last page and finish the run.
@@ -79,7 +81,8 @@ class Engine:
         renewer = asyncio.create_task(self._keep_lease(run))
         try:
             async with open_connector(self.db, self.vault, self.redis, integration, provider,
-                                      allow_private=self.allow_private) as connector:
+                                      allow_private=self.allow_private,
+                                      attempts=self.attempts) as connector:
                 stream = connector.spec.stream(flow.stream)
                 point = dict(run.checkpoint or {})
                 if not point.get("done"):

@@ -50,7 +50,8 @@ async def run_data_flow(ctx: dict[str, Any], flow_id: str,
     if run is None:
         return {"status": "held elsewhere", "data_flow": flow_id, "run_id": run_id}
     engine = Engine(db, ctx["vault"], ctx["redis"], owner, lease_s,
-                    allow_private=bool(ctx.get("allow_private", False)))
+                    allow_private=bool(ctx.get("allow_private", False)),
+                    attempts=ctx.get("sync_attempts"))
     try:
         done = await engine.run(run)
     except Exception as exc:  # classed and recorded by settle; bugs go on to arq below
