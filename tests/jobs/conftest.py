@@ -24,6 +24,7 @@ class Flow:
     caller: Caller
     integration: Integration
     row: DataFlow
+    key: str  # an owner's API key in the flow's tenant
 
     @property
     def id(self) -> uuid.UUID:
@@ -67,7 +68,7 @@ async def make_flow(services: Services, sandbox_url: str, *, contacts: int,
         box = sandbox.sandboxes["hubspot"]
         box.counts_override = {"contacts": contacts}
         box.reset()
-    caller, _ = await make_tenant(services, f"t{uuid.uuid4().hex[:8]}")
+    caller, key = await make_tenant(services, f"t{uuid.uuid4().hex[:8]}")
     demo = HUBSPOT.sandbox_demo or {}
     async with services.db.transaction(caller.tenant_id) as session:
         provider = await session.scalar(
@@ -84,7 +85,7 @@ async def make_flow(services: Services, sandbox_url: str, *, contacts: int,
                        target_fields=[] if mappings else ["email", "firstName", "lastName"],
                        mappings=mappings or [], sync_frequency="hourly")
         session.add(row)
-    return Flow(services, caller, integration, row)
+    return Flow(services, caller, integration, row, key)
 
 
 @pytest.fixture
