@@ -7,6 +7,7 @@ running or paused at a quota answers the run it has, so pressing the button twic
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,16 +15,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from jobs.sync.jobs import enqueue
-from jobs.sync.runs import open_run
+from jobs.constants import SYNC_LEASE_S, SYNC_MAX_TRIES, SYNC_RETRY_BASE_S
+from jobs.sync.engine import Batch, BatchHook, Engine, new_owner
+from jobs.sync.jobs import enqueue, run_once
+from jobs.sync.runs import claim, open_run
 from store.accounts import Caller
-from store.errors import NotFound, TransientError, ValidationFailed
+from store.errors import Conflict, NotFound, TransientError, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
 from store.queries import load_integration
 from tools.audit import audit
 from tools.context import Services, require
 
 MAX_RUNS = 200
+
+__all__ = ["Batch", "SyncNowRequest", "SyncNowResult", "SyncRunPublic", "find_flow",
+           "list_sync_runs", "run_in_foreground", "sync_now"]
 
 
 class SyncNowRequest(BaseModel):
@@ -130,3 +136,38 @@ async def get_sync_run(services: Services, caller: Caller, run_id: uuid.UUID) ->
     if run is None:
         raise NotFound(f"no sync run {run_id}")
     return run_public(run)
+
+
+async def find_flow(services: Services, ref: str) -> DataFlow:
+    """A flow by id or by name, for the operator's CLI (every tenant: the CLI runs with the
+    installation's own rights); a name two tenants share must be given as an id."""
+    async with services.db.transaction(None) as session:
+        found = (await session.scalars(select(DataFlow).where(_flow_ref(ref)).limit(2))).all()
+    if not found:
+        raise NotFound(f"no data flow {ref!r}")
+    if len(found) > 1:
+        raise ValidationFailed(f"more than one data flow is named {ref!r}: give its id",
+                               field="flow")
+    return found[0]
+
+
+async def run_in_foreground(services: Services, flow: DataFlow,
+                            on_batch: BatchHook | None = None) -> SyncRunPublic:
+    """Run the flow here and now, as a worker would (same lock, lease and checkpoints), with
+    transient failures retried in place; a quota pause ends it, to resume on its own."""
+    owner, run_id = new_owner(), None
+    for attempt in range(1, SYNC_MAX_TRIES + 1):
+        run = await claim(services.db, flow.tenant_id, flow.id, owner=owner,
+                          lease_s=SYNC_LEASE_S, run_id=run_id, trigger="manual")
+        if run is None:
+            raise Conflict(f"data flow {flow.name!r} is being synced by a worker right now")
+        run_id = run.id
+        engine = Engine(services.db, services.vault, services.queue, owner, SYNC_LEASE_S,
+                        allow_private=services.settings.allow_private_urls,
+                        on_batch=on_batch)
+        outcome = await run_once(engine, run, queue=services.queue, job_try=attempt)
+        if outcome.settled is not None and outcome.settled.status == "retry":
+            await asyncio.sleep(outcome.settled.retry_in or SYNC_RETRY_BASE_S)
+            continue
+        return run_public(outcome.run)
+    raise AssertionError("unreachable: the last try settles as failed")

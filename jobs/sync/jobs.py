@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +14,10 @@ from sqlalchemy import select
 from jobs.constants import SYNC_JOB, SYNC_JOB_ID, SYNC_JOB_TIMEOUT_S, SYNC_LEASE_S, SYNC_MAX_TRIES
 from jobs.sync import runs
 from jobs.sync.engine import Engine, new_owner
-from jobs.sync.failures import settle
+from jobs.sync.failures import Settled, settle
 from store.db import Database
 from store.errors import classify_failure
-from store.models import DataFlow
+from store.models import DataFlow, SyncRun
 
 
 async def flow_tenant(db: Database, flow_id: uuid.UUID) -> uuid.UUID | None:
@@ -52,20 +53,35 @@ async def run_data_flow(ctx: dict[str, Any], flow_id: str,
     engine = Engine(db, ctx["vault"], ctx["redis"], owner, lease_s,
                     allow_private=bool(ctx.get("allow_private", False)),
                     attempts=ctx.get("sync_attempts"))
+    outcome = await run_once(engine, run, queue=ctx["redis"], job_try=int(ctx.get("job_try", 1)))
+    if outcome.settled is not None and outcome.settled.status == "retry":
+        raise Retry(defer=outcome.settled.retry_in)
+    done = outcome.run
+    return {"status": outcome.settled.status if outcome.settled else done.status,
+            "run_id": str(done.id), "records_read": done.records_read,
+            "records_written": done.records_written, "records_failed": done.records_failed,
+            "error": done.error}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run: SyncRun
+    settled: Settled | None  # None: the run finished
+
+
+async def run_once(engine: Engine, run: SyncRun, *, queue: ArqRedis, job_try: int) -> Outcome:
+    """One attempt at a run, its failure settled: a quota pause is queued again for the
+    reset; a bug is recorded, then propagates. A retry is the caller's to schedule."""
     try:
-        done = await engine.run(run)
-    except Exception as exc:  # classed and recorded by settle; bugs go on to arq below
-        settled = await settle(db, run, owner, exc, job_try=int(ctx.get("job_try", 1)))
+        return Outcome(await engine.run(run), None)
+    except Exception as exc:  # classed and recorded by settle; bugs go on below
+        settled = await settle(engine.db, run, engine.owner, exc, job_try=job_try)
         if settled.status == "paused" and settled.resume_at is not None:
-            await enqueue(ctx["redis"], flow, run.id, defer_until=settled.resume_at,
+            await enqueue(queue, run.data_flow_id, run.id, defer_until=settled.resume_at,
                           attempt=f"resume-{int(settled.resume_at.timestamp())}")
-        elif settled.status == "retry":
-            raise Retry(defer=settled.retry_in) from exc
         elif settled.status == "failed" and classify_failure(exc).kind == "system":
             raise
-        return {"status": settled.status, "run_id": str(run.id), "error": settled.message}
-    return {"status": done.status, "run_id": str(done.id), "records_read": done.records_read,
-            "records_written": done.records_written, "records_failed": done.records_failed}
+        return Outcome(await runs.load(engine.db, run.tenant_id, run.id), settled)
 
 
 JOBS: tuple[Function, ...] = (
