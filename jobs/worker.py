@@ -16,6 +16,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
+from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
 
 
@@ -38,7 +39,8 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
     return Worker(
         functions=[*SYNC_JOBS],
-        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],
+        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
+                   *SYNC_CRON_JOBS],
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,

@@ -44,8 +44,9 @@ async def settle(db: Database, run: SyncRun, owner: str, error: BaseException, *
         return Settled("paused", failure.message, resume_at=error.resets_at)
     if failure.retryable and job_try < max_tries:
         wait = failure.retry_after or SYNC_RETRY_BASE_S * 2 ** (job_try - 1)
-        # 'running' with a lapsed lease: the retry, or any other claim, takes it over
-        await runs.release(db, run, owner, status="running", error=failure.message)
+        # 'running' and held until the retry is due; then the retry (or the sweep) takes it
+        await runs.release(db, run, owner, status="running", error=failure.message,
+                           hold_s=wait)
         await _log(db, run, "warning", failure.code, failure.message, failure.kind,
                    failure.action)
         return Settled("retry", failure.message, retry_in=wait)

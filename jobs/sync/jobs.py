@@ -1,4 +1,5 @@
-"""The sync engine's arq jobs, declared as data with their timeout and tries."""
+"""The sync engine's arq jobs, declared as data with their timeout and tries, and the
+sweep that hands runs of dead workers to live ones."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from arq import ArqRedis, Retry
+from arq import ArqRedis, Retry, cron
+from arq.cron import CronJob
 from arq.worker import Function, func
 from sqlalchemy import select
 
-from jobs.constants import SYNC_JOB, SYNC_JOB_ID, SYNC_JOB_TIMEOUT_S, SYNC_LEASE_S, SYNC_MAX_TRIES
+from jobs.constants import (
+    SYNC_JOB,
+    SYNC_JOB_ID,
+    SYNC_JOB_TIMEOUT_S,
+    SYNC_LEASE_S,
+    SYNC_MAX_TRIES,
+    SYNC_SWEEP_EVERY_S,
+)
 from jobs.sync import runs
 from jobs.sync.engine import Engine, new_owner
 from jobs.sync.failures import Settled, settle
@@ -84,6 +93,20 @@ async def run_once(engine: Engine, run: SyncRun, *, queue: ArqRedis, job_try: in
         return Outcome(await runs.load(engine.db, run.tenant_id, run.id), settled)
 
 
+async def resume_stalled_runs(ctx: dict[str, Any]) -> int:
+    """Hand every run nobody works on to a worker: the lock survives a crashed worker only
+    if someone notices its lease lapse (arq itself will not rerun a job whose worker died
+    until the job's whole timeout has passed). Job ids make a second sweep a no-op."""
+    found = await runs.stalled(ctx["db"])
+    for flow_id, run_id, why in found:
+        await enqueue(ctx["redis"], flow_id, run_id, attempt=f"sweep-{why}")
+    return len(found)
+
+
 JOBS: tuple[Function, ...] = (
     func(run_data_flow, name=SYNC_JOB, timeout=SYNC_JOB_TIMEOUT_S, max_tries=SYNC_MAX_TRIES),
+)
+CRON_JOBS: tuple[CronJob, ...] = (
+    cron(resume_stalled_runs, second=set(range(0, 60, SYNC_SWEEP_EVERY_S)), unique=True,
+         run_at_startup=True, timeout=60),
 )

@@ -67,6 +67,8 @@ async def claim(db: Database, tenant_id: uuid.UUID, flow_id: uuid.UUID, *, owner
     takeable = or_(SyncRun.status.in_(("queued", "paused")),
                    (SyncRun.status == "running") & (SyncRun.lease_expires_at < now),
                    (SyncRun.status == "running") & (SyncRun.lease_owner == owner))
+    if run_id is not None:  # a released run (waiting for its retry) is free to its own job
+        takeable = or_(takeable, (SyncRun.status == "running") & SyncRun.lease_owner.is_(None))
     target = (SyncRun.id == run_id if run_id is not None else
               (SyncRun.data_flow_id == flow_id) & SyncRun.status.in_(OPEN))
     try:
@@ -134,13 +136,16 @@ async def load(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID) -> SyncRun
 
 
 async def release(db: Database, run: SyncRun, owner: str, *, status: str,
-                  error: str | None = None, summary: dict[str, Any] | None = None) -> None:
-    """Leave the run in ``status`` with its lease given up; 'running' hands it to the next
-    claim at once (a retry), 'paused' waits for its deferred job."""
+                  error: str | None = None, summary: dict[str, Any] | None = None,
+                  hold_s: float = 0.0) -> None:
+    """Leave the run in ``status`` with its lease given up. A 'running' run is held for
+    ``hold_s`` (its retry's delay) before the sweep may hand it to anyone else; 'paused'
+    waits for its deferred job."""
     async with db.transaction(run.tenant_id) as session:
         await session.execute(
             update(SyncRun).where(SyncRun.id == run.id, SyncRun.lease_owner == owner)
-            .values(status=status, error=error, lease_owner=None, lease_expires_at=_now(),
+            .values(status=status, error=error, lease_owner=None,
+                    lease_expires_at=_now() + timedelta(seconds=hold_s),
                     summary={**run.summary, **(summary or {})})
             .execution_options(synchronize_session=False))
 
@@ -177,3 +182,21 @@ async def finish(db: Database, run: SyncRun, owner: str, *, status: str,
                                   .values(last_sync_at=now)
                                   .execution_options(synchronize_session=False))
     return ended
+
+
+async def stalled(db: Database, *, limit: int = 100,
+                  queued_for_s: float = 60.0) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(flow, run, why) of runs nobody is working on: running with a lapsed lease (a
+    worker died, or a retry's job was lost) or queued for a while (its job was lost).
+    Across tenants on purpose: the sweep serves the whole installation."""
+    now = _now()
+    waiting = (SyncRun.status == "queued") & (
+        SyncRun.started_at < now - timedelta(seconds=queued_for_s))
+    async with db.transaction(None) as session:
+        rows = (await session.execute(
+            select(SyncRun.data_flow_id, SyncRun.id, SyncRun.status, SyncRun.lease_expires_at)
+            .where(or_(waiting,
+                       (SyncRun.status == "running") & (SyncRun.lease_expires_at < now)))
+            .order_by(SyncRun.started_at).limit(limit))).all()
+    return [(flow, run, f"{status}-{int(lapsed.timestamp()) if lapsed else 0}")
+            for flow, run, status, lapsed in rows]
