@@ -1,5 +1,5 @@
-"""The arq worker. Today it beats a heartbeat that /healthz reads; the sync, workflow
-and insight jobs join it with their own issues.
+"""The arq worker: the sync jobs, and a heartbeat that /healthz reads; the workflow and
+insight jobs join it with their own issues.
 
 ``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
 you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
@@ -16,6 +16,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
+from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
+from jobs.sync.jobs import JOBS as SYNC_JOBS
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -33,10 +35,12 @@ def redis_settings(url: str) -> RedisSettings:
 
 def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = True,
                  burst: bool = False) -> Worker:
-    """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox)."""
+    """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
+    ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
     return Worker(
-        functions=[],  # jobs arrive with the sync and workflow engines
-        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False)],
+        functions=[*SYNC_JOBS],
+        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
+                   *SYNC_CRON_JOBS],
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,

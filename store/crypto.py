@@ -8,6 +8,7 @@ put a new key first, run ``connectus rotate-keys``, then drop the old one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -48,6 +49,12 @@ class SecretBox:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         except ValueError as exc:
             raise SecretError("an encryption key is not a valid Fernet key") from exc
+        self._oldest = keys[-1].encode()
+
+    def derive(self, label: bytes) -> bytes:
+        """A secret for another purpose (the hash rule's salt), stable for as long as the
+        oldest key is kept; never the key itself."""
+        return hashlib.sha256(b"connectus.derive|" + label + b"|" + self._oldest).digest()
 
     def encrypt(self, secret: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(secret, sort_keys=True).encode()).decode()

@@ -58,12 +58,6 @@ class TestMappingReport(BaseModel):
     dropped: int
 
 
-def salt_for(services: Services, tenant_id: uuid.UUID) -> bytes:
-    """The hash rule's per-tenant key; the oldest encryption key outlives rotations."""
-    keys = services.settings.secret_keys
-    return tenant_salt(tenant_id, keys[-1] if keys else "")
-
-
 async def test_mapping(services: Services, caller: Caller, flow_id: uuid.UUID,
                        request: TestMappingRequest) -> TestMappingReport:
     require(caller, Role.member, "testing a mapping")
@@ -72,7 +66,7 @@ async def test_mapping(services: Services, caller: Caller, flow_id: uuid.UUID,
         integration, provider = await load_integration(session, flow.integration_id)
         mapper = compile_mappings(parse_mappings(
             flow.mappings, source_fields=flow.source_fields, target_fields=flow.target_fields,
-            rules=flow.transformation_rules), salt=salt_for(services, caller.tenant_id))
+            rules=flow.transformation_rules), salt=tenant_salt(services.vault, caller.tenant_id))
         source: Literal["given", "live", "synced"]
         if request.records is not None:
             records, source = request.records, "given"

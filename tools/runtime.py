@@ -65,7 +65,8 @@ async def running(settings: Settings, *, migrate: bool = True,
 def worker_for(services: Services, *, handle_signals: bool = True) -> Worker:
     """An arq worker sharing these services' database, keys and Redis."""
     return build_worker(services.extras["redis_url"],
-                        {"db": services.db, "vault": services.vault},
+                        {"db": services.db, "vault": services.vault,
+                         "allow_private": services.settings.allow_private_urls},
                         handle_signals=handle_signals)
 
 

@@ -91,6 +91,16 @@ def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "
     _run(main())
 
 
+@app.command()
+def sync(flow: Annotated[str, typer.Argument(help="the data flow's id or (unique) name")],
+         json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+         ) -> None:
+    """Run one data flow now, in the foreground (no worker needed), and sum it up."""
+    from ui.sync_progress import sync_with_progress
+
+    _run(sync_with_progress(_settings(), flow, json_out=json_out))
+
+
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored credential under the newest key in CONNECTUS_SECRET_KEYS."""

@@ -96,5 +96,5 @@ def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def compile_mappings(mappings: Iterable[FieldMapping], *, salt: bytes = b"") -> Mapper:
-    """``salt``: the tenant's secret for the hash rule (see tools' ``tenant_salt``)."""
+    """``salt``: the tenant's secret for the hash rule (``jobs.mapping.salt.tenant_salt``)."""
     return Mapper(mappings, salt)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
+from store.crypto import SecretBox
 
-def tenant_salt(tenant_id: uuid.UUID, secret: str) -> bytes:
-    """Stable for a tenant as long as ``secret`` is (the installation's oldest encryption
-    key); another tenant's hashes of the same values never match."""
-    return hashlib.sha256(b"connectus.hash-rule|" + tenant_id.bytes + secret.encode()).digest()
+
+def tenant_salt(vault: SecretBox, tenant_id: uuid.UUID) -> bytes:
+    """The same for every run and dry run of a tenant while the installation's oldest
+    encryption key is kept; another tenant's hashes of the same values never match."""
+    return vault.derive(b"hash-rule|" + tenant_id.bytes)

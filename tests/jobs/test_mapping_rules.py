@@ -205,3 +205,20 @@ def test_stored_form_parses_back_the_same() -> None:
     stored = [m.to_json() for m in first]
     again = parse_mappings(stored)
     assert [m.to_json() for m in again] == stored
+
+
+def test_the_tenant_salt_is_per_tenant_and_survives_adding_a_newer_key() -> None:
+    import uuid
+
+    from cryptography.fernet import Fernet
+
+    from jobs.mapping.salt import tenant_salt
+    from store.crypto import SecretBox
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+    vault = SecretBox([old])
+    assert tenant_salt(vault, acme) != tenant_salt(vault, globex)
+    # rotation puts a new key first; hashes already stored must keep matching
+    assert tenant_salt(SecretBox([new, old]), acme) == tenant_salt(vault, acme)
+    assert old.encode() not in tenant_salt(vault, acme)

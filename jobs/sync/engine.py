@@ -1,0 +1,165 @@
+"""One inbound run of a flow: connector pages -> mapping -> batched upsert, checkpointed.
+
+Each page is one batch and one transaction: its records, its dead letters, the
+run's counts, the newest cursor seen and the next page's request (the
+connector's serialisable checkpoint) commit together or not at all. A worker
+killed between batches leaves the run at its last commit; whoever takes the
+run over asks the connector for exactly that next page, so nothing is lost and
+nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from connectors.connector import Page, to_iso
+from connectors.http import Attempts
+from connectors.request import dig
+from connectors.spec import Stream
+from jobs.connecting import open_connector
+from jobs.mapping import Mapper, compile_mappings, parse_mappings
+from jobs.mapping.salt import tenant_salt
+from jobs.sync import runs
+from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, dead_letter, parse_moment, upsert
+from store.crypto import SecretBox
+from store.db import Database
+from store.errors import ValidationFailed
+from store.models import DataFlow, SyncRun
+from store.queries import load_integration
+
+
+@dataclass
+class Batch:
+    """What one page did, as the progress hook sees it."""
+
+    read: int
+    written: int
+    unchanged: int
+    failed: int
+    cursor: str | None
+
+
+BatchHook = Callable[[Batch], Awaitable[None] | None]
+
+
+@dataclass
+class Engine:
+    db: Database
+    vault: SecretBox
+    redis: Redis
+    owner: str
+    lease_s: float
+    allow_private: bool = False
+    on_batch: BatchHook | None = None
+    attempts: Attempts | None = None  # the connector's own retries within one call
+
+    async def run(self, run: SyncRun) -> SyncRun:
+        """Read the flow from the run's checkpoint to its last page and finish the run.
+        Failures propagate for ``jobs.sync.failures.settle`` to class and record."""
+        async with self.db.transaction(run.tenant_id) as session:
+            flow = await session.get(DataFlow, run.data_flow_id)
+            if flow is None:
+                raise ValidationFailed(f"data flow {run.data_flow_id} no longer exists")
+            integration, provider = await load_integration(session, flow.integration_id)
+        if flow.direction == "outbound":
+            raise ValidationFailed("outbound flows are not synced by the inbound engine yet",
+                                   field="direction")
+        if not flow.stream:
+            raise ValidationFailed("the flow names no stream to read", field="stream")
+        mapper = compile_mappings(parse_mappings(
+            flow.mappings, source_fields=flow.source_fields, target_fields=flow.target_fields,
+            rules=flow.transformation_rules), salt=tenant_salt(self.vault, run.tenant_id))
+        renewer = asyncio.create_task(self._keep_lease(run))
+        try:
+            async with open_connector(self.db, self.vault, self.redis, integration, provider,
+                                      allow_private=self.allow_private,
+                                      attempts=self.attempts) as connector:
+                stream = connector.spec.stream(flow.stream)
+                point = dict(run.checkpoint or {})
+                if not point.get("done"):
+                    pages = connector.pages(stream.name, since=run.cursor_before.get("since"),
+                                            resume=point.get("resume"))
+                    async for page in pages:
+                        point = await self._commit(run, stream, mapper, page, point)
+                        if renewer.done():  # the lease is gone: another worker has the run
+                            renewer.result()
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, runs.LeaseLost):
+                await renewer
+        current = await runs.load(self.db, run.tenant_id, run.id)
+        status = "partial" if current.records_failed else "succeeded"
+        return await runs.finish(self.db, current, self.owner, status=status)
+
+    async def _commit(self, run: SyncRun, stream: Stream, mapper: Mapper, page: Page,
+                      point: dict[str, Any]) -> dict[str, Any]:
+        rows, rejected = _map_page(stream, mapper, page.records)
+        cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
+        checkpoint = {"cursor": cursor, "resume": page.resume, "done": page.resume is None}
+        async with self.db.transaction(run.tenant_id) as session:
+            written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
+            for bad in rejected:
+                dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
+            kept = await session.scalar(runs.checkpoint_statement(
+                run, self.owner, self.lease_s, read=len(page.records), written=written,
+                unchanged=len(rows) - written, failed=len(rejected), checkpoint=checkpoint))
+            if kept is None:  # rolls the whole batch back: the new owner writes it
+                raise runs.LeaseLost(str(run.id))
+        if self.on_batch is not None:
+            done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
+                                       len(rejected), cursor))
+            if done is not None:
+                await done
+        return checkpoint
+
+    async def _keep_lease(self, run: SyncRun) -> None:
+        """Renew between batches too, so one slow page (a long rate-limit wait) does not
+        let the lease lapse under a live worker."""
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            await runs.renew(self.db, run, self.owner, self.lease_s)
+
+
+def _map_page(stream: Stream, mapper: Mapper,
+              records: list[dict[str, Any]]) -> tuple[list[Row], list[Rejected]]:
+    rows: list[Row] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        external_id = stream.key(record)
+        out = mapper.apply(record)
+        if out.errors:
+            rejected.append(Rejected(external_id, record, [
+                {"field": e.field, "rule": e.rule_index, "message": e.message}
+                for e in out.errors]))
+            continue
+        if out.data is None:  # dropped on purpose by a rule: not a failure
+            continue
+        if len(external_id) > EXTERNAL_ID_LENGTH or "\x00" in external_id:
+            rejected.append(Rejected(external_id, record, [
+                {"field": stream.primary_key, "rule": None,
+                 "message": f"the record's id does not fit ({len(external_id)} characters, "
+                            f"at most {EXTERNAL_ID_LENGTH}, no NUL)"}]))
+            continue
+        if "\\u0000" in json.dumps(out.data):  # jsonb cannot hold NUL; it would sink the page
+            rejected.append(Rejected(external_id, record, [
+                {"field": None, "rule": None,
+                 "message": "a mapped value holds a NUL character, which cannot be stored"}]))
+            continue
+        updated = to_iso(dig(record, stream.cursor_field)) if stream.cursor_field else None
+        rows.append(Row(external_id, out.data, parse_moment(updated)))
+    return rows, rejected
+
+
+def new_owner() -> str:
+    """A lease holder's name: unique per process and engine, readable in the row."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

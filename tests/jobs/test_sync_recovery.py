@@ -1,0 +1,119 @@
+"""A run survives its worker: a crash mid-batch resumes from the last committed batch with
+exactly the source's records; two claims of one flow yield one run; a quota cap pauses
+the run at its checkpoint and defers it to the reset."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+import jobs.sync.engine as engine_module
+from jobs.constants import SYNC_JOB
+from jobs.sync import runs
+from jobs.sync.engine import Engine
+from store.models import HealthLog, SyncRun
+from tests.jobs.conftest import Flow, make_flow
+from tools.context import Services
+
+
+class Crash(Exception):
+    """Stands in for SIGKILL: nothing below the engine catches it."""
+
+
+def _contact_pages(sandbox: Any) -> list[dict[str, Any]]:
+    return [r for r in sandbox.sandboxes["hubspot"].requests
+            if r["path"].endswith("/crm/v3/objects/contacts")]
+
+
+async def test_a_crash_mid_batch_resumes_from_the_checkpoint_with_nothing_doubled(
+        services: Services, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = await make_flow(services, sandbox.url, contacts=450, sandbox=sandbox)
+    real_upsert, calls = engine_module.upsert, []
+
+    async def dies_in_the_third_batch(*args: Any) -> int:
+        written = await real_upsert(*args)
+        calls.append(written)
+        if len(calls) == 3:  # after the rows went in, before the checkpoint: rolled back
+            raise Crash
+        return written
+
+    monkeypatch.setattr(engine_module, "upsert", dies_in_the_third_batch)
+    run = await runs.claim(services.db, flow.caller.tenant_id, flow.id, owner="worker-a",
+                           lease_s=30)
+    assert run is not None
+    with pytest.raises(Crash):
+        await Engine(services.db, services.vault, services.queue, "worker-a", 30).run(run)
+    monkeypatch.setattr(engine_module, "upsert", real_upsert)
+    assert await flow.count() == 200  # the third page's rows went with its transaction
+
+    # while worker-a's lease is live nobody else may take the run
+    assert (await flow.run())["status"] == "held elsewhere"
+    async with services.db.transaction(flow.caller.tenant_id) as session:  # the lease lapses
+        await session.execute(update(SyncRun).values(lease_expires_at=datetime.now(UTC)))
+    result = await flow.run()
+    assert result["status"] == "succeeded" and result["run_id"] == str(run.id)
+    assert await flow.count() == 450
+    [finished] = await flow.runs()
+    assert (finished.records_read, finished.records_written, finished.records_unchanged) == \
+        (450, 450, 0)
+    # pages 1-3 by worker-a, then 3-5 again from the checkpoint: page 3 is read twice,
+    # written once
+    assert len(_contact_pages(sandbox)) == 6
+    assert (await flow.flow()).records_processed == 450
+
+
+async def test_two_claims_of_one_flow_yield_one_run(contacts_flow: Flow) -> None:
+    db, tenant = contacts_flow.services.db, contacts_flow.caller.tenant_id
+    claims = await asyncio.gather(*(runs.claim(db, tenant, contacts_flow.id, owner=f"w{n}",
+                                               lease_s=30) for n in range(4)))
+    taken = [c for c in claims if c is not None]
+    assert len(taken) == 1
+    # the holder's run is the only one; a worker job for the flow leaves it alone
+    assert (await contacts_flow.run())["status"] == "held elsewhere"
+    assert [r.id for r in await contacts_flow.runs()] == [taken[0].id]
+    opened, created = await runs.open_run(db, tenant, contacts_flow.id)
+    assert opened.id == taken[0].id and not created
+
+
+async def test_two_jobs_at_once_sync_the_flow_once(contacts_flow: Flow) -> None:
+    results = await asyncio.gather(contacts_flow.run(), contacts_flow.run())
+    assert sorted(r["status"] for r in results) == ["held elsewhere", "succeeded"]
+    assert len(await contacts_flow.runs()) == 1 and await contacts_flow.count() == 250
+
+
+async def test_an_exhausted_quota_pauses_at_the_checkpoint_and_defers_to_the_reset(
+        services: Services, sandbox: Any) -> None:
+    flow = await make_flow(services, sandbox.url, contacts=450, sandbox=sandbox)
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{sandbox.url}/hubspot/_sandbox/limits", json={"daily": 2})
+    result = await flow.run()
+    assert result["status"] == "paused"
+    [run] = await flow.runs()
+    assert run.status == "paused" and run.lease_owner is None
+    assert run.records_written == 200 and run.checkpoint["resume"] is not None
+    assert "quota" in (run.error or "").lower()
+    resumes_at = datetime.fromisoformat(run.summary["resumes_at"])
+    assert resumes_at > datetime.now(UTC)
+    [job] = [j for j in await services.queue.queued_jobs() if j.function == SYNC_JOB]
+    assert job.args == (str(flow.id), str(run.id))
+    assert job.score == int(resumes_at.timestamp() * 1000)
+    async with services.db.session(flow.caller.tenant_id) as session:
+        logs = (await session.scalars(
+            HealthLog.__table__.select().where(HealthLog.category == "sync_quota_exhausted")
+        )).all()
+    assert logs
+
+    async with httpx.AsyncClient() as client:  # the reset comes; the deferred job runs
+        await client.post(f"{sandbox.url}/hubspot/_sandbox/limits", json={"daily": 1_000_000})
+    for key in await services.queue.keys("connectus:quota:hubspot:*"):  # as a new day would
+        await services.queue.delete(key)
+    resumed = await flow.run(run.id)
+    assert resumed["status"] == "succeeded" and resumed["run_id"] == str(run.id)
+    assert await flow.count() == 450
+    [done] = await flow.runs()
+    assert done.records_read == 450 and done.records_written == 450
