@@ -169,3 +169,36 @@ async def test_the_routes_are_in_the_openapi_schema(api) -> None:
     assert set(paths["/integrations/data-flows/{flow_id}/"]) == {"get", "patch", "delete"}
     assert "422" in paths["/integrations/data-flows/{flow_id}/test_mapping/"]["post"][
         "responses"]
+
+
+async def test_the_briefs_contacts_sync_syncs_when_sync_now_is_called(
+        api, services: Services, tenant, sandbox, redis_url: str) -> None:
+    """Created over REST as the brief writes it, then sync_now, then a worker: every
+    sandbox contact lands with the brief's target names, and the flow shows the run."""
+    from sqlalchemy import select
+
+    from jobs.worker import build_worker
+    from store.models import SyncedRecord
+
+    caller, key = tenant
+    sandbox.sandboxes["hubspot"].counts_override = {"contacts": 130}
+    integration = await _hubspot(api, key, sandbox.url)
+    flow = (await api.post("/integrations/data-flows/", headers=_auth(key),
+                           json=_brief(integration))).json()
+    queued = await api.post(f"/integrations/integrations/{integration}/sync_now/",
+                            headers=_auth(key))
+    assert queued.status_code == 202, queued.text
+    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
+                          handle_signals=False, burst=True)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    async with services.db.session(caller.tenant_id) as session:
+        rows = (await session.scalars(select(SyncedRecord))).all()
+    assert len(rows) == 130 and len({r.external_id for r in rows}) == 130
+    assert all(set(r.data) == {"email", "firstName", "lastName"} for r in rows)
+    assert all(r.data["email"] and "@" in r.data["email"] for r in rows)
+    shown = (await api.get(f"/integrations/data-flows/{flow['id']}/",
+                           headers=_auth(key))).json()
+    assert shown["records_processed"] == 130 and shown["last_run"]["status"] == "succeeded"
