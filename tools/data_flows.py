@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +29,8 @@ from store.models import DataFlow, Role, SyncRun
 from store.queries import last_runs, load_data_flow, load_integration
 from tools.audit import audit
 from tools.context import Services, require
-from tools.integrations import JsonObject, Name
+from tools.fields import JsonObject, Name, PartialUpdate
+from tools.syncs import SyncRunPublic
 
 Direction = Literal["inbound", "outbound", "bidirectional"]
 Frequency = Literal["realtime", "hourly", "daily", "weekly", "manual", "cron"]
@@ -59,12 +60,9 @@ class DataFlowCreate(BaseModel):
     status: FlowStatus = "active"
 
 
-class DataFlowUpdate(BaseModel):
-    """Every field optional and none nullable: leave a field out to keep it. Giving
-    ``mappings``, or any of ``source_fields``/``target_fields``/``transformation_rules``,
-    replaces the mapping (the flat fields not given are kept)."""
-
-    model_config = ConfigDict(extra="forbid")
+class DataFlowUpdate(PartialUpdate):
+    """Giving ``mappings``, or any of ``source_fields``/``target_fields``/
+    ``transformation_rules``, replaces the mapping (the flat fields not given are kept)."""
 
     name: Name | MISSING = MISSING
     direction: Direction | MISSING = MISSING
@@ -77,28 +75,6 @@ class DataFlowUpdate(BaseModel):
     schedule: JsonObject | MISSING = MISSING
     contract: JsonObject | MISSING = MISSING
     status: FlowStatus | MISSING = MISSING
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} may not be null; leave it out to keep it")
-        return value
-
-
-class RunSummary(BaseModel):
-    id: uuid.UUID
-    status: str
-    trigger: str
-    started_at: datetime
-    finished_at: datetime | None
-    records_read: int
-    records_written: int
-    records_unchanged: int
-    records_failed: int
-    records_deleted: int
-    error: str | None
-    summary: dict[str, Any]
 
 
 class DataFlowPublic(BaseModel):
@@ -119,7 +95,7 @@ class DataFlowPublic(BaseModel):
     records_processed: int
     records_failed: int
     last_run_at: datetime | None
-    last_run: RunSummary | None
+    last_run: SyncRunPublic | None
     created_at: datetime
     updated_at: datetime
 
@@ -133,7 +109,7 @@ def to_public(row: DataFlow, run: SyncRun | None = None) -> DataFlowPublic:
         contract=row.contract, next_run_at=row.next_run_at,
         records_processed=row.records_processed, records_failed=row.records_failed,
         last_run_at=row.last_run_at,
-        last_run=RunSummary.model_validate(run, from_attributes=True) if run else None,
+        last_run=SyncRunPublic.model_validate(run) if run else None,
         created_at=row.created_at, updated_at=row.updated_at)
 
 

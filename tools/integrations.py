@@ -6,19 +6,16 @@ and never returned; a masked hint tells a person which secret is stored.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     MISSING,
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictInt,
-    ValidationInfo,
     field_validator,
 )
 from sqlalchemy import select
@@ -35,9 +32,9 @@ from store.models import Integration, IntegrationProvider, Role
 from store.queries import MAX_INT, decrypt_credentials, find_provider, load_integration
 from tools.audit import audit
 from tools.context import Services, require
+from tools.fields import JsonObject, Name, PartialUpdate
 
 HINT_FIELDS = ("api_key", "access_token", "hook_url", "client_id")
-MAX_JSON_BYTES = 64 * 1024
 URL_SETTINGS = ("sandbox_url", "base_url")
 
 
@@ -63,27 +60,8 @@ async def check_setting_destinations(services: Services, settings: dict[str, Any
                                    allowed=own_sandboxes())
 
 
-def _clean_name(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("may not be blank")
-    if not value.isprintable():
-        raise ValueError("may hold only printable characters (no control or invisible "
-                         "formatting characters)")
-    return value
-
-
-def _bounded(value: dict[str, Any]) -> dict[str, Any]:
-    """Stored JSON is served on every list: a field may not grow without bound."""
-    if len(json.dumps(value)) > MAX_JSON_BYTES:
-        raise ValueError(f"is larger than {MAX_JSON_BYTES // 1024} KiB as JSON")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_name)]
 Status = Literal["pending", "active", "inactive", "error", "reconnect_needed"]  # the column's
 CallsLimit = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
 
 
 class IntegrationCreate(BaseModel):
@@ -102,10 +80,7 @@ class IntegrationCreate(BaseModel):
         return check_settings(settings)
 
 
-class IntegrationUpdate(BaseModel):
-    """Every field optional and none nullable: leave a field out to keep it (MISSING)."""
-
-    model_config = ConfigDict(extra="forbid")
+class IntegrationUpdate(PartialUpdate):
 
     name: Name | MISSING = MISSING
     status: Status | MISSING = MISSING
@@ -114,13 +89,6 @@ class IntegrationUpdate(BaseModel):
     settings: JsonObject | MISSING = MISSING
     sync_config: JsonObject | MISSING = MISSING
     api_calls_limit: CallsLimit | MISSING = MISSING
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} may not be null; leave it out to keep it")
-        return value
 
     @field_validator("settings")
     @classmethod
