@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from arq import create_pool
 from cryptography.fernet import Fernet
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
 
 from connectors.egress import forget_own_sandbox, register_own_sandbox
@@ -34,6 +35,13 @@ from store.migrate import upgrade
 from store.models import Role
 from store.settings import Settings
 from tools.context import Services
+
+# Property tests judge behaviour, never speed: no deadline (a first call that loads a
+# library's data, such as phonenumbers' region tables, is slow on a busy machine). In CI
+# the examples are derived from each test, so a run there is reproducible.
+hypothesis_settings.register_profile("connectus", deadline=None,
+                                     derandomize=bool(os.environ.get("CI")))
+hypothesis_settings.load_profile("connectus")
 
 # one template per run: two runs against one DATABASE_URL must not drop each other's
 TEMPLATE = f"cx_test_template_{os.getpid()}"
