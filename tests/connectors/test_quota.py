@@ -76,6 +76,18 @@ async def test_retry_after_pauses_every_caller_of_the_account(redis) -> None:
     assert 4 < (info.value.retry_after or 0) <= 5
 
 
+async def test_a_pause_holds_for_its_whole_length_and_then_lifts(redis) -> None:
+    first = QuotaBudget(redis, "slack", "acct", RateLimit())
+    second = QuotaBudget(redis, "slack", "acct", RateLimit(), max_wait_s=0.05)
+    await first.pause(1.0)
+    await asyncio.sleep(0.3)  # a caller that arrives later in the pause still waits
+    with pytest.raises(RateLimited) as info:
+        await second.acquire(Priority.chat)
+    assert 0.4 < (info.value.retry_after or 0) <= 0.7
+    await asyncio.sleep(0.75)
+    await second.acquire(Priority.chat)
+
+
 async def test_low_provider_reported_quota_holds_back_syncs_then_workflows(redis) -> None:
     budget = QuotaBudget(redis, "salesforce", "org", RateLimit())
     await budget.observe(Usage(remaining_fraction=0.2))
