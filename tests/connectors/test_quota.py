@@ -105,8 +105,10 @@ async def test_breaker_opens_after_repeated_failures_and_closes_on_success(redis
     for _ in range(3):
         await breaker.check()
         await breaker.failure()
-    with pytest.raises(ProviderDown, match="3 times in a row"):
+    with pytest.raises(ProviderDown, match="3 times in a row") as info:
         await breaker.check()
+    # the health log and the chat name the provider that is down
+    assert info.value.provider == "mailchimp" and "mailchimp" in info.value.message
     await asyncio.sleep(0.35)
     await breaker.check()  # half-open: one call may try
     await breaker.success()
