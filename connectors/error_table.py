@@ -21,6 +21,7 @@ with a default after a bar: ``{policyName|burst}``.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import time
 from collections.abc import Callable, Collection
@@ -239,6 +240,7 @@ DEFAULT_RULES = (
 )
 
 
+@functools.cache
 def default_table(name: str) -> ErrorTable:
     """For a connector that declares no table: the HTTP statuses alone."""
     return ErrorTable(provider=name, name=name)

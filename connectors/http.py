@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from connectors.error_table import default_table, provider_message, retry_after_seconds
+from connectors.error_table import default_table
 from connectors.errors import (
     BadRequest,
     ProviderDown,
@@ -238,8 +238,3 @@ def _json(response: httpx.Response) -> Any:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-# provider_message and retry_after_seconds moved to connectors/error_table.py
-__all__ = ["Attempts", "CallObserver", "NullObserver", "ProviderClient", "default_classify",
-           "provider_message", "retry_after_seconds"]

@@ -40,10 +40,10 @@ def async_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str) -> None:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_pre_ping=True, **engine_kwargs)
+            self.url, pool_pre_ping=True)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self, tenant_id: uuid.UUID) -> AsyncSession:
