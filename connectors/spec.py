@@ -181,6 +181,9 @@ class Webhooks:
     input. ``events`` sees only verified deliveries and raises WebhookMalformed for a
     body of the wrong shape.
     ``ack`` is the reply to an accepted delivery (Salesforce wants a SOAP Ack).
+    ``streams`` says which stream an event concerns, as (event type pattern, stream)
+    pairs with fnmatch patterns (HubSpot ``("contact.*", "contacts")``): a realtime data
+    flow of that stream syncs when such an event arrives (jobs/sync/realtime.py).
     """
 
     verify: Callable[[WebhookRequest, dict[str, Any]], None]
@@ -188,6 +191,12 @@ class Webhooks:
     secret_field: str = "webhook_secret"
     handshake: Callable[[WebhookRequest, dict[str, Any]], WebhookReply | None] | None = None
     ack: WebhookReply | None = None
+    streams: tuple[tuple[str, str], ...] = ()
+
+    def streams_for(self, event_type: str) -> set[str]:
+        """The streams an event of this type concerns; empty for one about none."""
+        return {stream for pattern, stream in self.streams
+                if fnmatch.fnmatchcase(event_type, pattern)}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from arq import cron
@@ -20,6 +22,24 @@ from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
 
 
+class QuietTicks(logging.Filter):
+    """Leaves out arq's start and finish lines of our cron ticks (several a minute on every
+    worker, nearly all finding nothing); each tick logs what it did itself. A tick that
+    fails or is retried is still logged by arq."""
+
+    # arq.worker's formats: '%6.2fs → %s(%s)%s' and '%6.2fs ← %s ● %s'; args[1] is the name
+    FORMATS = ("%6.2fs → %s(%s)%s", "%6.2fs ← %s ● %s")
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (record.msg in self.FORMATS and isinstance(args, tuple) and len(args) > 1
+                    and args[1] in self.names)
+
+
 async def heartbeat(ctx: dict[str, Any]) -> None:
     """Lets /healthz tell whether any worker is alive."""
     await ctx["redis"].set(HEARTBEAT_KEY, str(time.time()), ex=HEARTBEAT_TTL_S)
@@ -27,6 +47,15 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
 
 async def _startup(ctx: dict[str, Any]) -> None:
     await heartbeat(ctx)
+
+
+def _quiet(names: set[str]) -> None:
+    logger = logging.getLogger("arq.worker")
+    for found in logger.filters:
+        if isinstance(found, QuietTicks):
+            found.names |= names
+            return
+    logger.addFilter(QuietTicks(names))
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -37,10 +66,14 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
                  burst: bool = False) -> Worker:
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
     ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
+    # copies: a CronJob remembers its next run, and a second worker in this process (a
+    # restart, a test) must start from scratch, run_at_startup included
+    cron_jobs = [replace(job, next_run=None) for job in (
+        cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS)]
+    _quiet({job.name for job in cron_jobs})
     return Worker(
         functions=[*SYNC_JOBS],
-        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
-                   *SYNC_CRON_JOBS],
+        cron_jobs=cron_jobs,
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,

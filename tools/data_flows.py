@@ -21,8 +21,11 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.registry import connector_spec
 from connectors.spec import Stream
-from jobs.flow_schedule import check_schedule, next_run_at
+from jobs.flow_schedule import check_schedule
 from jobs.mapping import FieldMapping, parse_mappings
+from jobs.sync.flow_status import status_reasons
+from jobs.sync.realtime import check_realtime
+from jobs.sync.schedule import first_slot
 from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
@@ -84,6 +87,9 @@ class DataFlowPublic(BaseModel):
     direction: str
     stream: str | None
     status: str
+    status_reason: str | None = Field(description=(
+        "why the flow is in error: the failure of the run that stopped it, and what to do; "
+        "once that is fixed, set status back to active to put it on its schedule again"))
     source_fields: list[Any]
     target_fields: list[Any]
     transformation_rules: dict[str, Any]
@@ -100,10 +106,13 @@ class DataFlowPublic(BaseModel):
     updated_at: datetime
 
 
-def to_public(row: DataFlow, run: SyncRun | None = None) -> DataFlowPublic:
+def to_public(row: DataFlow, run: SyncRun | None = None,
+              reason: str | None = None) -> DataFlowPublic:
     return DataFlowPublic(
         id=row.id, integration=row.integration_id, name=row.name, direction=row.direction,
-        stream=row.stream, status=row.status, source_fields=row.source_fields,
+        stream=row.stream, status=row.status,
+        status_reason=reason if row.status == "error" else None,
+        source_fields=row.source_fields,
         target_fields=row.target_fields, transformation_rules=row.transformation_rules,
         mappings=row.mappings, sync_frequency=row.sync_frequency, schedule=row.schedule,
         contract=row.contract, next_run_at=row.next_run_at,
@@ -163,6 +172,11 @@ async def _configure(services: Services, caller: Caller, row: DataFlow,
     parsed = (parse_mappings(row.mappings, known_fields=known) if mapping is None
               else check_mapping(mapping, known))
     schedule = check_schedule(config["sync_frequency"], config["schedule"])
+    if config["sync_frequency"] == "realtime" and (
+            row.sync_frequency, row.stream, row.direction) != (
+            "realtime", config["stream"], config["direction"]):  # not on every save
+        check_realtime(provider, stream.name, config["direction"])
+    timing = (row.sync_frequency, row.schedule, row.status)
     for name, value in config.items():
         setattr(row, name, value)
     row.schedule = schedule
@@ -174,8 +188,12 @@ async def _configure(services: Services, caller: Caller, row: DataFlow,
             row.source_fields = [list(m.source) if isinstance(m.source, tuple) else m.source
                                  for m in parsed]
             row.target_fields = [m.target for m in parsed]
-    row.next_run_at = (next_run_at(row.sync_frequency, schedule)
-                       if row.status == "active" else None)
+    # a new flow, or a new frequency, schedule or status, starts from now; any other change
+    # keeps the slot it had
+    if (row.sync_frequency, row.schedule, row.status) != timing or (
+            row.status == "active" and row.next_run_at is None):
+        row.id = row.id or uuid.uuid4()  # the jitter is the flow's own
+        row.next_run_at = first_slot(row)
 
 
 async def _save(session: Any, row: DataFlow) -> None:
@@ -197,8 +215,9 @@ async def list_data_flows(services: Services, caller: Caller,
     async with services.db.session(caller.tenant_id) as session:
         rows = list((await session.scalars(query)).all())
         runs = await last_runs(session, rows)
-    return [to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
-            for row in rows]
+        reasons = await status_reasons(session, rows)
+    return [to_public(row, runs.get(row.last_run_id) if row.last_run_id else None,
+                      reasons.get(row.id)) for row in rows]
 
 
 async def get_data_flow(services: Services, caller: Caller,
@@ -206,7 +225,9 @@ async def get_data_flow(services: Services, caller: Caller,
     async with services.db.session(caller.tenant_id) as session:
         row = await load_data_flow(session, flow_id)
         runs = await last_runs(session, [row])
-    return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
+        reasons = await status_reasons(session, [row])
+    return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None,
+                     reasons.get(row.id))
 
 
 async def create_data_flow(services: Services, caller: Caller,
@@ -244,7 +265,9 @@ async def update_data_flow(services: Services, caller: Caller, flow_id: uuid.UUI
         audit(session, caller, "data_flow.update", "data_flow", row.id, changed=sorted(changed))
         await session.refresh(row)
         runs = await last_runs(session, [row])
-        return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None)
+        reasons = await status_reasons(session, [row])
+        return to_public(row, runs.get(row.last_run_id) if row.last_run_id else None,
+                         reasons.get(row.id))
 
 
 def _mapping_after(row: DataFlow, changed: dict[str, Any]) -> dict[str, Any] | None:

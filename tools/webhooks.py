@@ -1,5 +1,6 @@
 """Receiving provider webhooks: check the signature, answer set-up checks, store each
-event once (deduplicated by the provider's event id).
+event once (deduplicated by the provider's event id), and start the realtime data flows
+the events concern (jobs/sync/realtime.py).
 
 The URL names the integration (``/integrations/webhooks/{id}/``); there is no API
 key, so the provider's signature or shared secret is the only authentication.
@@ -29,6 +30,7 @@ from connectors.registry import connector_spec
 from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from jobs.constants import WEBHOOK_REJECTIONS_KEY
+from jobs.sync import realtime
 from store.errors import NotFound, TransientError, ValidationFailed
 from store.models import HealthLog, Integration, WebhookEvent
 from store.queries import decrypt_credentials, find_integration
@@ -93,6 +95,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
                     index_elements=["tenant_id", "integration_id", "provider_event_id"])
                 .returning(WebhookEvent.id))
             stored += inserted is not None
+    await realtime.on_webhook(services.db, services.queue, integration, spec.webhooks, events)
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())

@@ -273,7 +273,10 @@ SPEC = ConnectorSpec(
         # search has a lower limit of its own, per account, on top of the general one
         # (search guide: 5 a second; 2019 changelogs said 4 per token, since raised)
         endpoints=(EndpointLimit("search", "/crm/v3/objects/*/search", 5, 1, method="POST"),)),
-    webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret"),
+    # subscription types are "{object}.{change}": creation, propertyChange, deletion, merge…
+    webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret",
+                      streams=(("contact.*", "contacts"), ("company.*", "companies"),
+                               ("deal.*", "deals"))),
     classify=ERRORS.classify,
     usage=usage,
     sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",

@@ -277,7 +277,10 @@ SPEC = ConnectorSpec(
     # the API root answers with the account's details
     connection_test=ConnectionTest(Request("GET", "/"), _describe_root),
     rate_limit=RateLimit(concurrency=10),  # no per-minute quota is published
-    webhooks=Webhooks(verify=verify, events=events, handshake=handshake),
+    # every list event but "campaign" is about one member
+    webhooks=Webhooks(verify=verify, events=events, handshake=handshake,
+                      streams=tuple((kind, "members") for kind in (
+                          "subscribe", "unsubscribe", "profile", "upemail", "cleaned"))),
     classify=ERRORS.classify,
     context=context,
     sandbox_demo={"credentials": {"api_key": "sandbox-us1",

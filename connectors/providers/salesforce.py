@@ -296,7 +296,10 @@ SPEC = ConnectorSpec(
     # Allocation = 100,000 + per-licence adder (Enterprise); the org's real figure comes back
     # in Sforce-Limit-Info on every call. 25 concurrent long-running requests in production.
     rate_limit=RateLimit(daily=100_000, concurrency=25),
+    # an Outbound Message names its sObject: "Contact.outbound_message" concerns contacts
     webhooks=Webhooks(verify=verify, events=events,
+                      streams=tuple((f"{sobject}.*", stream)
+                                    for stream, (sobject, _) in OBJECTS.items()),
                       ack=WebhookReply(content_type="text/xml; charset=utf-8", body=ACK)),
     classify=ERRORS.classify,
     usage=usage,

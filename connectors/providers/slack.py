@@ -228,7 +228,10 @@ SPEC = ConnectorSpec(
     connection_test=ConnectionTest(Request("GET", "/auth.test"), _describe),
     rate_limit=RATE_LIMIT,
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret",
-                      handshake=handshake),
+                      handshake=handshake, streams=(
+                          ("channel_*", "channels"), ("group_*", "channels"),
+                          ("user_change", "users"), ("team_join", "users"),
+                          ("message", "messages"))),
     classify=ERRORS.classify,
     context=context,
     sandbox_demo={"credentials": {"access_token": "xoxb-sandbox",

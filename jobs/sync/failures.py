@@ -3,7 +3,8 @@
     quota exhausted        -> paused at its checkpoint, resumed at the reset
     transient, tries left  -> released (lease given up) and retried after a backoff
     transient, no tries    -> failed
-    config                 -> failed; ``error`` carries what a person must do
+    config                 -> failed; ``error`` carries what a person must do, and the
+                              flow is set to 'error' until they do (flow_status.py)
     system (a bug)         -> failed, and the bug propagates
 
 Every one leaves a health-log row classed by kind, so the health score and the
@@ -18,6 +19,7 @@ from datetime import datetime
 from connectors.errors import QuotaExhausted
 from jobs.constants import SYNC_MAX_TRIES, SYNC_RETRY_BASE_S
 from jobs.sync import runs
+from jobs.sync.flow_status import stop_flow
 from store.db import Database
 from store.errors import classify_failure
 from store.models import DataFlow, HealthLog, SyncRun
@@ -57,6 +59,8 @@ async def settle(db: Database, run: SyncRun, owner: str, error: BaseException, *
                           summary={"failure": failure.kind, "code": failure.code})
     except runs.LeaseLost:
         return Settled("lost", "another worker took the run over")
+    if failure.kind == "config":
+        await stop_flow(db, run)
     await _log(db, run, "error" if failure.kind != "system" else "critical", failure.code,
                message, failure.kind, failure.action)
     return Settled("failed", message)

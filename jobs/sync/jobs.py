@@ -1,8 +1,10 @@
-"""The sync engine's arq jobs, declared as data with their timeout and tries, and the
-sweep that hands runs of dead workers to live ones."""
+"""The sync engine's arq jobs, declared as data with their timeout and tries, the sweep
+that hands runs of dead workers to live ones, and the tick that starts due flows
+(schedule.py)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +26,12 @@ from jobs.constants import (
 from jobs.sync import runs
 from jobs.sync.engine import Engine, new_owner
 from jobs.sync.failures import Settled, settle
+from jobs.sync.schedule import SCHEDULE_EVERY_S, schedule_due_flows
 from store.db import Database
 from store.errors import classify_failure
 from store.models import DataFlow, SyncRun
+
+log = logging.getLogger(__name__)
 
 
 async def flow_tenant(db: Database, flow_id: uuid.UUID) -> uuid.UUID | None:
@@ -100,6 +105,8 @@ async def resume_stalled_runs(ctx: dict[str, Any]) -> int:
     found = await runs.stalled(ctx["db"])
     for flow_id, run_id, why in found:
         await enqueue(ctx["redis"], flow_id, run_id, attempt=f"sweep-{why}")
+    if found:  # the tick itself is not logged (jobs/worker.py): only what it did
+        log.info("handed %d stalled sync run(s) to a worker", len(found))
     return len(found)
 
 
@@ -108,5 +115,8 @@ JOBS: tuple[Function, ...] = (
 )
 CRON_JOBS: tuple[CronJob, ...] = (
     cron(resume_stalled_runs, second=set(range(0, 60, SYNC_SWEEP_EVERY_S)), unique=True,
+         run_at_startup=True, timeout=60),
+    # between the sweep's seconds; unique: one tick per moment across workers
+    cron(schedule_due_flows, second=set(range(5, 60, SCHEDULE_EVERY_S)), unique=True,
          run_at_startup=True, timeout=60),
 )
