@@ -4,10 +4,15 @@ and the long-running parts the doors start: a worker, the provider sandbox."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import psutil
 from arq import create_pool
 from arq.worker import Worker
 from fastapi import FastAPI
@@ -25,10 +30,38 @@ from tools.catalogue import sync_catalogue
 from tools.context import Services
 
 # what the doors need from below to start up, so they import tools only
-__all__ = ["migrate_to", "redact_every_log", "register_own_sandbox", "running", "sandbox_app",
-           "worker_for"]
+__all__ = ["announce_own_sandbox", "migrate_to", "redact_every_log", "register_own_sandbox",
+           "running", "sandbox_app", "worker_for"]
 
 log = logging.getLogger(__name__)
+
+SANDBOX_FILE = "sandbox.json"
+
+
+@contextlib.contextmanager
+def announce_own_sandbox(data_dir: Path, url: str) -> Iterator[None]:
+    """Trust the sandbox this process serves, and let the other commands on the same data
+    dir (`connectus sync` in a second terminal) trust it while this process lives."""
+    register_own_sandbox(url)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SANDBOX_FILE
+    path.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _trust_announced_sandbox(data_dir: Path) -> None:
+    """Only while the process that announced it still runs: after a crash the port may be
+    anyone's."""
+    try:
+        announced = json.loads((data_dir / SANDBOX_FILE).read_text())
+        url, pid = str(announced["url"]), int(announced["pid"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return
+    if psutil.pid_exists(pid):
+        register_own_sandbox(url)
 
 
 @asynccontextmanager
@@ -38,6 +71,7 @@ async def running(settings: Settings, *, migrate: bool = True,
     embedded = EmbeddedServices(settings.data_dir, postgres=settings.database_url is None,
                                 redis_=queue and settings.redis_url is None)
     database_url, redis_url = await asyncio.to_thread(embedded.start)
+    _trust_announced_sandbox(settings.data_dir)
     database_url = settings.database_url or database_url
     redis_url = settings.redis_url or redis_url
     assert database_url is not None

@@ -14,8 +14,8 @@ import uvicorn
 from tools.context import ConfigError, Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
 from tools.runtime import (
+    announce_own_sandbox,
     redact_every_log,
-    register_own_sandbox,
     running,
     sandbox_app,
     worker_for,
@@ -61,7 +61,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
-    async with running(settings) as services:
+    async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
         background: list[asyncio.Task[None]] = []
         sandbox = None
@@ -70,7 +70,8 @@ async def _serve_everything(settings: Settings, host: str, port: int,
             sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve(sockets=[sandbox_socket])))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-            register_own_sandbox(sandbox_url)  # the one loopback URL integrations may use
+            # the one loopback URL integrations may use
+            stack.enter_context(announce_own_sandbox(settings.data_dir, sandbox_url))
             await seed_sandbox_integrations(services, demo, sandbox_url)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))

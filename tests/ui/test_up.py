@@ -48,6 +48,21 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
                 f"{base}/integrations/integrations/{integration['id']}/test_connection/",
                 headers=auth, timeout=30).json()
             assert tested["ok"] is True, (integration["provider"], tested)
+        # a second terminal on the same data dir: `connectus sync` trusts up's sandbox and
+        # leaves up's Redis and PostgreSQL running when it exits
+        hubspot = next(i for i in integrations if i["provider"] == "hubspot")
+        created = httpx.post(f"{base}/integrations/data-flows/", headers=auth, json={
+            "integration": hubspot["id"], "name": "Contacts Sync", "direction": "inbound",
+            "stream": "contacts", "source_fields": ["email", "firstname", "lastname"],
+            "target_fields": ["email", "firstName", "lastName"], "sync_frequency": "daily"})
+        assert created.status_code == 201, created.text
+        synced = subprocess.run([sys.executable, "-m", "ui.cli", "sync", "Contacts Sync",
+                                 "--json"], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert '"succeeded"' in synced.stdout, synced.stdout
+        after = httpx.get(f"{base}/healthz", timeout=5).json()
+        assert after["checks"]["queue"] == "ok", after
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
