@@ -330,6 +330,8 @@ class Connector:
         ok = failed = 0
         errors: list[dict[str, Any]] = []
         ids: list[str] = []
+        written: dict[int, str] = {}
+        refused: dict[int, str] = {}
         for start in range(0, len(records), spec.batch_size):
             batch = records[start:start + spec.batch_size]
             await self._refresh_if_due()
@@ -344,13 +346,17 @@ class Connector:
                 # (auth, quota, an outage) stops the write for the caller to handle
                 failed += len(batch)
                 errors.append({"batch_start": start, "message": exc.message})
+                refused.update((start + i, exc.message) for i in range(len(batch)))
                 continue
             result = spec.result(response, batch)
             ok += result.ok
             failed += result.failed
             ids.extend(result.ids)
             errors.extend({**e, "batch_start": start} for e in result.errors)
-        return WriteResult(ok=ok, failed=failed, errors=errors, ids=ids)
+            written.update((start + i, rid) for i, rid in result.written.items())
+            refused.update((start + i, why) for i, why in result.refused.items())
+        return WriteResult(ok=ok, failed=failed, errors=errors, ids=ids, written=written,
+                           refused=refused)
 
     # -- checking -------------------------------------------------------------------------
 

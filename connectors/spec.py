@@ -99,6 +99,14 @@ class Stream:
     settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
     deletions: Deletions | None = None  # where the provider serves deleted records
     id_scan: IdScan | None = None  # where it does not (or not all): read every id instead
+    read_only: tuple[str, ...] = ()  # of ``fields``, those the provider sets itself
+
+    def writable(self) -> tuple[str, ...]:
+        """The fields a write may set: ``fields`` less the provider's own (read-only ones,
+        the primary key and the cursor field)."""
+        own = {*self.read_only, self.primary_key, *(
+            [self.cursor_field] if self.cursor_field else [])}
+        return tuple(f for f in self.fields if f not in own)
 
     def key(self, record: dict[str, Any]) -> str:
         """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
@@ -121,6 +129,11 @@ class WriteResult:
     failed: int
     errors: list[dict[str, Any]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    # per record, by its index in the records given: the provider's id of each one it
+    # took and why it refused each one it refused, where its answer tells them apart
+    # (a sync needs to know which of its records did what; ``ids`` alone does not say)
+    written: dict[int, str] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,10 +152,15 @@ class Write:
     settings: tuple[str, ...] = ()
     form: bool = False  # send the body form-encoded instead of JSON
     with_context: bool = False  # the body needs settings (Graph batch: the ad account)
+    # the record field that says which record is meant: what an upsert matches on (an
+    # e-mail address, an external-id field), or what carries the provider's id for an
+    # update; may hold {placeholders} from the context. None: a write no sync may repeat
+    # safely (a create), so outbound flows do not use it
+    key: str | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size,
-                "needs_settings": list(self.settings)}
+                "needs_settings": list(self.settings), "key": self.key}
 
 
 @dataclass(frozen=True)

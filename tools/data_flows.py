@@ -5,7 +5,10 @@ integration, the stream on its provider's connector, every source field against
 the stream's fields (with the closest real one), every rule's parameters and the
 cron schedule, each error naming its position. A flow stores the mapping as given
 (``source_fields``/``target_fields``/``transformation_rules``) and as parsed
-(``mappings``), which is what the sync engine reads.
+(``mappings``), which is what the sync engine reads. Flows that write to the provider
+are checked for that too (``jobs.sync.sides``): an outbound flow's targets are fields a
+write may set and one says which record is meant; a both-ways flow stores every field's
+owner, defaults included.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from jobs.mapping import FieldMapping, parse_mappings
 from jobs.sync.flow_status import status_reasons
 from jobs.sync.realtime import check_realtime
 from jobs.sync.schedule import first_slot
+from jobs.sync.sides import both_ways_sides, check_outbound, effective_owners
 from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
@@ -38,7 +42,16 @@ from tools.syncs import SyncRunPublic
 Direction = Literal["inbound", "outbound", "bidirectional"]
 Frequency = Literal["realtime", "hourly", "daily", "weekly", "manual", "cron"]
 FlowStatus = Literal["active", "paused", "error"]
+ConflictPolicy = Literal["owner", "newest_wins"]
+Owner = Literal["provider", "connectus", "both"]
 FieldNames = Annotated[list[str], Field(max_length=500)]
+FieldOwners = Annotated[dict[str, Owner], Field(max_length=500, description=(
+    "both-ways flows: Connectus field -> who may change it: provider (flows in only), "
+    "connectus (flows out only) or both (the default where the field can be written "
+    "back; a change on both sides is settled by conflict_policy)"))]
+POLICY_HELP = ("both-ways flows: what settles a field both sides changed. owner: it is "
+               "listed as a conflict for a person (GET /integrations/conflicts/); "
+               "newest_wins: the later change wins")
 MAPPING_KEYS = ("source_fields", "target_fields", "transformation_rules", "mappings")
 
 
@@ -61,6 +74,8 @@ class DataFlowCreate(BaseModel):
         '{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"} when sync_frequency is cron'))
     contract: JsonObject = Field(default_factory=dict)
     status: FlowStatus = "active"
+    field_owners: FieldOwners = Field(default_factory=dict)
+    conflict_policy: ConflictPolicy = Field("owner", description=POLICY_HELP)
 
 
 class DataFlowUpdate(PartialUpdate):
@@ -78,6 +93,9 @@ class DataFlowUpdate(PartialUpdate):
     schedule: JsonObject | MISSING = MISSING
     contract: JsonObject | MISSING = MISSING
     status: FlowStatus | MISSING = MISSING
+    field_owners: FieldOwners | MISSING = Field(MISSING, description=(
+        "changes the owners it names; the others are kept"))
+    conflict_policy: ConflictPolicy | MISSING = MISSING
 
 
 class DataFlowPublic(BaseModel):
@@ -97,6 +115,9 @@ class DataFlowPublic(BaseModel):
     sync_frequency: str
     schedule: dict[str, Any]
     contract: dict[str, Any]
+    field_owners: dict[str, str] = Field(description=(
+        "both-ways flows: every field's owner, defaults included"))
+    conflict_policy: str
     next_run_at: datetime | None
     records_processed: int
     records_failed: int
@@ -115,7 +136,8 @@ def to_public(row: DataFlow, run: SyncRun | None = None,
         source_fields=row.source_fields,
         target_fields=row.target_fields, transformation_rules=row.transformation_rules,
         mappings=row.mappings, sync_frequency=row.sync_frequency, schedule=row.schedule,
-        contract=row.contract, next_run_at=row.next_run_at,
+        contract=row.contract, field_owners=row.field_owners,
+        conflict_policy=row.conflict_policy, next_run_at=row.next_run_at,
         records_processed=row.records_processed, records_failed=row.records_failed,
         last_run_at=row.last_run_at,
         last_run=SyncRunPublic.model_validate(run) if run else None,
@@ -148,6 +170,23 @@ def known_fields(stream: Stream, direction: str) -> set[str] | None:
     return {*stream.fields, *extra}
 
 
+def check_direction(provider: str, stream: Stream, config: dict[str, Any],
+                    parsed: list[FieldMapping], kept: dict[str, Any]) -> dict[str, str]:
+    """What writing to the provider needs (``jobs.sync.sides``); the owners to store: for
+    a both-ways flow every field's, defaults included, else none."""
+    spec = connector_spec(provider)
+    assert spec is not None  # stream_of found the stream on it
+    owners = config.get("field_owners") or {}
+    if config["direction"] == "outbound":
+        check_outbound(spec, stream, parsed)
+    if config["direction"] != "bidirectional":
+        if owners:
+            raise ValidationFailed("only both-ways flows give their fields owners",
+                                   field="field_owners")
+        return {}
+    return effective_owners(both_ways_sides(spec, stream, parsed, owners, kept=kept))
+
+
 def check_mapping(config: dict[str, Any], known: set[str] | None) -> list[FieldMapping]:
     if config["mappings"] and (config["source_fields"] or config["target_fields"]
                                or config["transformation_rules"]):
@@ -171,6 +210,8 @@ async def _configure(services: Services, caller: Caller, row: DataFlow,
     known = known_fields(stream, config["direction"])
     parsed = (parse_mappings(row.mappings, known_fields=known) if mapping is None
               else check_mapping(mapping, known))
+    config["field_owners"] = check_direction(provider, stream, config, parsed,
+                                             kept=row.field_owners or {})
     schedule = check_schedule(config["sync_frequency"], config["schedule"])
     if config["sync_frequency"] == "realtime" and (
             row.sync_frequency, row.stream, row.direction) != (
@@ -257,7 +298,7 @@ async def update_data_flow(services: Services, caller: Caller, flow_id: uuid.UUI
         config = {"integration_id": row.integration_id, "name": row.name,
                   "direction": row.direction, "stream": row.stream or "",
                   "sync_frequency": frequency, "status": row.status,
-                  "contract": row.contract,
+                  "contract": row.contract, "conflict_policy": row.conflict_policy,
                   "schedule": row.schedule if frequency == "cron" else {},
                   **{k: v for k, v in changed.items() if k not in MAPPING_KEYS}}
         await _configure(services, caller, row, config, _mapping_after(row, changed))

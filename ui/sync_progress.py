@@ -56,4 +56,7 @@ def _summary(name: str, run: SyncRunPublic) -> Table:
                          ("error", run.error or "")):
         if value != "":
             table.add_row(label, str(value))
+    for side in ("inbound", "outbound"):  # both passes of a both-ways run, each its own
+        if isinstance(run.summary.get(side), dict):
+            table.add_row(side, ", ".join(f"{v} {k}" for k, v in run.summary[side].items()))
     return table

@@ -149,28 +149,47 @@ def _batch_result(response: httpx.Response, batch: list[dict[str, Any]]) -> Writ
               for e in body.get("errors", [])]
     failed = sum(max(1, len(dig(e, "context.ids") or [])) for e in errors) if errors else 0
     ids = [r["id"] for r in body.get("results", [])]
+    # results come in no promised order: each is matched to its input by the id (update)
+    # or e-mail (upsert) it was sent with, as are the ids an error names
+    sent: dict[str, int] = {}
+    for index, record in enumerate(batch):
+        for key in (record.get("id"), record.get("email")):
+            if key not in (None, ""):
+                sent.setdefault(str(key).strip().lower(), index)
+    written: dict[int, str] = {}
+    for found in body.get("results", []):
+        for key in (found.get("id"), dig(found, "properties.email")):
+            at = sent.get(str(key or "").strip().lower())
+            if at is not None and at not in written:
+                written[at] = str(found["id"])
+                break
+    refused = {sent[str(key).strip().lower()]: e.get("message", "")
+               for e in body.get("errors", []) for key in dig(e, "context.ids") or []
+               if str(key).strip().lower() in sent}
     return WriteResult(ok=len(ids), failed=min(failed, len(batch) - len(ids)) if errors else 0,
-                       errors=errors, ids=ids)
+                       errors=errors, ids=ids, written=written, refused=refused)
 
 
 def _properties(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"properties": {k: v for k, v in r.items() if k != "id"}} for r in records]
 
 
-def _write(name: str, path: str, kind: str, body: Any) -> Write:
+def _write(name: str, path: str, kind: str, body: Any, key: str | None = None) -> Write:
     return Write(name=name, method="POST", path=path, batch_size=100, kind=kind, body=body,
-                 result=_batch_result)
+                 result=_batch_result, key=key)
 
 
 WRITES = (
+    # email is the one unique property a contact upsert may match on
     _write("contacts.upsert", "/crm/v3/objects/contacts/batch/upsert", "upsert",
            lambda rs: {"inputs": [{"id": r["email"], "idProperty": "email",
-                                   "properties": r} for r in rs]}),
+                                   "properties": r} for r in rs]}, key="email"),
     _write("contacts.create", "/crm/v3/objects/contacts/batch/create", "create",
            lambda rs: {"inputs": _properties(rs)}),
     _write("contacts.update", "/crm/v3/objects/contacts/batch/update", "update",
            lambda rs: {"inputs": [{"id": r["id"], **p}
-                                  for r, p in zip(rs, _properties(rs), strict=True)]}),
+                                  for r, p in zip(rs, _properties(rs), strict=True)]},
+           key="id"),
     _write("companies.create", "/crm/v3/objects/companies/batch/create", "create",
            lambda rs: {"inputs": _properties(rs)}),
     _write("deals.create", "/crm/v3/objects/deals/batch/create", "create",

@@ -125,8 +125,18 @@ def _batch_result(response: httpx.Response, batch: list[dict[str, Any]]) -> Writ
     errors = [{"email_address": e.get("email_address"), "code": e.get("error_code"),
                "message": e.get("error", ""), "field": e.get("field") or None}
               for e in body.get("errors", [])]
+    # members and errors name the address they were sent with (Mailchimp compares it
+    # without case)
+    sent: dict[str, int] = {}
+    for index, record in enumerate(batch):
+        sent.setdefault(str(record.get("email_address") or "").strip().lower(), index)
+    written = {sent[key]: str(m.get("id") or "") for m in done
+               if (key := str(m.get("email_address") or "").strip().lower()) in sent}
+    refused = {sent[key]: f"{e['code'] or 'error'}: {e['message']}" for e in errors
+               if (key := str(e["email_address"] or "").strip().lower()) in sent}
     return WriteResult(ok=len(done), failed=len(errors), errors=errors,
-                       ids=[m["id"] for m in done if m.get("id")])
+                       ids=[m["id"] for m in done if m.get("id")], written=written,
+                       refused=refused)
 
 
 WRITES = (
@@ -134,7 +144,7 @@ WRITES = (
     # (or status_if_new) is the caller's consent decision, never defaulted here.
     Write(name="members.upsert", method="POST", path="/lists/{list_id}", batch_size=500,
           body=lambda rs: {"members": rs, "update_existing": True}, result=_batch_result,
-          kind="upsert", settings=("list_id",)),
+          kind="upsert", settings=("list_id",), key="email_address"),
 )
 
 

@@ -57,6 +57,8 @@ from connectors.webhooks import (
 VERSION = "v62.0"
 API = f"/services/data/{VERSION}"
 _SYSTEM = ("OwnerId", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted")
+# set by Salesforce, never by a write (Name of a person is compound: FirstName + LastName)
+_READ_ONLY = {"contacts": ("Name",), "leads": ("Name",)}
 # Standard fields only: a custom field (…__c) would make the query fail in orgs without it.
 OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "accounts": ("Account", ("Id", "Name", "Industry", "Phone", "Website", "BillingCity",
@@ -123,7 +125,9 @@ def _stream(name: str) -> Stream:
                     primary_key="Id", cursor_field="SystemModstamp",
                     delta=Delta(build=_delta), page_size=2000, fields=fields,
                     deletions=Deletions(deleted_at="SystemModstamp", build=_deleted),
-                    id_scan=IdScan(build=_ids, total="totalSize"))
+                    id_scan=IdScan(build=_ids, total="totalSize"),
+                    read_only=(*_READ_ONLY.get(name, ()), "CreatedDate", "LastModifiedDate",
+                               "SystemModstamp", "IsDeleted"))
     return replace(stream, params={"q": _soql(stream)})
 
 
@@ -131,17 +135,24 @@ def _stream(name: str) -> Stream:
 
 def _collection_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:
     ok, errors, ids = 0, [], []
+    written: dict[int, str] = {}
+    refused: dict[int, str] = {}
     for index, (item, record) in enumerate(zip(response.json(), batch, strict=False)):
         if item.get("success"):
             ok += 1
             ids.append(item["id"])
+            written[index] = str(item["id"])
             continue
+        said = []
         for error in item.get("errors") or [{}]:
             errors.append({"index": index, "code": error.get("statusCode"),
                            "message": error.get("message", ""), "fields": error.get("fields"),
                            "record": record.get("Id") or record.get("Email")
                            or record.get("Name")})
-    return WriteResult(ok=ok, failed=len(batch) - ok, errors=errors, ids=ids)
+            said.append(f"{error.get('statusCode') or 'error'}: {error.get('message', '')}")
+        refused[index] = "; ".join(said)
+    return WriteResult(ok=ok, failed=len(batch) - ok, errors=errors, ids=ids, written=written,
+                       refused=refused)
 
 
 def _typed(sobject: str, records: list[dict[str, Any]], drop_id: bool) -> list[dict[str, Any]]:
@@ -157,10 +168,11 @@ def _writes(name: str) -> tuple[Write, ...]:
         Write(f"{name}.create", "POST", path, 200, kind="create", result=_collection_result,
               body=lambda rs: {"allOrNone": False, "records": _typed(sobject, rs, True)}),
         Write(f"{name}.update", "PATCH", path, 200, kind="update", result=_collection_result,
-              body=lambda rs: {"allOrNone": False, "records": _typed(sobject, rs, False)}),
+              body=lambda rs: {"allOrNone": False, "records": _typed(sobject, rs, False)},
+              key="Id"),
         # records carry the external-id field (setting external_id_field), never Id
         Write(f"{name}.upsert", "PATCH", f"{path}/{sobject}/{{external_id_field}}", 200,
-              kind="upsert", result=_collection_result,
+              kind="upsert", result=_collection_result, key="{external_id_field}",
               body=lambda rs: {"allOrNone": False, "records": _typed(sobject, rs, True)}),
     )
 

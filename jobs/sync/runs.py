@@ -14,7 +14,10 @@ is taken over by the next claim and resumes from ``checkpoint``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,6 +128,31 @@ async def renew(db: Database, run: SyncRun, owner: str, lease_s: float) -> None:
             .returning(SyncRun.id).execution_options(synchronize_session=False))
     if kept is None:
         raise LeaseLost(str(run.id))
+
+
+@contextlib.asynccontextmanager
+async def kept(db: Database, run: SyncRun, owner: str,
+               lease_s: float) -> AsyncIterator[Callable[[], None]]:
+    """Renew the lease every third of it while the body works, so one slow call (a long
+    rate-limit wait) does not let it lapse under a live worker. The body calls the
+    ``check`` it is given between batches: it raises LeaseLost once a renewal failed."""
+    async def renew_forever() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            await renew(db, run, owner, lease_s)
+
+    renewer = asyncio.create_task(renew_forever())
+
+    def check() -> None:
+        if renewer.done():
+            renewer.result()
+
+    try:
+        yield check
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            await renewer
 
 
 async def load(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID) -> SyncRun:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,14 +40,23 @@ class SyncConflict(HasId, TenantScoped, Base):
     both versions, until a person says which one wins."""
 
     __tablename__ = "sync_conflicts"
+    __table_args__ = (  # a record has at most one open conflict, re-seen versions update it
+        Index("uq_sync_conflicts_one_open", "data_flow_id", "external_id", unique=True,
+              postgresql_where=text("status = 'open'")),
+    )
 
     data_flow_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("data_flows.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str] = mapped_column(String(200))
-    fields: Mapped[list[Any]] = mapped_column(default=list)
+    fields: Mapped[list[Any]] = mapped_column(default=list)  # Connectus's field names
+    # each field's value on each side, and the value both last agreed on
     local: Mapped[dict[str, Any]] = mapped_column(default=dict)
     remote: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    base: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    sync_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("sync_runs.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # re-seen
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[str | None] = mapped_column(Text)  # "keep local" / "keep remote" / note
+    resolution: Mapped[str | None] = mapped_column(Text)  # "kept local" / "kept remote" / note

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, HasId, TenantScoped, Timestamps, utcnow
@@ -26,9 +26,16 @@ from store.models.base import Base, HasId, TenantScoped, Timestamps, utcnow
 INTEGRATION_STATUSES = ("pending", "active", "inactive", "error", "reconnect_needed")
 FLOW_DIRECTIONS = ("inbound", "outbound", "bidirectional")
 FLOW_STATUSES = ("active", "paused", "error", "draft")
+# both-ways flows: who may change a field ("both": either side, conflicts by the policy)
+FIELD_OWNERS = ("provider", "connectus", "both")
+# "owner": a field changed on both sides is a conflict for a person; "newest_wins": the
+# later change wins
+CONFLICT_POLICIES = ("owner", "newest_wins")
 SYNC_FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "manual", "cron")
 TRIGGER_TYPES = ("webhook", "schedule", "condition", "manual")
 WORKFLOW_STATUSES = ("active", "paused", "draft", "error")
+# the rows an outbound pass reads: a local version the provider has not taken yet
+TO_PUSH = "origin = 'connectus' AND content_hash IS DISTINCT FROM pushed_hash"
 
 
 def _fk(table: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Mapped[Any]:
@@ -96,6 +103,10 @@ class DataFlow(HasId, TenantScoped, Timestamps, Base):
     schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # what a healthy run looks like: {"max_staleness_s": ..., "min_records": ...}
     contract: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # both-ways flows: {local field: "provider" | "connectus" | "both"}, and what settles a
+    # field both sides changed (CONFLICT_POLICIES)
+    field_owners: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    conflict_policy: Mapped[str] = mapped_column(String(20), default="owner")
     next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     records_processed: Mapped[int] = mapped_column(BigInteger, default=0)
     records_failed: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -150,8 +161,18 @@ class SyncRun(HasId, TenantScoped, Base):
 
 
 class SyncedRecord(TenantScoped, Base):
+    """Connectus's copy of one record of a flow. For outbound and both-ways flows it also
+    remembers what was last agreed with the provider: a row is waiting to be written
+    there while ``content_hash`` (of ``data``) differs from ``pushed_hash`` (of ``base``)."""
+
     __tablename__ = "synced_records"
-    __table_args__ = (UniqueConstraint("tenant_id", "data_flow_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "data_flow_id", "external_id"),
+        Index("ix_synced_records_to_push", "data_flow_id", "id",
+              postgresql_where=text(TO_PUSH)),
+        Index("ix_synced_records_remote_id", "data_flow_id", "remote_id",
+              postgresql_where=text("remote_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     data_flow_id: Mapped[uuid.UUID] = _fk("data_flows")
@@ -165,6 +186,16 @@ class SyncedRecord(TenantScoped, Base):
     # own outbound write is recognised and dropped
     origin: Mapped[str] = mapped_column(String(20), default="provider")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # -- outbound and both-ways (jobs/sync/outbound.py, jobs/sync/both_ways.py) ----------
+    remote_id: Mapped[str | None] = mapped_column(String(200))  # the provider's id for it
+    # the values both sides last agreed on: in Connectus's field names, and as the
+    # provider holds them (its field names and values, so our own write's echo is known)
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    remote_base: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    pushed_hash: Mapped[str | None] = mapped_column(String(64))  # content hash of base
+    rejected_hash: Mapped[str | None] = mapped_column(String(64))  # refused; not resent
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    local_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookEvent(HasId, TenantScoped, Base):

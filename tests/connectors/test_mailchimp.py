@@ -76,6 +76,10 @@ async def test_batch_subscribe_in_batches_of_500_then_read_back(sandbox, connect
     assert (result.ok, result.failed) == (600, 1)
     assert result.errors[0]["email_address"] == "not-an-email"
     assert result.errors[0]["code"] == "ERROR_GENERIC"
+    # which record did what, by its index in the records given (across both batches)
+    assert set(result.refused) == {3} and "ERROR_GENERIC" in result.refused[3]
+    assert set(result.written) == set(range(601)) - {3}
+    assert result.written[600] == existing["id"]
     assert len(_requests(sandbox, f"/lists/{LIST}", "POST")) == 2
     changed = await connector.read_all("members", since=since)
     emails = {r["email_address"] for r in changed}

@@ -89,6 +89,8 @@ async def test_collections_create_in_batches_of_200_then_read_back(sandbox, conn
     assert (result.ok, result.failed) == (249, 1)
     assert result.errors[0]["code"] == "REQUIRED_FIELD_MISSING"
     assert result.errors[0]["index"] == 7 and len(result.ids) == 249
+    assert set(result.refused) == {7} and "REQUIRED_FIELD_MISSING" in result.refused[7]
+    assert sorted(result.written) == [i for i in range(250) if i != 7]
     calls = [r for r in sandbox.sandboxes["salesforce"].requests
              if r["path"].endswith("/composite/sobjects") and r["method"] == "POST"]
     assert len(calls) == 2
@@ -99,6 +101,7 @@ async def test_collections_create_in_batches_of_200_then_read_back(sandbox, conn
                                    [{"Id": result.ids[0], "Title": "CTO"},
                                     {"Id": "003000000000000AAA", "Title": "x"}])
     assert (update.ok, update.failed) == (1, 1)
+    assert update.written == {0: result.ids[0]} and set(update.refused) == {1}
 
 
 async def test_upsert_by_external_id(sandbox, connect, monkeypatch) -> None:

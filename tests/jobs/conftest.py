@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.providers.hubspot import SPEC as HUBSPOT
+from connectors.request import Request
 from jobs.sync.jobs import run_data_flow
 from store.models import DataFlow, Integration, IntegrationProvider, SyncedRecord, SyncRun
 from tests.conftest import make_tenant
@@ -91,3 +92,30 @@ async def make_flow(services: Services, sandbox_url: str, *, contacts: int,
 @pytest.fixture
 async def contacts_flow(services: Services, sandbox: Any) -> Flow:
     return await make_flow(services, sandbox.url, contacts=250, sandbox=sandbox)
+
+
+async def redirect(flow: Flow, **changes: Any) -> Flow:
+    """The flow reconfigured through the tool a person uses (so every check applies)."""
+    from tools.data_flows import DataFlowUpdate, update_data_flow
+
+    await update_data_flow(flow.services, flow.caller, flow.id, DataFlowUpdate(**changes))
+    return flow
+
+
+def hubspot_batches(sandbox: Any, action: str | None = None) -> list[dict[str, Any]]:
+    """The batch calls the HubSpot simulator answered: {"object", "action", "inputs"}."""
+    return [b for b in sandbox.sandboxes["hubspot"].state.batches
+            if action is None or b["action"] == action]
+
+
+async def provider_contact(flow: Flow, contact_id: str) -> dict[str, Any]:
+    """A contact as HubSpot holds it now."""
+    from jobs.connecting import open_connector
+
+    async with open_connector(flow.services.db, flow.services.vault, flow.services.queue,
+                              flow.integration, "hubspot") as connector:
+        _, body = await connector.client.send(Request(
+            "GET", f"/crm/v3/objects/contacts/{contact_id}",
+            {"properties": "email,firstname,lastname,company"}))
+    properties: dict[str, Any] = body["properties"]
+    return properties

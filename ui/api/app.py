@@ -8,7 +8,16 @@ from tools.context import Services
 from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui.api import errors
 from ui.api.limits import BodyLimit
-from ui.api.routes import data_flows, health, integrations, providers, syncs, webhooks
+from ui.api.routes import (
+    conflicts,
+    data_flows,
+    health,
+    integrations,
+    providers,
+    records,
+    syncs,
+    webhooks,
+)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -27,6 +36,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(providers.router)
     app.include_router(integrations.router)
     app.include_router(data_flows.router)
+    app.include_router(records.router)
+    app.include_router(conflicts.router)
     app.include_router(syncs.router)
     app.include_router(webhooks.router)
     return app

@@ -253,6 +253,7 @@ def create_router(box: Box) -> APIRouter:
             inputs, store = batch_inputs(body), crm()
         except CrmError as exc:
             return crm_error(exc, headers)
+        box.state.batches.append({"object": obj, "action": action, "inputs": len(inputs)})
         if action == "archive":
             for item in inputs:
                 store.archive(obj, str(item.get("id", "")))

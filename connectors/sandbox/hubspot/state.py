@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.sandbox.kit import ProviderSandbox
 
@@ -16,6 +17,8 @@ class HubSpotState:
     search: dict[str, deque[float]] = field(default_factory=dict)  # per token: last second
     daily: dict[str, tuple[str, int]] = field(default_factory=dict)  # per token: (day, calls)
     event_seq: int = 0  # webhook events delivered
+    # every batch call, for tests: {"object": "contacts", "action": "upsert", "inputs": 100}
+    batches: list[dict[str, Any]] = field(default_factory=list)
 
 
 Box = ProviderSandbox[HubSpotState]
