@@ -18,6 +18,8 @@ from arq.worker import Worker
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
+from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
+from jobs.sync.upkeep_jobs import JOBS as UPKEEP_JOBS
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -38,9 +40,9 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
     ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
     return Worker(
-        functions=[*SYNC_JOBS],
+        functions=[*SYNC_JOBS, *UPKEEP_JOBS],
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
-                   *SYNC_CRON_JOBS],
+                   *SYNC_CRON_JOBS, *UPKEEP_CRON_JOBS],
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,

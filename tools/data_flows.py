@@ -23,6 +23,7 @@ from connectors.registry import connector_spec
 from connectors.spec import Stream
 from jobs.flow_schedule import check_schedule, next_run_at
 from jobs.mapping import FieldMapping, parse_mappings
+from jobs.sync.contracts import check_contract
 from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
@@ -56,7 +57,9 @@ class DataFlowCreate(BaseModel):
     sync_frequency: Frequency = "daily"
     schedule: JsonObject = Field(default_factory=dict, description=(
         '{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"} when sync_frequency is cron'))
-    contract: JsonObject = Field(default_factory=dict)
+    contract: JsonObject = Field(default_factory=dict, description=(
+        '{"max_staleness": "6h", "min_records": 1000, "deletion_check": "daily", '
+        '"reconcile": "daily"}: what a healthy flow looks like, all optional'))
     status: FlowStatus = "active"
 
 
@@ -163,9 +166,10 @@ async def _configure(services: Services, caller: Caller, row: DataFlow,
     parsed = (parse_mappings(row.mappings, known_fields=known) if mapping is None
               else check_mapping(mapping, known))
     schedule = check_schedule(config["sync_frequency"], config["schedule"])
+    contract = check_contract(config["contract"])
     for name, value in config.items():
         setattr(row, name, value)
-    row.schedule = schedule
+    row.schedule, row.contract = schedule, contract
     row.mappings = [m.to_json() for m in parsed]
     if mapping is not None:
         row.source_fields, row.target_fields = mapping["source_fields"], mapping["target_fields"]
