@@ -294,6 +294,44 @@ class Connector:
         no longer has, from a finished scan only."""
         return set(known) - await self.all_ids(stream_name)
 
+    async def total(self, stream_name: str) -> int:
+        """The provider's own count of the stream's records (``Stream.total``), one call."""
+        stream = self.spec.stream(stream_name)
+        spec = stream.total
+        if spec is None:
+            raise ValidationFailed(f"{self.spec.name} does not count {stream.name}",
+                                   field="stream")
+        request = spec.build(stream) if spec.build is not None else \
+            self._request(stream, spec.params)
+        await self._refresh_if_due()
+        _, body = await self.client.send(replace(request, path=self._fill(request.path)))
+        count = dig(body, spec.total)
+        if isinstance(count, bool) or not isinstance(count, int | str) \
+                or not str(count).isdigit():
+            raise ProviderError(f"{self.spec.name} answered the {stream.name} count without "
+                                f"a number at {spec.total!r}", provider=self.spec.name)
+        return int(count)
+
+    async def read_ids(self, stream_name: str,
+                       ids: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
+        """The named records, a batch at a time (``Stream.by_ids``); ids the provider no
+        longer has are left out."""
+        stream = self.spec.stream(stream_name)
+        spec = stream.by_ids
+        if spec is None:
+            raise ValidationFailed(f"{self.spec.name} cannot read {stream.name} by id",
+                                   field="stream")
+        for start in range(0, len(ids), spec.max_ids):
+            request = spec.build(stream, ids[start:start + spec.max_ids])
+            await self._refresh_if_due()
+            _, body = await self.client.send(replace(request, path=self._fill(request.path)))
+            records = dig(body, spec.records)
+            if not isinstance(records, list):
+                raise ProviderError(f"{self.spec.name} answered a {stream.name} read by id "
+                                    f"without a list at {spec.records!r}",
+                                    provider=self.spec.name)
+            yield [r for r in records if isinstance(r, dict)]
+
     def _request(self, stream: Stream, extra: dict[str, Any] | None = None) -> Request:
         """The stream's own request; ``extra`` params override its own, None removing one."""
         params = {k: v for k, v in {**stream.params, **(extra or {})}.items() if v is not None}

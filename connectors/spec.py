@@ -62,6 +62,9 @@ class Deletions:
     format: Callable[[str], str] = str
     build: Callable[[Stream, str], Request] | None = None
     page_size: int | None = None
+    # how long the provider keeps serving a deleted record; a check whose last run is
+    # older than this scans ids instead (None: kept for good, as Mailchimp's archive)
+    kept_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,34 @@ class IdScan:
 
 
 @dataclass(frozen=True)
+class Total:
+    """The provider's own count of a stream's records, in one cheap call: what
+    reconciliation compares our count with (HubSpot search ``total``, Mailchimp
+    ``total_items``, Salesforce ``SELECT COUNT()``'s ``totalSize``).
+
+    The stream's request with ``params`` merged in (None removes one), or ``build(stream)``;
+    ``total`` is the dotted path of the count in the answer.
+    """
+
+    total: str
+    params: dict[str, Any] = field(default_factory=dict)
+    build: Callable[[Stream], Request] | None = None
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """Read named records, up to ``max_ids`` a call (HubSpot ``batch/read``, Salesforce
+    sObject Collections GET), in the shape the stream's own pages have: reconciliation
+    fetches exactly the ids it found missing instead of reading the whole stream.
+    ``records`` is the dotted path of the record list ("" for the body itself); ids the
+    provider no longer has are left out (or answered null, which is dropped)."""
+
+    build: Callable[[Stream, list[str]], Request]
+    max_ids: int
+    records: str = ""
+
+
+@dataclass(frozen=True)
 class Stream:
     name: str
     path: str  # may hold {placeholders} filled from the integration's settings
@@ -99,6 +130,8 @@ class Stream:
     settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
     deletions: Deletions | None = None  # where the provider serves deleted records
     id_scan: IdScan | None = None  # where it does not (or not all): read every id instead
+    total: Total | None = None  # the provider's count of the stream, where it gives one
+    by_ids: ByIds | None = None  # a batch read by id, where the provider has one
     read_only: tuple[str, ...] = ()  # of ``fields``, those the provider sets itself
 
     def writable(self) -> tuple[str, ...]:
@@ -120,7 +153,8 @@ class Stream:
                 "needs_settings": list(self.settings),
                 "deletions": ("provider" if self.deletions is not None
                               else "id_scan" if self.id_scan is not None else None),
-                "id_scan": self.id_scan is not None}
+                "id_scan": self.id_scan is not None, "total": self.total is not None,
+                "read_by_id": self.by_ids is not None}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from arq.worker import Worker
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
+from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
+from jobs.sync.upkeep_jobs import JOBS as UPKEEP_JOBS
 
 
 class QuietTicks(logging.Filter):
@@ -69,10 +71,11 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     # copies: a CronJob remembers its next run, and a second worker in this process (a
     # restart, a test) must start from scratch, run_at_startup included
     cron_jobs = [replace(job, next_run=None) for job in (
-        cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS)]
+        cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS,
+        *UPKEEP_CRON_JOBS)]
     _quiet({job.name for job in cron_jobs})
     return Worker(
-        functions=[*SYNC_JOBS],
+        functions=[*SYNC_JOBS, *UPKEEP_JOBS],
         cron_jobs=cron_jobs,
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,

@@ -26,6 +26,7 @@ from connectors.registry import connector_spec
 from connectors.spec import Stream
 from jobs.flow_schedule import check_schedule
 from jobs.mapping import FieldMapping, parse_mappings
+from jobs.sync.contracts import check_contract
 from jobs.sync.flow_status import status_reasons
 from jobs.sync.realtime import check_realtime
 from jobs.sync.schedule import first_slot
@@ -72,7 +73,9 @@ class DataFlowCreate(BaseModel):
     sync_frequency: Frequency = "daily"
     schedule: JsonObject = Field(default_factory=dict, description=(
         '{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"} when sync_frequency is cron'))
-    contract: JsonObject = Field(default_factory=dict)
+    contract: JsonObject = Field(default_factory=dict, description=(
+        '{"max_staleness": "6h", "min_records": 1000, "deletion_check": "daily", '
+        '"reconcile": "daily"}: what a healthy flow looks like, all optional'))
     status: FlowStatus = "active"
     field_owners: FieldOwners = Field(default_factory=dict)
     conflict_policy: ConflictPolicy = Field("owner", description=POLICY_HELP)
@@ -218,9 +221,10 @@ async def _configure(services: Services, caller: Caller, row: DataFlow,
             "realtime", config["stream"], config["direction"]):  # not on every save
         check_realtime(provider, stream.name, config["direction"])
     timing = (row.sync_frequency, row.schedule, row.status)
+    contract = check_contract(config["contract"])
     for name, value in config.items():
         setattr(row, name, value)
-    row.schedule = schedule
+    row.schedule, row.contract = schedule, contract
     row.mappings = [m.to_json() for m in parsed]
     if mapping is not None:
         row.source_fields, row.target_fields = mapping["source_fields"], mapping["target_fields"]

@@ -24,6 +24,7 @@ from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenEx
 from connectors.paginators import CursorParam, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
+    ByIds,
     ConnectionTest,
     ConnectorSpec,
     Deletions,
@@ -33,6 +34,7 @@ from connectors.spec import (
     InboundEvent,
     RateLimit,
     Stream,
+    Total,
     Usage,
     WebhookRequest,
     Webhooks,
@@ -137,10 +139,26 @@ def _stream(name: str) -> Stream:
         fields=FIELDS[name],
         # the list serves archived records with archivedAt (kept about 90 days), with no
         # time filter of its own; search never shows them
-        deletions=Deletions(deleted_at="archivedAt", params={"archived": "true"}),
+        deletions=Deletions(deleted_at="archivedAt", params={"archived": "true"},
+                            kept_days=90),
         # past those 90 days (or a GDPR delete) only a scan tells: ids and the three
         # bookkeeping properties HubSpot always adds
-        id_scan=IdScan(params={"properties": "hs_object_id"}))
+        id_scan=IdScan(params={"properties": "hs_object_id"}),
+        # the list sends no count; an unfiltered search answers one with a single record
+        total=Total(total="total", build=_count),
+        by_ids=ByIds(build=_read_ids, max_ids=100, records="results"))
+
+
+def _count(stream: Stream) -> Request:
+    return Request("POST", f"/crm/v3/objects/{stream.name}/search",
+                   json={"limit": 1, "properties": ["hs_object_id"]})
+
+
+def _read_ids(stream: Stream, ids: list[str]) -> Request:
+    # batch/read answers the list's own record shape; ids it no longer has are left out
+    return Request("POST", f"/crm/v3/objects/{stream.name}/batch/read",
+                   json={"inputs": [{"id": i} for i in ids], "properties": list(stream.fields),
+                         "archived": False})
 
 
 def _batch_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:

@@ -38,6 +38,7 @@ from connectors.spec import (
     InboundEvent,
     RateLimit,
     Stream,
+    Total,
     WebhookReply,
     WebhookRequest,
     Webhooks,
@@ -115,7 +116,11 @@ STREAMS = (
            # an edit mid-scan moves nothing; total_items catches a delete shifting the offsets
            id_scan=IdScan(params={"fields": "members.id,total_items", "exclude_fields": None,
                                   "sort_field": None, "sort_dir": None},
-                          total="total_items")),
+                          total="total_items"),
+           # no batch read by id: reconciliation re-reads the list for the ids it lacks
+           total=Total(total="total_items", params={
+               "count": 1, "offset": 0, "fields": "total_items", "exclude_fields": None,
+               "sort_field": None, "sort_dir": None})),
 )
 
 

@@ -31,6 +31,7 @@ from connectors.errors import MissingScope, QuotaExhausted, RateLimited, TokenEx
 from connectors.paginators import NextUrl, Paginator
 from connectors.request import Request, dig
 from connectors.spec import (
+    ByIds,
     ConnectionTest,
     ConnectorSpec,
     Deletions,
@@ -39,6 +40,7 @@ from connectors.spec import (
     InboundEvent,
     RateLimit,
     Stream,
+    Total,
     Usage,
     WebhookReply,
     WebhookRequest,
@@ -119,13 +121,29 @@ def _ids(stream: Stream) -> Request:
     return Request("GET", f"{API}/query", {"q": f"SELECT Id FROM {sobject}"})  # noqa: S608
 
 
+def _count(stream: Stream) -> Request:
+    sobject = OBJECTS[stream.name][0]
+    return Request("GET", f"{API}/query", {"q": f"SELECT COUNT() FROM {sobject}"})  # noqa: S608
+
+
+def _read_ids(stream: Stream, ids: list[str]) -> Request:
+    # sObject Collections GET: the records in the order asked, null for one that is gone;
+    # 200 ids of 18 characters keep the URL well inside its limit
+    sobject = OBJECTS[stream.name][0]
+    return Request("GET", f"{API}/composite/sobjects/{sobject}",
+                   {"ids": ",".join(ids), "fields": ",".join(stream.fields)})
+
+
 def _stream(name: str) -> Stream:
     fields = (*OBJECTS[name][1], *_SYSTEM)
     stream = Stream(name=name, path=f"{API}/query", records="records", paginator=PAGES,
                     primary_key="Id", cursor_field="SystemModstamp",
                     delta=Delta(build=_delta), page_size=2000, fields=fields,
-                    deletions=Deletions(deleted_at="SystemModstamp", build=_deleted),
+                    deletions=Deletions(deleted_at="SystemModstamp", build=_deleted,
+                                        kept_days=15),
                     id_scan=IdScan(build=_ids, total="totalSize"),
+                    total=Total(build=_count, total="totalSize"),
+                    by_ids=ByIds(build=_read_ids, max_ids=200),
                     read_only=(*_READ_ONLY.get(name, ()), "CreatedDate", "LastModifiedDate",
                                "SystemModstamp", "IsDeleted"))
     return replace(stream, params={"q": _soql(stream)})

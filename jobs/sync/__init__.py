@@ -8,4 +8,9 @@ failure does to a run, ``jobs`` the arq job definitions. Writing to the provider
 three-way merge of one both-ways record, ``both_ways`` a both-ways run (in, then out).
 ``schedule`` starts due flows, ``realtime`` the flows a webhook concerns, and
 ``flow_status`` stops a flow whose run failed for a reason a person must fix.
+
+Beside the syncs: ``upkeep`` runs that hold a flow's lock without syncing it, namely
+``deletions`` (deletion checks), ``reconcile`` (against the provider's totals) and
+``replay`` (dead letters after a mapping fix), with their jobs in ``upkeep_jobs``;
+``contracts`` (zero-record runs, min_records, staleness) and ``rerun``.
 """

@@ -31,7 +31,7 @@ from connectors.spec import Stream
 from jobs.connecting import open_connector
 from jobs.mapping import Mapper, compile_mappings, parse_mappings
 from jobs.mapping.salt import tenant_salt
-from jobs.sync import runs
+from jobs.sync import contracts, runs
 from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, dead_letter, parse_moment, upsert
 from store.crypto import SecretBox
 from store.db import Database
@@ -99,6 +99,9 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError, runs.LeaseLost):
                 await renewer
         current = await runs.load(self.db, run.tenant_id, run.id)
+        broken = await contracts.breach(self.db, current, flow, stream)
+        if broken is not None:  # zero records against a baseline, or under min_records
+            return await contracts.fail(self.db, current, self.owner, broken)
         status = "partial" if current.records_failed else "succeeded"
         return await runs.finish(self.db, current, self.owner, status=status)
 

@@ -64,7 +64,9 @@ async def upsert(session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID
         set_={"data": fresh.data, "content_hash": fresh.content_hash,
               "source_updated_at": fresh.source_updated_at, "synced_at": fresh.synced_at,
               "changed_at": fresh.changed_at, "origin": fresh.origin, "deleted_at": None},
-        where=SyncedRecord.content_hash.is_distinct_from(fresh.content_hash),
+        # a record seen deleted that comes back unchanged is written too: undeleted
+        where=SyncedRecord.content_hash.is_distinct_from(fresh.content_hash)
+        | SyncedRecord.deleted_at.is_not(None),
     ).returning(SyncedRecord.id)
     written = (await session.execute(changed)).scalars().all()
     return len(written)

@@ -30,6 +30,9 @@ from store.models import DataFlow, Integration, SyncRun
 ACTIVE = ("queued", "running")
 # a paused run still owns the flow's next start: sync_now answers it rather than a new one
 OPEN = (*ACTIVE, "paused")
+# runs that hold the flow's lock but are no sync: deletion checks, reconciliations, replays
+# (jobs/sync/upkeep.py); the sync engine never claims them, nor does the sweep hand them on
+UPKEEP = ("deletions", "reconcile", "replay")
 
 
 class LeaseLost(Exception):  # a signal between our own layers, not a failure
@@ -72,6 +75,7 @@ async def claim(db: Database, tenant_id: uuid.UUID, flow_id: uuid.UUID, *, owner
                    (SyncRun.status == "running") & (SyncRun.lease_owner == owner))
     if run_id is not None:  # a released run (waiting for its retry) is free to its own job
         takeable = or_(takeable, (SyncRun.status == "running") & SyncRun.lease_owner.is_(None))
+    takeable = takeable & SyncRun.trigger.notin_(UPKEEP)
     target = (SyncRun.id == run_id if run_id is not None else
               (SyncRun.data_flow_id == flow_id) & SyncRun.status.in_(OPEN))
     try:
@@ -224,7 +228,8 @@ async def stalled(db: Database, *, limit: int = 100,
         rows = (await session.execute(
             select(SyncRun.data_flow_id, SyncRun.id, SyncRun.status, SyncRun.lease_expires_at)
             .where(or_(waiting,
-                       (SyncRun.status == "running") & (SyncRun.lease_expires_at < now)))
+                       (SyncRun.status == "running") & (SyncRun.lease_expires_at < now)),
+                   SyncRun.trigger.notin_(UPKEEP))
             .order_by(SyncRun.started_at).limit(limit))).all()
     return [(flow, run, f"{status}-{int(lapsed.timestamp()) if lapsed else 0}")
             for flow, run, status, lapsed in rows]

@@ -19,7 +19,9 @@ Every slot gets a jitter that is fixed per flow (a hash of its id) and bounded (
 the interval, at most five minutes), so a tenant's hundred hourly flows do not all call
 the provider at :00. A due flow whose run is still going answers that run and moves on
 to its next slot; a realtime flow instead stays due until the run ends, so a change a
-webhook announced during the run is read by one follow-up run (see realtime.py).
+webhook announced during the run is read by one follow-up run (see realtime.py). A flow
+held by an upkeep run (a deletion check, a reconciliation, a replay) stays due too, and
+its sync starts on the first tick after that run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from jobs.constants import SYNC_JOB, SYNC_JOB_ID
 from jobs.flow_schedule import EVERY, next_run_at
-from jobs.sync.runs import ACTIVE, OPEN
+from jobs.sync.runs import ACTIVE, OPEN, UPKEEP
 from store.db import Database
 from store.models import DataFlow, Integration, SyncRun
 
@@ -128,6 +130,10 @@ async def claim_due(db: Database, *, limit: int = SCHEDULE_BATCH,
     """(flow, run) for each run queued by this tick, in one transaction across tenants."""
     now = now or _now()
     running = exists().where(SyncRun.data_flow_id == DataFlow.id, SyncRun.status.in_(OPEN))
+    # a deletion check or a replay holds the flow's lock briefly: the slot waits for it
+    # (stays due) rather than being answered by a run that is not a sync
+    upkeep = exists().where(SyncRun.data_flow_id == DataFlow.id, SyncRun.status.in_(OPEN),
+                            SyncRun.trigger.in_(UPKEEP))
     async with db.transaction(None) as session:
         due = (await session.execute(
             select(DataFlow.id, DataFlow.tenant_id, DataFlow.sync_frequency,
@@ -136,7 +142,7 @@ async def claim_due(db: Database, *, limit: int = SCHEDULE_BATCH,
             .where(DataFlow.status == "active", DataFlow.next_run_at <= now,
                    Integration.status.not_in(INTEGRATION_OFF),
                    # a realtime flow with a run going stays due: its follow-up comes next
-                   or_(DataFlow.sync_frequency != "realtime", ~running))
+                   or_(DataFlow.sync_frequency != "realtime", ~running), ~upkeep)
             .order_by(DataFlow.next_run_at).limit(limit)
             .with_for_update(of=DataFlow, skip_locked=True))).all()
         if not due:

@@ -17,7 +17,7 @@ from croniter import croniter
 from sqlalchemy import update
 
 from jobs.constants import SYNC_JOB
-from jobs.sync import runs
+from jobs.sync import runs, upkeep
 from jobs.sync.schedule import JITTER_CAP, claim_due, jitter, next_slot, schedule_due_flows
 from jobs.worker import build_worker
 from store.db import Database
@@ -162,6 +162,22 @@ async def test_a_flow_still_running_answers_its_run_and_moves_on(contacts_flow: 
     assert [r.id for r in await contacts_flow.runs()] == [going.id]
     assert (await contacts_flow.flow()).next_run_at == due + HOUR
     assert await _jobs(services) == []
+
+
+async def test_a_flow_held_by_a_deletion_check_stays_due_and_runs_after_it(
+        contacts_flow: Flow) -> None:
+    services, tenant = contacts_flow.services, contacts_flow.caller.tenant_id
+    check = await upkeep.start(services.db, tenant, contacts_flow.id, owner="checker",
+                               lease_s=60, trigger="deletions")
+    assert check is not None
+    due = datetime.now(UTC) - timedelta(seconds=10)
+    await _set(contacts_flow, next_run_at=due)
+    assert await schedule_due_flows(contacts_flow.ctx()) == 0
+    assert (await contacts_flow.flow()).next_run_at == due  # the slot is not skipped
+    await upkeep.finish(services.db, check, "checker")
+    assert await schedule_due_flows(contacts_flow.ctx()) == 1
+    assert [r.trigger for r in await contacts_flow.runs() if r.status == "queued"] == [
+        "schedule"]
 
 
 async def test_a_realtime_flow_waits_for_its_run_then_follows_up_once(

@@ -15,6 +15,7 @@ from ui.api.routes import (
     integrations,
     providers,
     records,
+    recovery,
     syncs,
     webhooks,
 )
@@ -39,5 +40,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(records.router)
     app.include_router(conflicts.router)
     app.include_router(syncs.router)
+    app.include_router(recovery.router)
     app.include_router(webhooks.router)
     return app
