@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,7 @@ from jobs.connecting import open_connector
 from jobs.mapping import Mapper, compile_mappings, parse_mappings
 from jobs.mapping.salt import tenant_salt
 from jobs.sync import runs
-from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, dead_letter, parse_moment, upsert
+from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, canonical, dead_letter, upsert
 from store.crypto import SecretBox
 from store.db import Database
 from store.errors import ValidationFailed
@@ -89,7 +88,7 @@ class Engine:
                 if not point.get("done"):
                     pages = connector.pages(stream.name, since=run.cursor_before.get("since"),
                                             resume=point.get("resume"))
-                    async for page in pages:
+                    async for page in read_ahead(pages):
                         point = await self._commit(run, stream, mapper, page, point)
                         if renewer.done():  # the lease is gone: another worker has the run
                             renewer.result()
@@ -130,6 +129,32 @@ class Engine:
             await runs.renew(self.db, run, self.owner, self.lease_s)
 
 
+async def read_ahead(pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
+    """Each page, with the next one already being fetched while the caller writes this one.
+
+    The provider's answer and our own mapping and writing overlap, instead of taking turns.
+    Nothing about checkpoints changes: a page's checkpoint still commits with that page's
+    batch alone, and a page read ahead but never written (the worker died, the lease was
+    lost) is simply read again from the last checkpoint. A failure of the next fetch (a
+    quota cap, an outage) surfaces only after the current batch has committed, as before.
+    """
+    upcoming: asyncio.Future[Page] = asyncio.ensure_future(anext(pages))
+    try:
+        while True:
+            try:
+                page = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(anext(pages))
+            yield page
+    finally:
+        upcoming.cancel()
+        await asyncio.wait([upcoming])  # raises nothing of the fetch's own: not ours to raise
+        if not upcoming.cancelled():
+            upcoming.exception()  # retrieved, so it is not reported as never seen
+        await pages.aclose()  # type: ignore[attr-defined]
+
+
 def _map_page(stream: Stream, mapper: Mapper,
               records: list[dict[str, Any]]) -> tuple[list[Row], list[Rejected]]:
     rows: list[Row] = []
@@ -150,13 +175,14 @@ def _map_page(stream: Stream, mapper: Mapper,
                  "message": f"the record's id does not fit ({len(external_id)} characters, "
                             f"at most {EXTERNAL_ID_LENGTH}, no NUL)"}]))
             continue
-        if "\\u0000" in json.dumps(out.data):  # jsonb cannot hold NUL; it would sink the page
+        encoded = canonical(out.data)  # hashed and stored as it is: encoded once
+        if "\\u0000" in encoded:  # jsonb cannot hold NUL; it would sink the page
             rejected.append(Rejected(external_id, record, [
                 {"field": None, "rule": None,
                  "message": "a mapped value holds a NUL character, which cannot be stored"}]))
             continue
         updated = to_iso(dig(record, stream.cursor_field)) if stream.cursor_field else None
-        rows.append(Row(external_id, out.data, parse_moment(updated)))
+        rows.append(Row(external_id, out.data, updated, encoded))
     return rows, rejected
 
 
