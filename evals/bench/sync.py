@@ -34,11 +34,17 @@ from sqlalchemy.engine import make_url
 
 from connectors.providers.hubspot import SPEC as HUBSPOT
 from store.accounts import Caller, create_tenant, create_user
+from store.errors import SystemFault
 from store.models import Role, SyncedRecord, Tenant
 from tools.context import Services, Settings
 from tools.data_flows import DataFlowCreate, create_data_flow
 from tools.integrations import IntegrationCreate, create_integration
 from tools.runtime import register_own_sandbox, running
+
+
+class BenchFailed(SystemFault):
+    """A side failed or moved the wrong number of records: no figures are printed."""
+
 
 # a realistic contacts mapping: every kind of rule a CRM import uses, on every record
 MAPPINGS: list[dict[str, Any]] = [
@@ -67,22 +73,29 @@ SIDES = ("fetch", "connectus", "dlt")
 
 @asynccontextmanager
 async def simulator(records: int) -> Any:
-    """The HubSpot simulator with ``records`` contacts, its limits lifted; yields its URL."""
+    """The HubSpot simulator with ``records`` contacts; yields a coroutine for its URL
+    (awaited once it is needed, so its start overlaps whatever the caller starts)."""
     process = subprocess.Popen(  # noqa: ASYNC220  (it returns at once; waits are in threads)
         [sys.executable, "-m", "evals.bench.simulator", "--records", str(records)],
         stdout=subprocess.PIPE, text=True)
-    try:
+
+    async def ready() -> str:
         assert process.stdout is not None
         port = int(await asyncio.to_thread(process.stdout.readline) or 0)
         if not port:
-            raise RuntimeError("the bench's simulator did not start")
+            raise BenchFailed("the bench's simulator did not start")
         url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as control:
+        async with httpx.AsyncClient() as control:  # lifted for every side alike
             (await control.post(f"{url}/hubspot/_sandbox/limits",
                                 json={"ten_secondly": 10**9, "daily": 10**12})
              ).raise_for_status()
-        yield url
+        return url
+
+    starting = ready()
+    try:
+        yield starting
     finally:
+        starting.close()  # never awaited when what the caller started first failed
         process.terminate()
         await asyncio.to_thread(process.wait, 10)
 
@@ -117,7 +130,7 @@ def _side(side: str, config: dict[str, Any], env: dict[str, str],
                            json.dumps(config)],
                           env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"the {side} side failed:\n{done.stderr[-3000:]}")
+        raise BenchFailed(f"the {side} side failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -155,7 +168,8 @@ def _rate(records: int, result: dict[str, Any]) -> float:
 async def bench_sync(settings: Settings, records: int, *, rounds: int = 1,
                      keep: bool = False, profile: Path | None = None) -> dict[str, Any]:
     """``profile``: write a cProfile of the Connectus side there (it slows that side)."""
-    async with simulator(records) as url, running(settings) as services:
+    async with simulator(records) as starting, running(settings) as services:
+        url = await starting
         register_own_sandbox(url)  # the one loopback URL the bench's integration may use
         caller = await _tenant(services)
         flows = await _flows(services, caller, url, rounds)
@@ -186,7 +200,7 @@ def summarise(records: int, results: list[dict[str, dict[str, Any]]], *, keep: b
         counts = {side: one[side]["records"] for side in SIDES} | {
             f"{side}_stored": n for side, n in one["landed"].items()}
         if set(counts.values()) != {records}:
-            raise RuntimeError(f"a side did not move all {records} records: {counts}")
+            raise BenchFailed(f"a side did not move all {records} records: {counts}")
     rate = {side: statistics.median(_rate(records, one[side]) for one in results)
             for side in SIDES}
     peak = {side: max(one[side]["peak_rss_mb"] for one in results) for side in SIDES}
