@@ -80,7 +80,7 @@ def dlt_side(config: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     pipeline = dlt.pipeline(
         pipeline_name=config["dataset"], pipelines_dir=config["pipelines_dir"],
         destination=dlt.destinations.postgres(credentials=config["postgres"]),
-        dataset_name=config["dataset"], progress=None)
+        dataset_name=config["dataset"])
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
     loaded = pipeline.last_trace.last_normalize_info.row_counts.get("contacts", 0) \

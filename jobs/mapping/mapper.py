@@ -69,7 +69,7 @@ class _Compiled:
     read: Callable[[Any], Any]  # the source's value (a list of them for several sources)
 
 
-def _source_reader(source: str | list[str]) -> Callable[[Any], Any]:
+def _source_reader(source: str | tuple[str, ...] | list[str]) -> Callable[[Any], Any]:
     if isinstance(source, str):
         return reader(source)
     readers = [reader(p) for p in source]

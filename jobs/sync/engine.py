@@ -6,6 +6,10 @@ connector's serialisable checkpoint) commit together or not at all. A worker
 killed between batches leaves the run at its last commit; whoever takes the
 run over asks the connector for exactly that next page, so nothing is lost and
 nothing is counted twice.
+
+Three things overlap, one page apart each: the next page is fetched while this one is
+mapped, and this one is mapped while the last one commits. Commits still happen one at
+a time and in order, each with its own checkpoint, so none of the above changes.
 """
 
 from __future__ import annotations
@@ -88,10 +92,23 @@ class Engine:
                 if not point.get("done"):
                     pages = connector.pages(stream.name, since=run.cursor_before.get("since"),
                                             resume=point.get("resume"))
-                    async for page in read_ahead(pages):
-                        point = await self._commit(run, stream, mapper, page, point)
-                        if renewer.done():  # the lease is gone: another worker has the run
-                            renewer.result()
+                    writing: asyncio.Task[None] | None = None
+                    try:
+                        async for page in read_ahead(pages):
+                            # mapped while the last batch is still committing; committed
+                            # only after it, so checkpoints stay in order, one at a time
+                            mapped = _map_page(stream, mapper, page.records)
+                            if writing is not None:
+                                await writing
+                            point = _checkpoint(point, page)
+                            writing = asyncio.create_task(
+                                self._commit(run, page, mapped, point))
+                            if renewer.done():  # the lease is gone: another worker has it
+                                renewer.result()
+                        if writing is not None:
+                            await writing
+                    finally:  # a batch in flight ends (commits or rolls back) before we do
+                        await _settled(writing)
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, runs.LeaseLost):
@@ -100,11 +117,10 @@ class Engine:
         status = "partial" if current.records_failed else "succeeded"
         return await runs.finish(self.db, current, self.owner, status=status)
 
-    async def _commit(self, run: SyncRun, stream: Stream, mapper: Mapper, page: Page,
-                      point: dict[str, Any]) -> dict[str, Any]:
-        rows, rejected = _map_page(stream, mapper, page.records)
-        cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
-        checkpoint = {"cursor": cursor, "resume": page.resume, "done": page.resume is None}
+    async def _commit(self, run: SyncRun, page: Page,
+                      mapped: tuple[list[Row], list[Rejected]],
+                      checkpoint: dict[str, Any]) -> None:
+        rows, rejected = mapped
         async with self.db.transaction(run.tenant_id) as session:
             written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
             for bad in rejected:
@@ -116,10 +132,9 @@ class Engine:
                 raise runs.LeaseLost(str(run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
-                                       len(rejected), cursor))
+                                       len(rejected), checkpoint["cursor"]))
             if done is not None:
                 await done
-        return checkpoint
 
     async def _keep_lease(self, run: SyncRun) -> None:
         """Renew between batches too, so one slow page (a long rate-limit wait) does not
@@ -127,6 +142,21 @@ class Engine:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             await runs.renew(self.db, run, self.owner, self.lease_s)
+
+
+def _checkpoint(point: dict[str, Any], page: Page) -> dict[str, Any]:
+    """What commits with the page: the newest cursor so far and the next page's request."""
+    cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
+    return {"cursor": cursor, "resume": page.resume, "done": page.resume is None}
+
+
+async def _settled(task: asyncio.Future[Any] | None) -> None:
+    """Wait for a batch's commit without raising its failure: the caller is already
+    ending with one of its own (or with this one, awaited before)."""
+    if task is not None:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved, so it is not reported as never seen
 
 
 async def read_ahead(pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
@@ -149,9 +179,7 @@ async def read_ahead(pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
             yield page
     finally:
         upcoming.cancel()
-        await asyncio.wait([upcoming])  # raises nothing of the fetch's own: not ours to raise
-        if not upcoming.cancelled():
-            upcoming.exception()  # retrieved, so it is not reported as never seen
+        await _settled(upcoming)
         await pages.aclose()  # type: ignore[attr-defined]
 
 
