@@ -71,6 +71,7 @@ class ConnectionResult:
 
 
 _EPOCH = re.compile(r"\d+(\.\d+)?")
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # what to_iso returns
 
 
 def to_iso(value: Any) -> str | None:
@@ -78,6 +79,9 @@ def to_iso(value: Any) -> str | None:
     ts "1704067200.000123"), and ISO with Z, +00:00 or +0000."""
     if value is None or value == "":
         return None
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        datetime.fromisoformat(value)  # a real moment (no 30 February), already in our form
+        return value
     if isinstance(value, int | float) or (isinstance(value, str) and _EPOCH.fullmatch(value)):
         number = float(value)
         seconds = number / 1000 if number > 1e11 else number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -99,6 +100,34 @@ def sync(flow: Annotated[str, typer.Argument(help="the data flow's id or (unique
     from ui.sync_progress import sync_with_progress
 
     _run(sync_with_progress(_settings(), flow, json_out=json_out))
+
+
+bench = typer.Typer(no_args_is_help=True, help="Benchmarks, each printing one JSON object.")
+app.add_typer(bench, name="bench")
+
+
+@bench.command("sync")
+def bench_sync(records: Annotated[int, typer.Option(min=1, help="sandbox contacts to sync")]
+               = 100_000,
+               rounds: Annotated[int, typer.Option(min=1, help="rounds; medians reported")] = 1,
+               keep: Annotated[bool, typer.Option(help="keep the bench tenant and dlt's "
+                                                  "tables to look at")] = False,
+               profile: Annotated[Path | None, typer.Option(
+                   help="write a cProfile of the Connectus side to this file")] = None,
+               json_out: Annotated[bool, typer.Option("--json", help="one JSON object on "
+                                                      "one line (else indented)")] = False,
+               ) -> None:
+    """An inbound sync of N sandbox HubSpot contacts against dlt and the fetch-only limit."""
+    import json
+
+    from evals.bench.sync import bench_sync as measure
+
+    async def main() -> None:
+        result = await measure(_settings(), records, rounds=rounds, keep=keep,
+                              profile=profile)
+        typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
+
+    _run(main())
 
 
 @app.command("rotate-keys")

@@ -33,10 +33,15 @@ def bind(host: str, port: int, flag: str, make_var: str) -> socket.socket:
     """Listen before anything is started, seeded or printed, so that a busy port costs
     nothing: no embedded database, no new demo key (which revokes the last one)."""
     try:
-        return socket.create_server((host, port))
+        listening = socket.create_server((host, port))
     except OSError as exc:
         raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
                         f"another port with {flag} (make run {make_var}=...)") from None
+    # inherited by every accepted connection. asyncio sets it only on sockets made with
+    # proto=TCP, and create_server's have proto 0: without it each answer whose body
+    # follows its headers waits on the client's delayed ACK, 40 ms a response
+    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listening
 
 
 def _server(app: Any, host: str, port: int,

@@ -43,18 +43,45 @@ def read_path(record: dict[str, Any], path: str) -> Any:
     return None if found is _MISSING else found
 
 
+def reader(path: str) -> Callable[[Any], Any]:
+    """``read_path`` for one path, with the path taken apart once instead of per record;
+    a bare name (most mappings) is two dict lookups."""
+    parts = tuple(path.split("."))
+    if len(parts) > 1 or parts[0] == FIELDS_ROOT or parts[0].isdigit():
+        return lambda record: read_path(record, path)
+    name = parts[0]
+
+    def read(record: Any) -> Any:
+        found = record.get(name, _MISSING)
+        if found is _MISSING:
+            nested = record.get(FIELDS_ROOT)
+            return nested.get(name) if isinstance(nested, dict) else None
+        return found
+
+    return read
+
+
 @dataclass(frozen=True)
 class _Compiled:
     mapping: FieldMapping
     target: tuple[str, ...]
     steps: tuple[Callable[[Any], Any], ...]
+    read: Callable[[Any], Any]  # the source's value (a list of them for several sources)
+
+
+def _source_reader(source: str | tuple[str, ...] | list[str]) -> Callable[[Any], Any]:
+    if isinstance(source, str):
+        return reader(source)
+    readers = [reader(p) for p in source]
+    return lambda record: [read(record) for read in readers]
 
 
 class Mapper:
     def __init__(self, mappings: Iterable[FieldMapping], salt: bytes = b"") -> None:
         self.mappings = tuple(mappings)
         self._compiled = tuple(
-            _Compiled(m, tuple(m.target.split(".")), tuple(r.bind(salt) for r in m.rules))
+            _Compiled(m, tuple(m.target.split(".")), tuple(r.bind(salt) for r in m.rules),
+                      _source_reader(m.source))
             for m in self.mappings)
         self.source_paths: set[str] = {p for m in self.mappings for p in m.sources}
         self.target_fields: list[str] = [m.target for m in self.mappings]
@@ -66,8 +93,7 @@ class Mapper:
             return MappedRecord({}, [FieldError("", None, "the record is not an object")])
         for one in self._compiled:
             mapping = one.mapping
-            value = (read_path(record, mapping.source) if isinstance(mapping.source, str)
-                     else [read_path(record, p) for p in mapping.source])
+            value = one.read(record)  # the record is a dict: checked above
             failed = False
             for index, step in enumerate(one.steps):
                 try:

@@ -8,21 +8,25 @@ connector's serialisable checkpoint) commit together or not at all. A worker
 killed between batches leaves the run at its last commit; whoever takes the
 run over asks the connector for exactly that next page, so nothing is lost and
 nothing is counted twice.
+
+Three things overlap: the next pages are fetched while this one is mapped, and this one
+is mapped while the last one commits. Commits still happen one at
+a time and in order, each with its own checkpoint, so none of the above changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from connectors.connector import Page, to_iso
 from connectors.http import Attempts
@@ -32,12 +36,20 @@ from jobs.connecting import open_connector
 from jobs.mapping import Mapper, compile_mappings, parse_mappings
 from jobs.mapping.salt import tenant_salt
 from jobs.sync import contracts, runs
-from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, dead_letter, parse_moment, upsert
+from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, canonical, dead_letter, upsert
 from store.crypto import SecretBox
 from store.db import Database
 from store.errors import ValidationFailed
 from store.models import DataFlow, Integration, SyncRun
 from store.queries import load_integration
+
+# A batch's commit does not wait for its WAL flush. Its rows and its checkpoint are one
+# transaction, and PostgreSQL loses async commits only as a suffix, in order: a server
+# crash can take back the last few batches, rows and checkpoints together, and the run
+# resumes from the checkpoint that survived with nothing lost or doubled. The run's end
+# (runs.finish) commits as usual, and that flush makes every batch before it durable.
+# Waiting for one flush per page cost more than the page's own work on a busy disk.
+ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO off")
 
 
 @dataclass
@@ -90,10 +102,23 @@ class Engine:
                 if not point.get("done"):
                     pages = connector.pages(stream.name, since=run.cursor_before.get("since"),
                                             resume=point.get("resume"))
-                    async for page in pages:
-                        point = await self._commit(run, stream, mapper, page, point)
-                        if renewer.done():  # the lease is gone: another worker has the run
-                            renewer.result()
+                    writing: asyncio.Task[None] | None = None
+                    try:
+                        async for page in read_ahead(pages):
+                            # mapped while the last batch is still committing; committed
+                            # only after it, so checkpoints stay in order, one at a time
+                            mapped = _map_page(stream, mapper, page.records)
+                            if writing is not None:
+                                await writing
+                            point = _checkpoint(point, page)
+                            writing = asyncio.create_task(
+                                self._commit(run, page, mapped, point))
+                            if renewer.done():  # the lease is gone: another worker has it
+                                renewer.result()
+                        if writing is not None:
+                            await writing
+                    finally:  # a batch in flight ends (commits or rolls back) before we do
+                        await _settled(writing)
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, runs.LeaseLost):
@@ -115,12 +140,12 @@ class Engine:
         go = run_outbound if flow.direction == "outbound" else run_both_ways
         return await go(self, run, flow, integration, provider)
 
-    async def _commit(self, run: SyncRun, stream: Stream, mapper: Mapper, page: Page,
-                      point: dict[str, Any]) -> dict[str, Any]:
-        rows, rejected = _map_page(stream, mapper, page.records)
-        cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
-        checkpoint = {"cursor": cursor, "resume": page.resume, "done": page.resume is None}
+    async def _commit(self, run: SyncRun, page: Page,
+                      mapped: tuple[list[Row], list[Rejected]],
+                      checkpoint: dict[str, Any]) -> None:
+        rows, rejected = mapped
         async with self.db.transaction(run.tenant_id) as session:
+            await session.execute(ASYNC_COMMIT)
             written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
             for bad in rejected:
                 dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
@@ -131,10 +156,9 @@ class Engine:
                 raise runs.LeaseLost(str(run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
-                                       len(rejected), cursor))
+                                       len(rejected), checkpoint["cursor"]))
             if done is not None:
                 await done
-        return checkpoint
 
     async def _keep_lease(self, run: SyncRun) -> None:
         """Renew between batches too, so one slow page (a long rate-limit wait) does not
@@ -142,6 +166,67 @@ class Engine:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             await runs.renew(self.db, run, self.owner, self.lease_s)
+
+
+def _checkpoint(point: dict[str, Any], page: Page) -> dict[str, Any]:
+    """What commits with the page: the newest cursor so far and the next page's request."""
+    cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
+    return {"cursor": cursor, "resume": page.resume, "done": page.resume is None}
+
+
+async def _settled(task: asyncio.Future[Any] | None) -> None:
+    """Wait for a batch's commit without raising its failure: the caller is already
+    ending with one of its own (or with this one, awaited before)."""
+    if task is not None:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved, so it is not reported as never seen
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
+
+
+_END = object()
+READ_AHEAD = 2  # pages fetched before they are needed: the memory a run holds stays flat
+
+
+async def read_ahead(pages: AsyncIterator[Page], depth: int = READ_AHEAD
+                     ) -> AsyncIterator[Page]:
+    """Each page, with the next ones (up to ``depth``) fetched while the caller maps and
+    writes this one, by a task of their own that keeps going at the provider's pace.
+
+    The provider's answers and our own mapping and writing overlap, instead of taking
+    turns. Nothing about checkpoints changes: a page's checkpoint still commits with that
+    page's batch alone, and a page read ahead but never written (the worker died, the
+    lease was lost) is simply read again from the last checkpoint. A failed fetch (a
+    quota cap, an outage) surfaces in its turn, after every page before it.
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=depth)
+
+    async def fetch() -> None:
+        try:
+            async for page in pages:
+                await queue.put(page)
+        except Exception as exc:  # handed over in order, to be raised by the reader
+            await queue.put(_Failed(exc))
+        else:
+            await queue.put(_END)
+
+    fetcher = asyncio.create_task(fetch())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        fetcher.cancel()
+        await _settled(fetcher)
+        await pages.aclose()  # type: ignore[attr-defined]
 
 
 def _map_page(stream: Stream, mapper: Mapper,
@@ -164,13 +249,14 @@ def _map_page(stream: Stream, mapper: Mapper,
                  "message": f"the record's id does not fit ({len(external_id)} characters, "
                             f"at most {EXTERNAL_ID_LENGTH}, no NUL)"}]))
             continue
-        if "\\u0000" in json.dumps(out.data):  # jsonb cannot hold NUL; it would sink the page
+        encoded = canonical(out.data)  # hashed and stored as it is: encoded once
+        if "\\u0000" in encoded:  # jsonb cannot hold NUL; it would sink the page
             rejected.append(Rejected(external_id, record, [
                 {"field": None, "rule": None,
                  "message": "a mapped value holds a NUL character, which cannot be stored"}]))
             continue
         updated = to_iso(dig(record, stream.cursor_field)) if stream.cursor_field else None
-        rows.append(Row(external_id, out.data, parse_moment(updated)))
+        rows.append(Row(external_id, out.data, updated, encoded))
     return rows, rejected
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from jobs.sync import upkeep
 from jobs.sync.engine import _map_page
-from jobs.sync.records import Row, upsert
+from jobs.sync.records import Row, as_moment, upsert
 from store.crypto import SecretBox
 from store.db import Database
 from store.errors import ValidationFailed
@@ -128,9 +128,8 @@ async def _replay(db: Database, vault: SecretBox, run: SyncRun, owner: str,
 def _newer_held(held: dict[str, datetime | None], row: Row) -> bool:
     if row.external_id not in held:
         return False
-    ours = held[row.external_id]
-    return ours is not None and row.source_updated_at is not None and \
-        ours >= row.source_updated_at
+    ours, theirs = held[row.external_id], as_moment(row.source_updated_at)
+    return ours is not None and theirs is not None and ours >= theirs
 
 
 def _supersede(letter: DeadLetter, now: datetime, result: Replayed) -> None:

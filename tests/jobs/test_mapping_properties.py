@@ -174,3 +174,27 @@ def test_epoch_ms_to_iso_and_back(ms: int) -> None:
     assert apply([{"rule": "date", "output": "epoch_ms"}], iso) == ms
     assert datetime.fromisoformat(iso) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
         milliseconds=ms)
+
+
+_ADDRESS_PARTS = st.text(alphabet="aZ09.-_+!#'~@é[]\"\\ ", min_size=0, max_size=70)
+
+
+@settings(max_examples=400)
+@given(st.one_of(st.emails(), st.builds(lambda a, b: f"{a}@{b}", _ADDRESS_PARTS,
+                                         _ADDRESS_PARTS), _ADDRESS_PARTS))
+def test_the_email_shortcut_agrees_with_email_validator(text: str) -> None:
+    """The fast path for plain addresses gives what email-validator gives, or fails
+    where it fails."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from jobs.mapping.rules.contact import normalise_email
+
+    try:
+        expected: str | None = validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        found: str | None = normalise_email(text)
+    except EmailNotValidError:
+        found = None
+    assert found == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from jobs.connecting import open_connector
@@ -79,3 +80,29 @@ async def test_a_bad_record_is_dead_lettered_with_its_reason_and_the_run_goes_on
                               "message": "is required but missing or empty"}]
     stored = await flow.flow()
     assert stored.records_failed == 1 and stored.records_processed == 120
+
+
+async def test_the_page_upsert_writes_only_its_own_tenants_rows(contacts_flow: Flow) -> None:
+    """The page goes in as arrays in one statement; its tenant is still checked by the
+    store's guard, and a row stored keeps its source time and content hash."""
+    from datetime import UTC, datetime
+
+    from jobs.sync.records import Row, content_hash, upsert
+    from store.errors import PermissionDenied
+    from store.models import SyncedRecord
+    from tests.conftest import make_tenant
+
+    services, tenant = contacts_flow.services, contacts_flow.caller.tenant_id
+    other, _ = await make_tenant(services, "globex")
+    row = Row("42", {"email": "a@b.example", "n": 1}, "2024-01-02T03:04:05.000Z")
+    with pytest.raises(PermissionDenied):
+        async with services.db.transaction(tenant) as session:
+            await upsert(session, other.tenant_id, contacts_flow.id, [row])
+    async with services.db.transaction(tenant) as session:
+        assert await upsert(session, tenant, contacts_flow.id, [row, row]) == 1
+        assert await upsert(session, tenant, contacts_flow.id, [row]) == 0  # unchanged
+    async with services.db.session(tenant) as session:
+        [stored] = (await session.scalars(select(SyncedRecord))).all()
+    assert (stored.external_id, stored.data, stored.content_hash) == (
+        "42", row.data, content_hash(row.data))
+    assert stored.source_updated_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)

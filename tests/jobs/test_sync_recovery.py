@@ -61,9 +61,14 @@ async def test_a_crash_mid_batch_resumes_from_the_checkpoint_with_nothing_double
     [finished] = await flow.runs()
     assert (finished.records_read, finished.records_written, finished.records_unchanged) == \
         (450, 450, 0)
-    # pages 1-3 by worker-a, then 3-5 again from the checkpoint: page 3 is read twice,
-    # written once
-    assert len(_contact_pages(sandbox)) == 6
+    # pages 1-3 by worker-a (and the pages it read ahead while page 3 was being written:
+    # 4, and 5 if its answer came before the crash), then 3-5 again from the checkpoint:
+    # page 3 is read twice and written once
+    afters = [page["query"].get("after") for page in _contact_pages(sandbox)]
+    by_a, by_b = afters[:-3], afters[-3:]
+    assert by_a[0] is None and by_b[0] == by_a[2]  # b starts at the page a died in
+    assert by_a[3:] in ([by_b[1]], by_b[1:])  # only what a had read ahead
+    assert int(by_a[1]) < int(by_b[0]) < int(by_b[1]) < int(by_b[2])
     assert (await flow.flow()).records_processed == 450
 
 
