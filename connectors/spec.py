@@ -99,6 +99,9 @@ class Stream:
     settings: tuple[str, ...] = ()  # integration settings the path needs, e.g. list_id
     deletions: Deletions | None = None  # where the provider serves deleted records
     id_scan: IdScan | None = None  # where it does not (or not all): read every id instead
+    # one record by its id ("/crm/v3/objects/contacts/{id}"), the answer being the record;
+    # what a workflow reads when an event names a record but does not carry it
+    one: str | None = None
 
     def key(self, record: dict[str, Any]) -> str:
         """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
@@ -181,6 +184,8 @@ class Webhooks:
     input. ``events`` sees only verified deliveries and raises WebhookMalformed for a
     body of the wrong shape.
     ``ack`` is the reply to an accepted delivery (Salesforce wants a SOAP Ack).
+    ``subject`` names the record an event is about when the event does not carry it, so a
+    workflow can read it once (``Connector.read_one``) before its actions run.
     """
 
     verify: Callable[[WebhookRequest, dict[str, Any]], None]
@@ -188,6 +193,9 @@ class Webhooks:
     secret_field: str = "webhook_secret"
     handshake: Callable[[WebhookRequest, dict[str, Any]], WebhookReply | None] | None = None
     ack: WebhookReply | None = None
+    # for events that name a record without carrying it (HubSpot's carry only objectId):
+    # (stream, record id) to read it by, from the event's payload; None to read nothing
+    subject: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None
 
 
 @dataclass(frozen=True)

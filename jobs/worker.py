@@ -1,5 +1,5 @@
-"""The arq worker: the sync jobs, and a heartbeat that /healthz reads; the workflow and
-insight jobs join it with their own issues.
+"""The arq worker: the sync and workflow jobs and crons, and a heartbeat that /healthz
+reads; the insight jobs join it with their own issue.
 
 ``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
 you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
@@ -18,6 +18,8 @@ from arq.worker import Worker
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
+from jobs.workflows.jobs import CRON_JOBS as WORKFLOW_CRON_JOBS
+from jobs.workflows.jobs import JOBS as WORKFLOW_JOBS
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -38,9 +40,9 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
     ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
     return Worker(
-        functions=[*SYNC_JOBS],
+        functions=[*SYNC_JOBS, *WORKFLOW_JOBS],
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False),
-                   *SYNC_CRON_JOBS],
+                   *SYNC_CRON_JOBS, *WORKFLOW_CRON_JOBS],
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,

@@ -140,7 +140,8 @@ def _stream(name: str) -> Stream:
         deletions=Deletions(deleted_at="archivedAt", params={"archived": "true"}),
         # past those 90 days (or a GDPR delete) only a scan tells: ids and the three
         # bookkeeping properties HubSpot always adds
-        id_scan=IdScan(params={"properties": "hs_object_id"}))
+        id_scan=IdScan(params={"properties": "hs_object_id"}),
+        one=f"/crm/v3/objects/{name}/{{id}}")
 
 
 def _batch_result(response: httpx.Response, batch: list[dict[str, Any]]) -> WriteResult:
@@ -249,6 +250,20 @@ def events(request: WebhookRequest) -> list[InboundEvent]:
     return found
 
 
+SUBJECTS = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+def subject(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``contact.creation`` with ``objectId`` 51: contact 51. A deletion has nothing left to
+    read, and a merge names its records in other fields."""
+    kind, _, action = str(event.get("subscriptionType", "")).partition(".")
+    stream, object_id = SUBJECTS.get(kind), event.get("objectId")
+    if stream is None or object_id in (None, "") or action in ("deletion", "merge",
+                                                                "restore", "privacyDeletion"):
+        return None
+    return stream, str(object_id)
+
+
 SPEC = ConnectorSpec(
     name="hubspot",
     base_url="https://api.hubapi.com",
@@ -273,7 +288,8 @@ SPEC = ConnectorSpec(
         # search has a lower limit of its own, per account, on top of the general one
         # (search guide: 5 a second; 2019 changelogs said 4 per token, since raised)
         endpoints=(EndpointLimit("search", "/crm/v3/objects/*/search", 5, 1, method="POST"),)),
-    webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret"),
+    webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret",
+                      subject=subject),
     classify=ERRORS.classify,
     usage=usage,
     sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",

@@ -185,7 +185,11 @@ class SyncedRecord(TenantScoped, Base):
 
 class WebhookEvent(HasId, TenantScoped, Base):
     __tablename__ = "webhook_events"
-    __table_args__ = (UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),
+        Index("ix_webhook_events_undispatched", "received_at",
+              postgresql_where=text("workflows_dispatched_at IS NULL")),
+    )
 
     integration_id: Mapped[uuid.UUID] = _fk("integrations")
     provider_event_id: Mapped[str] = mapped_column(String(200))

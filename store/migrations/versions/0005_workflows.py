@@ -64,6 +64,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_workflow_dead_letters_tenant_id'), 'workflow_dead_letters', ['tenant_id'], unique=False)
     op.add_column('webhook_events', sa.Column('workflows_dispatched_at', sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE webhook_events SET workflows_dispatched_at = received_at")
+    op.create_index('ix_webhook_events_undispatched', 'webhook_events', ['received_at'], unique=False, postgresql_where=sa.text('workflows_dispatched_at IS NULL'))
     op.add_column('workflow_automations', sa.Column('trigger_event', sa.String(length=100), nullable=True))
     op.add_column('workflow_automations', sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('workflow_automations', sa.Column('trigger_state', postgresql.JSONB(astext_type=sa.Text()), nullable=False,
@@ -109,6 +110,7 @@ def downgrade() -> None:
     op.drop_column('workflow_automations', 'trigger_state')
     op.drop_column('workflow_automations', 'next_run_at')
     op.drop_column('workflow_automations', 'trigger_event')
+    op.drop_index('ix_webhook_events_undispatched', table_name='webhook_events', postgresql_where=sa.text('workflows_dispatched_at IS NULL'))
     op.drop_column('webhook_events', 'workflows_dispatched_at')
     op.drop_index(op.f('ix_workflow_dead_letters_tenant_id'), table_name='workflow_dead_letters')
     op.drop_index(op.f('ix_workflow_dead_letters_integration_id'), table_name='workflow_dead_letters')
