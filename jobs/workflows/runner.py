@@ -265,3 +265,33 @@ def _ref(integration: Integration, provider: str) -> IntegrationRef:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+async def dry_run(ctx: dict[str, Any], run: WorkflowRun, workflow: WorkflowAutomation,
+                  integration: Integration, provider: str) -> dict[str, Any]:
+    """What ``run`` (never saved) would do: the record read (a read, no write), whether the
+    conditions hold, and each step's parameters after templating, or why they are wrong.
+    Earlier steps' outputs are not known in a dry run, so templates reading them are
+    empty."""
+    execution = Execution(ctx, run, owner="dry-run", lease_s=0)
+    execution.workflow, execution.trigger = workflow, _ref(integration, provider)
+    async with execution._stack:
+        values = execution._values()
+        record_error = None
+        try:
+            values["record"] = await execution._fetch_record(values["event"]) or {}
+        except Exception as exc:  # shown in the report, like a step's error
+            record_error = classify_failure(exc).message
+        met = matches(workflow.conditions, values)
+        steps = []
+        for n, action in enumerate(workflow.actions):
+            where = f"actions[{n}]"
+            try:
+                spec, params = prepare(action, values, where)
+                steps.append({"index": n, "type": spec.name, "ok": True,
+                              "params": params.model_dump(mode="json")})
+            except Exception as exc:  # a template or value problem, reported per step
+                steps.append({"index": n, "type": action.get("type"), "ok": False,
+                              "error": classify_failure(exc).message})
+    return {"conditions_met": met, "event": values["event"], "record": values["record"],
+            "record_error": record_error, "steps": steps}

@@ -8,7 +8,15 @@ from tools.context import Services
 from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui.api import errors
 from ui.api.limits import BodyLimit
-from ui.api.routes import data_flows, health, integrations, providers, syncs, webhooks
+from ui.api.routes import (
+    data_flows,
+    health,
+    integrations,
+    providers,
+    syncs,
+    webhooks,
+    workflows,
+)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -28,5 +36,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(integrations.router)
     app.include_router(data_flows.router)
     app.include_router(syncs.router)
+    app.include_router(workflows.router)
     app.include_router(webhooks.router)
     return app
