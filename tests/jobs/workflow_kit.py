@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 
 from connectors.registry import connector_spec
+from connectors.sandbox.slack.data import channel_id
 from jobs.worker import build_worker
 from store.models import CrmContact, WorkflowAutomation, WorkflowRun
 from tests.conftest import make_tenant
@@ -95,8 +96,15 @@ class Tenant:
         return row.execution_count, row.success_count
 
     def slack_messages(self) -> list[dict[str, Any]]:
-        return [r["params"] for r in self.sandbox.sandboxes["slack"].requests
-                if r.get("api_method") == "chat.postMessage" and "params" in r]
+        """The messages the Slack simulator stored (not calls it refused), oldest first."""
+        try:
+            ds = self.sandbox.sandboxes["slack"].current_dataset
+        except LookupError:
+            return []
+        found = [{**message, "channel": channel_id(int(name.split(":")[1]))}
+                 for name, messages in ds.overlay.items() if name.startswith("messages:")
+                 for message in messages.values()]
+        return sorted(found, key=lambda m: m["ts"])
 
     def hubspot_contact(self, contact_id: str = CONTACT_ID) -> dict[str, Any]:
         response = httpx.get(f"{self.sandbox.url}/hubspot/crm/v3/objects/contacts/{contact_id}",

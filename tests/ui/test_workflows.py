@@ -34,7 +34,7 @@ async def test_the_brief_new_lead_alert_runs_end_to_end(services: Services,
     assert (contact.first_name, contact.last_name) == (person["firstname"], person["lastname"])
     assert contact.source == "hubspot:1001"
     [message] = tenant.slack_messages()
-    assert message["channel"] == "general"
+    assert message["channel"] == "C060000000"  # #general, the default_channel
     assert person["firstname"] in message["text"] and person["email"] in message["text"]
     assert "contact.creation" in message["text"] and "New Lead Alert" in message["text"]
 
