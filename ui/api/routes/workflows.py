@@ -37,28 +37,28 @@ async def create_workflow(services: ServicesDep, caller: CallerDep,
     return await workflows.create_workflow(services, caller, body)
 
 
-@router.get("/workflows/{workflow_id}/", response_model=workflows.WorkflowPublic,
+@router.get("/workflows/{workflow_id:uuid}/", response_model=workflows.WorkflowPublic,
             responses=errors(401, 404))
 async def get_workflow(services: ServicesDep, caller: CallerDep,
                        workflow_id: uuid.UUID) -> workflows.WorkflowPublic:
     return await workflows.get_workflow(services, caller, workflow_id)
 
 
-@router.patch("/workflows/{workflow_id}/", response_model=workflows.WorkflowPublic,
+@router.patch("/workflows/{workflow_id:uuid}/", response_model=workflows.WorkflowPublic,
               responses=WRITE)
 async def update_workflow(services: ServicesDep, caller: CallerDep, workflow_id: uuid.UUID,
                           body: workflows.WorkflowUpdate) -> workflows.WorkflowPublic:
     return await workflows.update_workflow(services, caller, workflow_id, body)
 
 
-@router.delete("/workflows/{workflow_id}/", status_code=204, responses=errors(401, 403, 404))
+@router.delete("/workflows/{workflow_id:uuid}/", status_code=204, responses=errors(401, 403, 404))
 async def delete_workflow(services: ServicesDep, caller: CallerDep,
                           workflow_id: uuid.UUID) -> Response:
     await workflows.delete_workflow(services, caller, workflow_id)
     return Response(status_code=204)
 
 
-@router.post("/workflows/{workflow_id}/execute/", status_code=202,
+@router.post("/workflows/{workflow_id:uuid}/execute/", status_code=202,
              response_model=workflows.ExecuteResult,
              responses={**WRITE, 200: {"description": "a dry run's report"}})
 async def execute_workflow(services: ServicesDep, caller: CallerDep, workflow_id: uuid.UUID,
@@ -73,7 +73,7 @@ async def execute_workflow(services: ServicesDep, caller: CallerDep, workflow_id
     return result
 
 
-@router.get("/workflows/{workflow_id}/runs/",
+@router.get("/workflows/{workflow_id:uuid}/runs/",
             response_model=list[workflow_runs.WorkflowRunPublic], responses=errors(401, 404))
 async def list_workflow_runs(services: ServicesDep, caller: CallerDep, workflow_id: uuid.UUID,
                              status: str | None = None,
