@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import ArqRedis
+from sqlalchemy import update
 
 from connectors.connector import Connector
+from connectors.errors import BadRequest, NotFoundAtProvider
 from connectors.http import Attempts
 from connectors.quota import Priority
 from connectors.registry import connector_spec
@@ -41,8 +43,8 @@ from jobs.sync.engine import new_owner
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
 from jobs.workflows.conditions import matches
-from store.errors import NotFound, TransientError, classify_failure
-from store.models import Integration, WorkflowAutomation, WorkflowRun
+from store.errors import Failure, NotFound, TransientError, classify_failure
+from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
 from store.queries import find_integration
 
@@ -87,6 +89,7 @@ class Execution:
                          "allow_private": bool(ctx.get("allow_private", False))}
         self._open: dict[uuid.UUID, tuple[Connector, IntegrationRef]] = {}
         self._stack = AsyncExitStack()
+        self._touched: set[uuid.UUID] = set()  # the integrations the current step called
 
     async def go(self) -> dict[str, Any]:
         async with self._stack:
@@ -161,6 +164,7 @@ class Execution:
 
     async def connector(self, integration_id: uuid.UUID) -> tuple[Connector, IntegrationRef]:
         """The connector of one of the tenant's integrations, opened once per run."""
+        self._touched.add(integration_id)
         if integration_id not in self._open:
             async with self.db.session(self.run.tenant_id) as session:
                 found = await find_integration(session, integration_id)
@@ -187,6 +191,7 @@ class Execution:
             self._remember(values, step)
             await runs.save(self.db, self.run, self.owner, self.lease_s)
             return None
+        self._touched.clear()
         step.update(status="running", attempts=int(step.get("attempts", 0)) + 1,
                     started_at=utcnow().isoformat(), error=None)
         await runs.save(self.db, self.run, self.owner, self.lease_s)
@@ -237,6 +242,7 @@ class Execution:
             return await self._hold(utcnow() + timedelta(seconds=wait), f"retry-{where}-{tries}",
                                     "retrying")
         message = f"{failure.message}. {failure.action}"
+        await self._note(exc, failure, message, where)
         if failure.kind == "system":
             log.error("workflow run %s: %s failed", self.run.id, where, exc_info=exc)
         if step is not None:
@@ -246,6 +252,26 @@ class Execution:
         else:
             cause = f"{where} failed: {message}"
         return await self._end("failed", cause[:4000])
+
+    async def _note(self, exc: BaseException, failure: Failure, message: str,
+                    where: str) -> None:
+        """A run stopped by a failure leaves a health-log row, as a sync does; a failure
+        about an integration's standing (credentials refused, a missing scope) sets its
+        status by the one rule, but a refusal of one record (a 400, a 404) does not."""
+        about_record = isinstance(exc, BadRequest | NotFoundAtProvider)
+        async with self.db.transaction(self.run.tenant_id) as session:
+            for integration_id in self._touched or {self.trigger.id}:
+                if failure.integration_status is not None and not about_record:
+                    await session.execute(
+                        update(Integration).where(Integration.id == integration_id)
+                        .values(status=failure.integration_status, last_error=message[:4000]))
+                session.add(HealthLog(
+                    tenant_id=self.run.tenant_id, integration_id=integration_id,
+                    severity="critical" if failure.kind == "system" else "error",
+                    category=f"workflow_{failure.code}"[:40], message=message[:4000],
+                    details={"kind": failure.kind, "action": failure.action, "step": where,
+                             "workflow_id": str(self.run.workflow_id),
+                             "workflow_run_id": str(self.run.id)}))
 
     async def _hold(self, until: datetime, attempt: str, status: str) -> dict[str, Any]:
         await runs.hold(self.db, self.run, self.owner, until)

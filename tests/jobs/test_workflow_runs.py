@@ -5,13 +5,16 @@ dead letters. Real PostgreSQL, Redis, arq workers and the provider sandbox."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from connectors.sandbox.kit.faults import Faults
 from jobs.workflows.runner import run_workflow
+from store.models import HealthLog, Integration
 from tests.jobs.workflow_kit import NEW_LEAD_ALERT, Tenant, auth, creation, new_tenant
 from tools.context import Services
 
@@ -106,6 +109,13 @@ async def test_a_permanent_failure_stops_the_run_with_its_cause_and_replays(
     assert [s["status"] for s in run.steps] == ["succeeded", "failed", "pending"]
     assert run.steps[1]["attempts"] == 1 and run.steps[1]["error_kind"] == "config"
     assert await tenant.counts(workflow["id"]) == (1, 0)
+    async with tenant.services.db.session(tenant.caller.tenant_id) as session:
+        [log] = (await session.scalars(select(HealthLog).where(
+            HealthLog.category.startswith("workflow_")))).all()
+        slack = await session.get(Integration, uuid.UUID(tenant.integrations["slack"]))
+    assert log.category == "workflow_action_refused" and log.details["step"] == "actions[1]"
+    assert str(log.integration_id) == tenant.integrations["slack"]
+    assert slack is not None and slack.status != "error"  # one message refused, not Slack
     keys = sorted(c.key for c in await tenant.contacts())
     assert len(keys) == 1
 
