@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from redis.asyncio import Redis
@@ -357,6 +358,21 @@ class Connector:
             if following is None:
                 return
             request = following
+
+    async def read_one(self, stream_name: str, record_id: str) -> dict[str, Any]:
+        """One record by its id, with the stream's own fields (``Stream.one``)."""
+        stream = self.spec.stream(stream_name)
+        if stream.one is None:
+            raise ValidationFailed(f"{self.spec.name} cannot read one {stream.name} record "
+                                   "by its id", field="stream")
+        path = self._fill(stream.one.replace("{id}", quote(str(record_id), safe="")))
+        params = {k: v for k, v in stream.params.items() if k != "archived"}
+        await self._refresh_if_due()
+        _, body = await self.client.send(Request("GET", path, params))
+        if not isinstance(body, dict):
+            raise ProviderError(f"{self.spec.name} answered a {stream.name} read without an "
+                                "object", provider=self.spec.name)
+        return body
 
     async def read_all(self, stream_name: str, *, since: str | None = None,
                        page_size: int | None = None) -> list[dict[str, Any]]:

@@ -140,6 +140,9 @@ class Stream:
         own = {*self.read_only, self.primary_key, *(
             [self.cursor_field] if self.cursor_field else [])}
         return tuple(f for f in self.fields if f not in own)
+    # one record by its id ("/crm/v3/objects/contacts/{id}"), the answer being the record;
+    # what a workflow reads when an event names a record but does not carry it
+    one: str | None = None
 
     def key(self, record: dict[str, Any]) -> str:
         """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
@@ -236,6 +239,8 @@ class Webhooks:
     ``streams`` says which stream an event concerns, as (event type pattern, stream)
     pairs with fnmatch patterns (HubSpot ``("contact.*", "contacts")``): a realtime data
     flow of that stream syncs when such an event arrives (jobs/sync/realtime.py).
+    ``subject`` names the record an event is about when the event does not carry it, so a
+    workflow can read it once (``Connector.read_one``) before its actions run.
     """
 
     verify: Callable[[WebhookRequest, dict[str, Any]], None]
@@ -249,6 +254,9 @@ class Webhooks:
         """The streams an event of this type concerns; empty for one about none."""
         return {stream for pattern, stream in self.streams
                 if fnmatch.fnmatchcase(event_type, pattern)}
+    # for events that name a record without carrying it (HubSpot's carry only objectId):
+    # (stream, record id) to read it by, from the event's payload; None to read nothing
+    subject: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The arq worker: the sync jobs, and a heartbeat that /healthz reads; the workflow and
-insight jobs join it with their own issues.
+"""The arq worker: the sync and workflow jobs and crons, and a heartbeat that /healthz
+reads; the insight jobs join it with their own issue.
 
 ``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
 you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
@@ -22,6 +22,8 @@ from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
 from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
 from jobs.sync.upkeep_jobs import JOBS as UPKEEP_JOBS
+from jobs.workflows.jobs import CRON_JOBS as WORKFLOW_CRON_JOBS
+from jobs.workflows.jobs import JOBS as WORKFLOW_JOBS
 
 
 class QuietTicks(logging.Filter):
@@ -72,10 +74,10 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     # restart, a test) must start from scratch, run_at_startup included
     cron_jobs = [replace(job, next_run=None) for job in (
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS,
-        *UPKEEP_CRON_JOBS)]
+        *UPKEEP_CRON_JOBS, *WORKFLOW_CRON_JOBS)]
     _quiet({job.name for job in cron_jobs})
     return Worker(
-        functions=[*SYNC_JOBS, *UPKEEP_JOBS],
+        functions=[*SYNC_JOBS, *UPKEEP_JOBS, *WORKFLOW_JOBS],
         cron_jobs=cron_jobs,
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,

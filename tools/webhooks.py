@@ -1,6 +1,7 @@
 """Receiving provider webhooks: check the signature, answer set-up checks, store each
-event once (deduplicated by the provider's event id), and start the realtime data flows
-the events concern (jobs/sync/realtime.py).
+event once (deduplicated by the provider's event id), start the realtime data flows
+the events concern (jobs/sync/realtime.py), and hand the new events to the workflows
+that listen for them (jobs/workflows/dispatch.py).
 
 The URL names the integration (``/integrations/webhooks/{id}/``); there is no API
 key, so the provider's signature or shared secret is the only authentication.
@@ -31,6 +32,7 @@ from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from jobs.constants import WEBHOOK_REJECTIONS_KEY
 from jobs.sync import realtime
+from jobs.workflows.dispatch import StoredEvent, dispatch_events
 from store.errors import NotFound, TransientError, ValidationFailed
 from store.models import HealthLog, Integration, WebhookEvent
 from store.queries import decrypt_credentials, find_integration
@@ -83,7 +85,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
         await _rejected(services, integration, provider, exc.message)
         raise
     events = spec.webhooks.events(request)
-    stored = 0
+    new: list[StoredEvent] = []  # the events stored now; a redelivery's are not
     async with services.db.transaction(integration.tenant_id) as session:
         for event in events:
             inserted = await session.scalar(
@@ -94,8 +96,12 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
                 .on_conflict_do_nothing(
                     index_elements=["tenant_id", "integration_id", "provider_event_id"])
                 .returning(WebhookEvent.id))
-            stored += inserted is not None
+            if inserted is not None:
+                new.append(StoredEvent(inserted, event.event_id[:200],
+                                       event.event_type[:100], event.payload))
+    stored = len(new)
     await realtime.on_webhook(services.db, services.queue, integration, spec.webhooks, events)
+    await dispatch_events(services.db, services.queue, integration.tenant_id, integration.id, new)
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())

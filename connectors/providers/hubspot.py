@@ -146,7 +146,8 @@ def _stream(name: str) -> Stream:
         id_scan=IdScan(params={"properties": "hs_object_id"}),
         # the list sends no count; an unfiltered search answers one with a single record
         total=Total(total="total", build=_count),
-        by_ids=ByIds(build=_read_ids, max_ids=100, records="results"))
+        by_ids=ByIds(build=_read_ids, max_ids=100, records="results"),
+        one=f"/crm/v3/objects/{name}/{{id}}")
 
 
 def _count(stream: Stream) -> Request:
@@ -286,6 +287,20 @@ def events(request: WebhookRequest) -> list[InboundEvent]:
     return found
 
 
+SUBJECTS = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+def subject(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``contact.creation`` with ``objectId`` 51: contact 51. A deletion has nothing left to
+    read, and a merge names its records in other fields."""
+    kind, _, action = str(event.get("subscriptionType", "")).partition(".")
+    stream, object_id = SUBJECTS.get(kind), event.get("objectId")
+    if stream is None or object_id in (None, "") or action in ("deletion", "merge",
+                                                                "restore", "privacyDeletion"):
+        return None
+    return stream, str(object_id)
+
+
 SPEC = ConnectorSpec(
     name="hubspot",
     base_url="https://api.hubapi.com",
@@ -313,7 +328,8 @@ SPEC = ConnectorSpec(
     # subscription types are "{object}.{change}": creation, propertyChange, deletion, merge…
     webhooks=Webhooks(verify=verify, events=events, secret_field="client_secret",
                       streams=(("contact.*", "contacts"), ("company.*", "companies"),
-                               ("deal.*", "deals"))),
+                               ("deal.*", "deals")),
+                      subject=subject),
     classify=ERRORS.classify,
     usage=usage,
     sandbox_demo={"credentials": {"access_token": "sandbox", "client_id": "sandbox-client",

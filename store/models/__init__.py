@@ -14,10 +14,11 @@ from store.models.integrations import (
 )
 from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog
 from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
+from store.models.workflows import CrmContact, WorkflowDeadLetter
 
 __all__ = [
-    "EMBEDDING_DIM", "ApiKey", "ApiUsage", "AuditLog", "Base", "ConnectusInsight", "DataFlow",
-    "DeadLetter", "HealthLog", "Integration", "IntegrationProvider", "Role", "SyncConflict",
-    "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User", "WebhookEvent",
-    "WorkflowAutomation", "WorkflowRun",
+    "EMBEDDING_DIM", "ApiKey", "ApiUsage", "AuditLog", "Base", "ConnectusInsight",
+    "CrmContact", "DataFlow", "DeadLetter", "HealthLog", "Integration", "IntegrationProvider",
+    "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
+    "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",
 ]

@@ -115,8 +115,20 @@ class DataFlow(HasId, TenantScoped, Timestamps, Base):
 
 
 class WorkflowAutomation(HasId, TenantScoped, Timestamps, Base):
+    """What starts a workflow (``trigger_type``/``trigger_config``), when it may go on
+    (``conditions``) and what it does (``actions``, in order). ``trigger_event`` copies a
+    webhook trigger's event type out of ``trigger_config`` so the workflows an event
+    starts are found by index; ``next_run_at`` is a schedule's next fire time;
+    ``trigger_state`` is what a condition trigger remembers between checks."""
+
     __tablename__ = "workflow_automations"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        Index("ix_workflow_automations_trigger", "tenant_id", "integration_id",
+              "trigger_event"),
+        Index("ix_workflow_automations_due", "next_run_at",
+              postgresql_where=text("next_run_at IS NOT NULL")),
+    )
 
     integration_id: Mapped[uuid.UUID] = _fk("integrations")
     name: Mapped[str] = mapped_column(String(100))
@@ -127,6 +139,10 @@ class WorkflowAutomation(HasId, TenantScoped, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     execution_count: Mapped[int] = mapped_column(Integer, default=0)
     success_count: Mapped[int] = mapped_column(Integer, default=0)
+    trigger_event: Mapped[str | None] = mapped_column(String(100))
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trigger_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SyncRun(HasId, TenantScoped, Base):
@@ -200,7 +216,11 @@ class SyncedRecord(TenantScoped, Base):
 
 class WebhookEvent(HasId, TenantScoped, Base):
     __tablename__ = "webhook_events"
-    __table_args__ = (UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),
+        Index("ix_webhook_events_undispatched", "received_at",
+              postgresql_where=text("workflows_dispatched_at IS NULL")),
+    )
 
     integration_id: Mapped[uuid.UUID] = _fk("integrations")
     provider_event_id: Mapped[str] = mapped_column(String(200))
@@ -208,10 +228,26 @@ class WebhookEvent(HasId, TenantScoped, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # when the workflows it starts were found and their runs made (jobs/workflows/
+    # dispatch.py); NULL past a minute means the process died in between: a sweep does it
+    workflows_dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WorkflowRun(HasId, TenantScoped, Base):
+    """One execution of a workflow. A provider event starts a workflow at most once (the
+    unique (workflow, event) pair), a schedule or condition fire likewise (the unique
+    (workflow, trigger_key) pair), whatever the number of web replicas and workers. A
+    worker holds a run by a lease; ``steps`` records each action's status, output, error,
+    attempts and duration, so a run taken over (or replayed) goes on from its first
+    unfinished step. A replay is a new run with ``replay_of`` set and no event of its own."""
+
     __tablename__ = "workflow_runs"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "webhook_event_id"),
+        UniqueConstraint("workflow_id", "trigger_key", name="uq_workflow_runs_trigger_key"),
+        Index("ix_workflow_runs_open", "status", "lease_expires_at",
+              postgresql_where=text("status IN ('queued', 'running')")),
+    )
 
     workflow_id: Mapped[uuid.UUID] = _fk("workflow_automations")
     webhook_event_id: Mapped[uuid.UUID | None] = _fk("webhook_events", nullable=True,
@@ -221,3 +257,13 @@ class WorkflowRun(HasId, TenantScoped, Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     steps: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(20), default="webhook")
+    trigger_key: Mapped[str | None] = mapped_column(String(200))
+    # the event as the run sees it ({"type", "id", "payload"}), and what it learnt on the
+    # way ({"record": ...}, fetched once)
+    input: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    replay_of: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflow_runs.id", ondelete="SET NULL"), index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,6 +18,7 @@ from ui.api.routes import (
     recovery,
     syncs,
     webhooks,
+    workflows,
 )
 
 
@@ -41,5 +42,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(conflicts.router)
     app.include_router(syncs.router)
     app.include_router(recovery.router)
+    app.include_router(workflows.router)
     app.include_router(webhooks.router)
     return app

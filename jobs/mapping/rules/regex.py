@@ -109,3 +109,21 @@ class RegexExtract(Rule):
             found = self.pattern.search(text)
             return found.group(self.group) if found else None
         return each(value, one)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` may not be used (too long, unbounded backtracking, not a regex), or
+    None: the one check for every user-given pattern (workflow conditions use it too)."""
+    if len(pattern) > MAX_PATTERN:
+        return f"is longer than {MAX_PATTERN} characters"
+    if _nested_quantifier(pattern) or _BACKREF.search(pattern):
+        return ("may backtrack without bound (a quantified group holding a quantifier or "
+                "alternation, or a back-reference); simplify it")
+    if len(_UNBOUNDED.findall(_outside_classes(pattern))) > MAX_UNBOUNDED:
+        return (f"has more than {MAX_UNBOUNDED} unbounded repetitions (*, +, {{n,}}); bound "
+                "some, e.g. \\d{1,10}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    return None

@@ -1,0 +1,165 @@
+"""From stored provider events to queued workflow runs, once each.
+
+``dispatch_events`` is called by the webhook door right after a delivery's new events are
+stored. In one transaction it finds the integration's webhook workflows (by index:
+tenant, integration, trigger event), makes one run per (workflow, event) that listens for
+the event (``ON CONFLICT DO NOTHING`` on the unique pair, so a redelivery, a second
+replica or a sweep racing this one adds nothing), puts an event no active workflow
+takes on the dead-letter list when the integration has webhook workflows at all, and
+marks the events dispatched; then it queues the new runs. A condition that reads only
+the event is decided here, so a workflow whose condition does not match makes no run.
+
+A process that dies between storing and dispatching leaves events undispatched, and a
+run whose job was lost stays queued: ``sweep`` (an arq cron) finds both and finishes
+the work, so a stored event is never lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from arq import ArqRedis
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from jobs.constants import WORKFLOW_STALE_S
+from jobs.workflows.conditions import matches, roots
+from jobs.workflows.runner import enqueue
+from store.db import Database
+from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
+from store.models.base import utcnow
+
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: uuid.UUID
+    provider_event_id: str
+    event_type: str
+    payload: Any
+
+
+def run_input(event: StoredEvent) -> dict[str, Any]:
+    return {"type": event.event_type, "event_id": event.provider_event_id,
+            "webhook_event_id": str(event.id), "payload": event.payload}
+
+
+async def dispatch_events(db: Database, queue: ArqRedis | None, tenant_id: uuid.UUID,
+                          integration_id: uuid.UUID,
+                          events: list[StoredEvent]) -> list[uuid.UUID]:
+    """Runs for the events' workflows; returns the ids of the runs made now."""
+    if not events:
+        return []
+    now = utcnow()
+    async with db.transaction(tenant_id) as session:
+        workflows = (await session.execute(
+            select(WorkflowAutomation.id, WorkflowAutomation.name, WorkflowAutomation.status,
+                   WorkflowAutomation.trigger_event, WorkflowAutomation.conditions)
+            .where(WorkflowAutomation.integration_id == integration_id,
+                   WorkflowAutomation.trigger_type == "webhook"))).all()
+        runs, dead = [], []
+        for event in events:
+            listening = [w for w in workflows if w.trigger_event == event.event_type]
+            active = [w for w in listening if w.status == "active"]
+            for workflow in active:
+                if roots(workflow.conditions) <= {"event"} and not matches(
+                        workflow.conditions, {"event": event.payload}):
+                    continue  # decided now: no run at all
+                runs.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
+                             "workflow_id": workflow.id, "webhook_event_id": event.id,
+                             "status": "queued", "trigger": "webhook", "started_at": now,
+                             "input": run_input(event), "context": {}, "steps": []})
+            if workflows and not active:
+                dead.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
+                             "webhook_event_id": event.id, "integration_id": integration_id,
+                             "event_type": event.event_type[:100], "status": "open",
+                             "reason": _why(event.event_type, list(workflows), listening),
+                             "runs": [], "created_at": now})
+        made: list[uuid.UUID] = []
+        if runs:
+            made = list((await session.scalars(
+                insert(WorkflowRun).values(runs).on_conflict_do_nothing(
+                    index_elements=["workflow_id", "webhook_event_id"])
+                .returning(WorkflowRun.id))).all())
+        if dead:
+            await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
+                index_elements=["webhook_event_id"]))
+        await session.execute(
+            update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
+            .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})
+    for run_id in made:
+        await enqueue(queue, run_id)
+    return made
+
+
+def _why(event_type: str, workflows: list[Any], listening: list[Any]) -> str:
+    if listening:
+        idle = ", ".join(f"{w.name!r} is {w.status}" for w in listening[:5])
+        return f"no active workflow takes {event_type!r} events from this integration: {idle}"
+    others = sorted({str(w.trigger_event) for w in workflows})[:10]
+    return (f"no workflow listens for {event_type!r} events from this integration (its "
+            f"webhook workflows listen for {', '.join(others)})")
+
+
+async def replay_dead_letter(db: Database, queue: ArqRedis | None, tenant_id: uuid.UUID,
+                             letter_id: uuid.UUID) -> WorkflowDeadLetter | None:
+    """Offer a dead-lettered event to the workflows again; it stays open (with the new
+    reason) if none takes it. None when there is no such letter."""
+    async with db.session(tenant_id) as session:
+        letter = await session.get(WorkflowDeadLetter, letter_id)
+        event = await session.get(WebhookEvent, letter.webhook_event_id) if letter else None
+    if letter is None or event is None:
+        return None
+    made = await dispatch_events(db, queue, tenant_id, letter.integration_id, [StoredEvent(
+        event.id, event.provider_event_id, event.event_type, event.payload)])
+    async with db.transaction(tenant_id) as session:
+        letter = await session.get(WorkflowDeadLetter, letter_id, with_for_update=True)
+        if letter is None:
+            return None
+        if made:
+            letter.status, letter.replayed_at = "replayed", utcnow()
+            letter.runs = [*letter.runs, *(str(r) for r in made)]
+        else:
+            workflows = (await session.execute(
+                select(WorkflowAutomation.name, WorkflowAutomation.status,
+                       WorkflowAutomation.trigger_event)
+                .where(WorkflowAutomation.integration_id == letter.integration_id,
+                       WorkflowAutomation.trigger_type == "webhook"))).all()
+            listening = [w for w in workflows if w.trigger_event == letter.event_type]
+            letter.reason = _why(letter.event_type, list(workflows), listening) if workflows \
+                else "the integration has no webhook workflows now"
+    return letter
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Dispatch events a dead process left undispatched; queue runs nobody works on."""
+    db: Database = ctx["db"]
+    now = utcnow()
+    stale = now - timedelta(seconds=WORKFLOW_STALE_S)
+    async with db.transaction(None) as session:
+        events = (await session.execute(
+            select(WebhookEvent.id, WebhookEvent.tenant_id, WebhookEvent.integration_id,
+                   WebhookEvent.provider_event_id, WebhookEvent.event_type,
+                   WebhookEvent.payload)
+            .where(WebhookEvent.workflows_dispatched_at.is_(None),
+                   WebhookEvent.received_at < stale).limit(SWEEP_BATCH))).all()
+        orphans = (await session.scalars(
+            select(WorkflowRun.id).where(or_(
+                and_(WorkflowRun.status == "queued", WorkflowRun.started_at < stale),
+                and_(WorkflowRun.status == "running", WorkflowRun.lease_expires_at < now)))
+            .limit(SWEEP_BATCH))).all()
+    groups: dict[tuple[uuid.UUID, uuid.UUID], list[StoredEvent]] = defaultdict(list)
+    for row in events:
+        groups[(row.tenant_id, row.integration_id)].append(
+            StoredEvent(row.id, row.provider_event_id, row.event_type, row.payload))
+    for (tenant_id, integration_id), stored in groups.items():
+        await dispatch_events(db, ctx["redis"], tenant_id, integration_id, stored)
+    bucket = int(now.timestamp() // WORKFLOW_STALE_S)
+    for run_id in orphans:
+        await enqueue(ctx["redis"], run_id, attempt=f"sweep-{bucket}")
+    return {"events": len(events), "runs": len(orphans)}

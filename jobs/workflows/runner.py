@@ -1,0 +1,323 @@
+"""Running one workflow run: the arq job ``run_workflow(run_id)``.
+
+    claim the run (a lease) -> the event, and the record it names fetched once through
+    the connector (HubSpot's events carry only objectId) -> the conditions -> each action
+    in order, its status, output, error, attempts and duration saved as it ends -> finish
+
+Failures are read by the taxonomy (store/errors.py): a transient one (a 429, a 5xx, a
+timeout) gives the run up until a backoff has passed and queues its job for then, up to
+``WORKFLOW_STEP_MAX_TRIES`` tries of the step; anything else stops the run with the
+cause, in the step and in the run's ``error``. A delay gives the run up the same way.
+A run taken over from a dead worker, a retry and a replay all go on from the first
+step that has not succeeded, reusing the outputs of those before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import ArqRedis
+from sqlalchemy import update
+
+from connectors.connector import Connector
+from connectors.errors import BadRequest, NotFoundAtProvider
+from connectors.http import Attempts
+from connectors.quota import Priority
+from connectors.registry import connector_spec
+from jobs.connecting import open_connector
+from jobs.constants import (
+    WORKFLOW_JOB,
+    WORKFLOW_JOB_ID,
+    WORKFLOW_LEASE_S,
+    WORKFLOW_RETRY_BASE_S,
+    WORKFLOW_STEP_MAX_TRIES,
+    WORKFLOW_STEP_TIMEOUT_S,
+)
+from jobs.sync.engine import new_owner
+from jobs.workflows import runs
+from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
+from jobs.workflows.conditions import matches
+from store.errors import Failure, NotFound, TransientError, classify_failure
+from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
+from store.models.base import utcnow
+from store.queries import find_integration
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 3600.0
+WORKFLOW_ATTEMPTS = Attempts(max_attempts=2, base_wait_s=0.25, max_wait_s=5.0)
+
+
+async def enqueue(queue: ArqRedis | None, run_id: uuid.UUID, *, attempt: str = "0",
+                  at: datetime | None = None) -> None:
+    if queue is not None:
+        await queue.enqueue_job(WORKFLOW_JOB, str(run_id),
+                                _job_id=WORKFLOW_JOB_ID.format(run_id=run_id, attempt=attempt),
+                                _defer_until=at)
+
+
+async def run_workflow(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Claim the run and take it as far as it goes now. A run another worker holds, or
+    one that has ended, is left alone: this job ends at once."""
+    rid = uuid.UUID(run_id)
+    tenant_id = await runs.run_tenant(ctx["db"], rid)
+    if tenant_id is None:
+        return {"status": "gone", "run_id": run_id}
+    lease_s = float(ctx.get("workflow_lease_s", WORKFLOW_LEASE_S))
+    owner = new_owner()
+    run = await runs.claim(ctx["db"], tenant_id, rid, owner=owner, lease_s=lease_s)
+    if run is None:
+        return {"status": "held elsewhere or ended", "run_id": run_id}
+    try:
+        return await Execution(ctx, run, owner, lease_s).go()
+    except runs.LeaseLost:
+        return {"status": "taken over", "run_id": run_id}
+
+
+class Execution:
+    def __init__(self, ctx: dict[str, Any], run: WorkflowRun, owner: str,
+                 lease_s: float) -> None:
+        self.ctx, self.run, self.owner, self.lease_s = ctx, run, owner, lease_s
+        self.db = ctx["db"]
+        self.retry_base = float(ctx.get("workflow_retry_base_s", WORKFLOW_RETRY_BASE_S))
+        self.services = {"db": self.db, "vault": ctx["vault"], "redis": ctx["redis"],
+                         "allow_private": bool(ctx.get("allow_private", False))}
+        self._open: dict[uuid.UUID, tuple[Connector, IntegrationRef]] = {}
+        self._stack = AsyncExitStack()
+        self._touched: set[uuid.UUID] = set()  # the integrations the current step called
+
+    async def go(self) -> dict[str, Any]:
+        async with self._stack:
+            return await self._go()
+
+    async def _go(self) -> dict[str, Any]:
+        run = self.run
+        async with self.db.session(run.tenant_id) as session:
+            workflow = await session.get(WorkflowAutomation, run.workflow_id)
+            found = await find_integration(session, workflow.integration_id) \
+                if workflow else None
+        if workflow is None or found is None:
+            return await self._end("failed", "the workflow or its integration was deleted")
+        self.workflow, (integration, provider) = workflow, found
+        self.trigger = _ref(integration, provider)
+        context = dict(run.context)
+        context.setdefault("actions", list(workflow.actions))
+        actions: list[dict[str, Any]] = context["actions"]
+        steps = [dict(s) for s in run.steps]
+        steps += [{"index": n, "type": a.get("type"), "id": a.get("id"), "status": "pending",
+                   "attempts": 0} for n, a in enumerate(actions) if n >= len(steps)]
+        run.steps, run.context = steps, context
+        values = self._values()
+        if "record" not in context:
+            try:
+                context["record"] = await self._fetch_record(values["event"])
+            except Exception as exc:  # classed below: retried, or the run's cause
+                return await self._failed(exc, None, "reading the record")
+            values["record"] = context["record"] or {}
+            await runs.save(self.db, run, self.owner, self.lease_s)
+        if not context.get("conditions_met"):
+            if not matches(workflow.conditions, values):
+                return await self._end("skipped", None)
+            context["conditions_met"] = True
+        for n, action in enumerate(actions):
+            step = steps[n]
+            if step["status"] == "succeeded":
+                self._remember(values, step)
+                continue
+            held = await self._step(n, action, step, values)
+            if held is not None:
+                return held
+        return await self._end("succeeded", None)
+
+    def _values(self) -> dict[str, Any]:
+        run, given = self.run, self.run.input
+        payload = given.get("payload")
+        return {
+            "event": payload if isinstance(payload, dict) else {"items": payload},
+            "record": run.context.get("record") or {},
+            "trigger": {"type": run.trigger, "event_type": given.get("type"),
+                        "event_id": given.get("event_id"), "fired_at": given.get("fired_at"),
+                        "integration": str(self.trigger.id), "provider": self.trigger.provider},
+            "workflow": {"id": str(self.workflow.id), "name": self.workflow.name},
+            "run": {"id": str(run.id)}, "now": datetime.now(UTC).isoformat(), "steps": {}}
+
+    def _remember(self, values: dict[str, Any], step: dict[str, Any]) -> None:
+        values["steps"][step["index"]] = step.get("output") or {}
+        if step.get("id"):
+            values["steps"][step["id"]] = step.get("output") or {}
+
+    async def _fetch_record(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The record the event names, read once (kept in the run's context)."""
+        spec = connector_spec(self.trigger.provider)
+        hooks = spec.webhooks if spec else None
+        subject = hooks.subject(event) if hooks and hooks.subject else None
+        if spec is None or subject is None or spec.stream(subject[0]).one is None:
+            return None
+        connector, _ = await self.connector(self.trigger.id)
+        self.run.context["record_source"] = {"stream": subject[0], "id": subject[1]}
+        return await connector.read_one(*subject)
+
+    async def connector(self, integration_id: uuid.UUID) -> tuple[Connector, IntegrationRef]:
+        """The connector of one of the tenant's integrations, opened once per run."""
+        self._touched.add(integration_id)
+        if integration_id not in self._open:
+            async with self.db.session(self.run.tenant_id) as session:
+                found = await find_integration(session, integration_id)
+            if found is None:
+                raise NotFound(f"integration {integration_id} is gone")
+            integration, provider = found
+            connector = await self._stack.enter_async_context(open_connector(
+                self.db, self.ctx["vault"], self.ctx["redis"], integration, provider,
+                priority=Priority.workflow, allow_private=self.services["allow_private"],
+                attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10))
+            self._open[integration_id] = (connector, _ref(integration, provider))
+        return self._open[integration_id]
+
+    async def _step(self, n: int, action: dict[str, Any], step: dict[str, Any],
+                    values: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one step; a dict when the run stops here (ended, or waiting)."""
+        where = f"actions[{n}]"
+        if step["status"] == "waiting":
+            until = datetime.fromisoformat(step["resume_at"])
+            if until > utcnow():
+                return await self._hold(until, f"delay-{n}", "waiting")
+            step.update(status="succeeded", output={"waited_until": step["resume_at"]},
+                        finished_at=utcnow().isoformat())
+            self._remember(values, step)
+            await runs.save(self.db, self.run, self.owner, self.lease_s)
+            return None
+        self._touched.clear()
+        step.update(status="running", attempts=int(step.get("attempts", 0)) + 1,
+                    started_at=utcnow().isoformat(), error=None)
+        await runs.save(self.db, self.run, self.owner, self.lease_s)
+        started = time.perf_counter()
+        try:
+            spec, params = prepare(action, values, where)
+            context = ActionContext(
+                tenant_id=self.run.tenant_id, workflow_id=self.workflow.id,
+                workflow_name=self.workflow.name, run_id=self.run.id,
+                trigger_integration=self.trigger, values=values, services=self.services,
+                connector=self.connector, field=where)
+            async with asyncio.timeout(WORKFLOW_STEP_TIMEOUT_S):
+                output = await spec.run(context, params)
+        except Postpone as wait:
+            step.update(status="waiting", resume_at=wait.until.isoformat(),
+                        duration_ms=_ms(started))
+            return await self._hold(wait.until, f"delay-{n}", "waiting")
+        except runs.LeaseLost:
+            raise
+        except TimeoutError:
+            return await self._failed(TransientError(
+                f"{where} took longer than {WORKFLOW_STEP_TIMEOUT_S:.0f}s"), step, where,
+                started)
+        except Exception as exc:  # classed by the taxonomy in _failed
+            return await self._failed(exc, step, where, started)
+        step.update(status="succeeded", output=output, duration_ms=_ms(started),
+                    finished_at=utcnow().isoformat())
+        self._remember(values, step)
+        await runs.save(self.db, self.run, self.owner, self.lease_s)
+        return None
+
+    async def _failed(self, exc: BaseException, step: dict[str, Any] | None, where: str,
+                      started: float | None = None) -> dict[str, Any]:
+        failure = classify_failure(exc)
+        tries = int(step.get("attempts", 1)) if step is not None else int(
+            self.run.context.get("fetch_attempts", 0)) + 1
+        if step is None:
+            self.run.context["fetch_attempts"] = tries
+        else:
+            step["duration_ms"] = _ms(started) if started else None
+        if failure.retryable and tries < WORKFLOW_STEP_MAX_TRIES:
+            wait = min(failure.retry_after or self.retry_base * 2 ** (tries - 1), MAX_BACKOFF_S)
+            if step is not None:
+                step.update(status="retrying", error=failure.message)
+                step.setdefault("retries", []).append(
+                    {"attempt": tries, "error": failure.message, "code": failure.code,
+                     "retry_in_s": round(wait, 3)})
+            return await self._hold(utcnow() + timedelta(seconds=wait), f"retry-{where}-{tries}",
+                                    "retrying")
+        message = f"{failure.message}. {failure.action}"
+        await self._note(exc, failure, message, where)
+        if failure.kind == "system":
+            log.error("workflow run %s: %s failed", self.run.id, where, exc_info=exc)
+        if step is not None:
+            step.update(status="failed", error=message, error_kind=failure.kind,
+                        error_code=failure.code, finished_at=utcnow().isoformat())
+            cause = f"step {step['index'] + 1} ({step['type']}) failed: {message}"
+        else:
+            cause = f"{where} failed: {message}"
+        return await self._end("failed", cause[:4000])
+
+    async def _note(self, exc: BaseException, failure: Failure, message: str,
+                    where: str) -> None:
+        """A run stopped by a failure leaves a health-log row, as a sync does; a failure
+        about an integration's standing (credentials refused, a missing scope) sets its
+        status by the one rule, but a refusal of one record (a 400, a 404) does not."""
+        about_record = isinstance(exc, BadRequest | NotFoundAtProvider)
+        async with self.db.transaction(self.run.tenant_id) as session:
+            for integration_id in self._touched or {self.trigger.id}:
+                if failure.integration_status is not None and not about_record:
+                    await session.execute(
+                        update(Integration).where(Integration.id == integration_id)
+                        .values(status=failure.integration_status, last_error=message[:4000]))
+                session.add(HealthLog(
+                    tenant_id=self.run.tenant_id, integration_id=integration_id,
+                    severity="critical" if failure.kind == "system" else "error",
+                    category=f"workflow_{failure.code}"[:40], message=message[:4000],
+                    details={"kind": failure.kind, "action": failure.action, "step": where,
+                             "workflow_id": str(self.run.workflow_id),
+                             "workflow_run_id": str(self.run.id)}))
+
+    async def _hold(self, until: datetime, attempt: str, status: str) -> dict[str, Any]:
+        await runs.hold(self.db, self.run, self.owner, until)
+        await enqueue(self.ctx["redis"], self.run.id, attempt=attempt,
+                      at=until + timedelta(milliseconds=100))
+        return {"status": status, "run_id": str(self.run.id), "until": until.isoformat()}
+
+    async def _end(self, status: str, error: str | None) -> dict[str, Any]:
+        await runs.finish(self.db, self.run, self.owner, status, error)
+        return {"status": status, "run_id": str(self.run.id), "error": error}
+
+
+def _ref(integration: Integration, provider: str) -> IntegrationRef:
+    return IntegrationRef(integration.id, integration.name, provider,
+                          dict(integration.settings or {}))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+async def dry_run(ctx: dict[str, Any], run: WorkflowRun, workflow: WorkflowAutomation,
+                  integration: Integration, provider: str) -> dict[str, Any]:
+    """What ``run`` (never saved) would do: the record read (a read, no write), whether the
+    conditions hold, and each step's parameters after templating, or why they are wrong.
+    Earlier steps' outputs are not known in a dry run, so templates reading them are
+    empty."""
+    execution = Execution(ctx, run, owner="dry-run", lease_s=0)
+    execution.workflow, execution.trigger = workflow, _ref(integration, provider)
+    async with execution._stack:
+        values = execution._values()
+        record_error = None
+        try:
+            values["record"] = await execution._fetch_record(values["event"]) or {}
+        except Exception as exc:  # shown in the report, like a step's error
+            record_error = classify_failure(exc).message
+        met = matches(workflow.conditions, values)
+        steps = []
+        for n, action in enumerate(workflow.actions):
+            where = f"actions[{n}]"
+            try:
+                spec, params = prepare(action, values, where)
+                steps.append({"index": n, "type": spec.name, "ok": True,
+                              "params": params.model_dump(mode="json")})
+            except Exception as exc:  # a template or value problem, reported per step
+                steps.append({"index": n, "type": action.get("type"), "ok": False,
+                              "error": classify_failure(exc).message})
+    return {"conditions_met": met, "event": values["event"], "record": values["record"],
+            "record_error": record_error, "steps": steps}
