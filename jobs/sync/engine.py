@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 
 from connectors.connector import Page, to_iso
 from connectors.http import Attempts
@@ -49,7 +48,7 @@ from store.queries import load_integration
 # resumes from the checkpoint that survived with nothing lost or doubled. The run's end
 # (runs.finish) commits as usual, and that flush makes every batch before it durable.
 # Waiting for one flush per page cost more than the page's own work on a busy disk.
-ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO off")
+# (runs.save_checkpoint sets it, in the batch's checkpoint UPDATE: no round trip of its own.)
 
 
 @dataclass
@@ -145,14 +144,14 @@ class Engine:
                       checkpoint: dict[str, Any]) -> None:
         rows, rejected = mapped
         async with self.db.transaction(run.tenant_id) as session:
-            await session.execute(ASYNC_COMMIT)
             written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
             for bad in rejected:
                 dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
-            kept = await session.scalar(runs.checkpoint_statement(
-                run, self.owner, self.lease_s, read=len(page.records), written=written,
-                unchanged=len(rows) - written, failed=len(rejected), checkpoint=checkpoint))
-            if kept is None:  # rolls the whole batch back: the new owner writes it
+            kept = await runs.save_checkpoint(
+                session, run, self.owner, self.lease_s, read=len(page.records),
+                written=written, unchanged=len(rows) - written, failed=len(rejected),
+                checkpoint=checkpoint, async_commit=True)
+            if not kept:  # rolls the whole batch back: the new owner writes it
                 raise runs.LeaseLost(str(run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
