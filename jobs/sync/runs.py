@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,37 +107,34 @@ async def claim(db: Database, tenant_id: uuid.UUID, flow_id: uuid.UUID, *, owner
         return None
 
 
-def _checkpoint_update(*, async_commit: bool) -> Any:
+def _checkpoint_update() -> Any:
     """The run's counts, checkpoint and lease in one UPDATE, built once: every value is a
-    parameter, so a page costs no statement building or compiling (it was a quarter of the
-    engine's own work per page). It matches no row once another worker owns the run."""
-    statement = (
-        update(SyncRun)
-        .where(SyncRun.id == bindparam("run_id"), SyncRun.lease_owner == bindparam("owner"),
-               SyncRun.status == "running")
-        .values(records_read=SyncRun.records_read + bindparam("read", type_=Integer),
-                records_written=SyncRun.records_written + bindparam("written", type_=Integer),
-                records_unchanged=SyncRun.records_unchanged
-                + bindparam("unchanged", type_=Integer),
-                records_failed=SyncRun.records_failed + bindparam("failed", type_=Integer),
-                checkpoint=bindparam("checkpoint"), lease_expires_at=bindparam("lease_until")))
-    # the batch's commit need not wait for its WAL flush (why: jobs.sync.engine); set
-    # here, in the statement the batch runs anyway, instead of in a round trip of its own
-    returned = (SyncRun.id, func.set_config("synchronous_commit", "off", True)) \
-        if async_commit else (SyncRun.id,)
-    return statement.returning(*returned).execution_options(synchronize_session=False)
+    parameter, so a batch costs no statement building or compiling. It matches no row
+    once another worker owns the run. (The inbound engine's pages do the same in the
+    statement that writes them: ``jobs.sync.records.write_batch``.)"""
+    return (update(SyncRun)
+            .where(SyncRun.id == bindparam("run_id"), SyncRun.lease_owner == bindparam("owner"),
+                   SyncRun.status == "running")
+            .values(records_read=SyncRun.records_read + bindparam("read", type_=Integer),
+                    records_written=SyncRun.records_written
+                    + bindparam("written", type_=Integer),
+                    records_unchanged=SyncRun.records_unchanged
+                    + bindparam("unchanged", type_=Integer),
+                    records_failed=SyncRun.records_failed + bindparam("failed", type_=Integer),
+                    checkpoint=bindparam("checkpoint"),
+                    lease_expires_at=bindparam("lease_until"))
+            .returning(SyncRun.id).execution_options(synchronize_session=False))
 
 
-_CHECKPOINT = {flag: _checkpoint_update(async_commit=flag) for flag in (False, True)}
+_CHECKPOINT = _checkpoint_update()
 
 
 async def save_checkpoint(session: AsyncSession, run: SyncRun, owner: str, lease_s: float, *,
                           read: int, written: int, unchanged: int, failed: int,
-                          checkpoint: dict[str, Any], async_commit: bool = False) -> bool:
+                          checkpoint: dict[str, Any]) -> bool:
     """Add a batch's counts, store its checkpoint and renew the lease, in the batch's own
-    transaction; False once another worker owns the run (the caller rolls back).
-    ``async_commit``: the transaction's commit does not wait for its WAL flush."""
-    kept = await session.scalar(_CHECKPOINT[async_commit], {
+    transaction; False once another worker owns the run (the caller rolls back)."""
+    kept = await session.scalar(_CHECKPOINT, {
         "run_id": run.id, "owner": owner, "read": read, "written": written,
         "unchanged": unchanged, "failed": failed, "checkpoint": checkpoint,
         "lease_until": _now() + timedelta(seconds=lease_s)})
