@@ -71,6 +71,16 @@ class Database:
         await self.engine.dispose()
 
 
+def session_tenant(session: AsyncSession | Session) -> uuid.UUID:
+    """The tenant a session is opened for, for the few statements that run on its
+    connection without the ORM (and so without the guard): they bind every tenant_id
+    from here, so they too can only touch the session's tenant."""
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None or session.info.get("system"):
+        raise SystemFault("a tenant-scoped statement ran in a session without a tenant")
+    return uuid.UUID(str(tenant_id))
+
+
 def _touches_tenant_rows(state: ORMExecuteState) -> bool:
     for mapper in state.all_mappers:
         if issubclass(mapper.class_, TenantScoped):

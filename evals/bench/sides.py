@@ -95,7 +95,15 @@ async def fetch(config: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 def prepare(side: str, config: dict[str, Any]) -> None:
     """What is not measured: imports, and lifting the integration's budget."""
+    # what httpx and SQLAlchemy import on first use, not at their own import (httpx's
+    # transport, psycopg): on every side alike, as all the rest of their imports
+    import anyio._backends._asyncio  # noqa: F401
+    import certifi  # noqa: F401
+    import h11  # noqa: F401
+    import httpcore  # noqa: F401
     if side == "connectus":
+        import psycopg.rows  # noqa: F401
+
         import connectors.providers.hubspot as hubspot
         import tools.syncs  # noqa: F401
         from tools.runtime import register_own_sandbox

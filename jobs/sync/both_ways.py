@@ -158,11 +158,11 @@ class InboundMerge:
             cursor = max(filter(None, (point.get("cursor"), page.cursor)), default=None)
             point = {**point, "phase": "inbound" if page.resume else "outbound",
                      "cursor": cursor, "resume": page.resume, "inbound": counts}
-            kept = await session.scalar(runs.checkpoint_statement(
-                self.run, self.owner, self.lease_s, read=tally["read"],
+            kept = await runs.save_checkpoint(
+                session, self.run, self.owner, self.lease_s, read=tally["read"],
                 written=tally["written"], unchanged=tally["unchanged"],
-                failed=tally["failed"], checkpoint=point))
-            if kept is None:  # rolls the page back: the new owner writes it
+                failed=tally["failed"], checkpoint=point)
+            if not kept:  # rolls the page back: the new owner writes it
                 raise runs.LeaseLost(str(self.run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(tally["read"], tally["written"], tally["unchanged"],

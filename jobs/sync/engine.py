@@ -23,10 +23,10 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 
 from connectors.connector import Page, to_iso
 from connectors.http import Attempts
@@ -36,7 +36,15 @@ from jobs.connecting import open_connector
 from jobs.mapping import Mapper, compile_mappings, parse_mappings
 from jobs.mapping.salt import tenant_salt
 from jobs.sync import contracts, runs
-from jobs.sync.records import EXTERNAL_ID_LENGTH, Rejected, Row, canonical, dead_letter, upsert
+from jobs.sync.records import (
+    EXTERNAL_ID_LENGTH,
+    BatchRun,
+    Rejected,
+    Row,
+    canonical,
+    dead_letter,
+    write_batch,
+)
 from store.crypto import SecretBox
 from store.db import Database
 from store.errors import ValidationFailed
@@ -49,7 +57,7 @@ from store.queries import load_integration
 # resumes from the checkpoint that survived with nothing lost or doubled. The run's end
 # (runs.finish) commits as usual, and that flush makes every batch before it durable.
 # Waiting for one flush per page cost more than the page's own work on a busy disk.
-ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO off")
+# (records.write_batch sets it, in the batch's one statement: no round trip of its own.)
 
 
 @dataclass
@@ -144,16 +152,15 @@ class Engine:
                       mapped: tuple[list[Row], list[Rejected]],
                       checkpoint: dict[str, Any]) -> None:
         rows, rejected = mapped
+        who = BatchRun(run.id, run.data_flow_id, self.owner,
+                       datetime.now(UTC) + timedelta(seconds=self.lease_s))
         async with self.db.transaction(run.tenant_id) as session:
-            await session.execute(ASYNC_COMMIT)
-            written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
-            for bad in rejected:
-                dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
-            kept = await session.scalar(runs.checkpoint_statement(
-                run, self.owner, self.lease_s, read=len(page.records), written=written,
-                unchanged=len(rows) - written, failed=len(rejected), checkpoint=checkpoint))
-            if kept is None:  # rolls the whole batch back: the new owner writes it
+            written = await write_batch(session, who, rows, read=len(page.records),
+                                        failed=len(rejected), checkpoint=checkpoint)
+            if written is None:  # rolls the whole batch back: the new owner writes it
                 raise runs.LeaseLost(str(run.id))
+            for bad in rejected:  # flushed into the batch's transaction at its commit
+                dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
                                        len(rejected), checkpoint["cursor"]))

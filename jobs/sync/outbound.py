@@ -266,10 +266,10 @@ class Pusher:
                                 ("batches", calls)):
                 counts[name] = counts.get(name, 0) + value
             point = {**point, "after": rows[-1].id, "outbound": counts}
-            kept = await session.scalar(runs.checkpoint_statement(
-                self.run, self.owner, self.lease_s, read=len(rows), written=written,
-                unchanged=unchanged, failed=len(refused), checkpoint=point))
-            if kept is None:  # rolls the batch back: the new owner writes it again
+            kept = await runs.save_checkpoint(
+                session, self.run, self.owner, self.lease_s, read=len(rows), written=written,
+                unchanged=unchanged, failed=len(refused), checkpoint=point)
+            if not kept:  # rolls the batch back: the new owner writes it again
                 raise runs.LeaseLost(str(self.run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(rows), written, unchanged, len(refused),

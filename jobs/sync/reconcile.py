@@ -186,11 +186,11 @@ async def _commit(db: Database, run: SyncRun, owner: str, lease_s: float, stream
         written = await upsert(session, run.tenant_id, run.data_flow_id, rows)
         for bad in rejected:
             dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
-        kept = await session.scalar(runs.checkpoint_statement(
-            run, owner, lease_s, read=len(records), written=written,
+        kept = await runs.save_checkpoint(
+            session, run, owner, lease_s, read=len(records), written=written,
             unchanged=len(rows) - written, failed=len(rejected),
-            checkpoint={"phase": "backfill"}))
-        if kept is None:
+            checkpoint={"phase": "backfill"})
+        if not kept:
             raise runs.LeaseLost(str(run.id))
     counts["backfilled"] += written
     counts["unchanged"] += len(rows) - written

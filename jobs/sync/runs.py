@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Integer, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
 from store.models import DataFlow, Integration, SyncRun
@@ -106,21 +107,38 @@ async def claim(db: Database, tenant_id: uuid.UUID, flow_id: uuid.UUID, *, owner
         return None
 
 
-def checkpoint_statement(run: SyncRun, owner: str, lease_s: float, *, read: int, written: int,
-                         unchanged: int, failed: int,
-                         checkpoint: dict[str, Any]) -> Any:
-    """The run's counts, checkpoint and lease in one UPDATE, run in the batch's own
-    transaction; it matches no row once another worker owns the run."""
+def _checkpoint_update() -> Any:
+    """The run's counts, checkpoint and lease in one UPDATE, built once: every value is a
+    parameter, so a batch costs no statement building or compiling. It matches no row
+    once another worker owns the run. (The inbound engine's pages do the same in the
+    statement that writes them: ``jobs.sync.records.write_batch``.)"""
     return (update(SyncRun)
-            .where(SyncRun.id == run.id, SyncRun.lease_owner == owner,
+            .where(SyncRun.id == bindparam("run_id"), SyncRun.lease_owner == bindparam("owner"),
                    SyncRun.status == "running")
-            .values(records_read=SyncRun.records_read + read,
-                    records_written=SyncRun.records_written + written,
-                    records_unchanged=SyncRun.records_unchanged + unchanged,
-                    records_failed=SyncRun.records_failed + failed,
-                    checkpoint=checkpoint,
-                    lease_expires_at=_now() + timedelta(seconds=lease_s))
+            .values(records_read=SyncRun.records_read + bindparam("read", type_=Integer),
+                    records_written=SyncRun.records_written
+                    + bindparam("written", type_=Integer),
+                    records_unchanged=SyncRun.records_unchanged
+                    + bindparam("unchanged", type_=Integer),
+                    records_failed=SyncRun.records_failed + bindparam("failed", type_=Integer),
+                    checkpoint=bindparam("checkpoint"),
+                    lease_expires_at=bindparam("lease_until"))
             .returning(SyncRun.id).execution_options(synchronize_session=False))
+
+
+_CHECKPOINT = _checkpoint_update()
+
+
+async def save_checkpoint(session: AsyncSession, run: SyncRun, owner: str, lease_s: float, *,
+                          read: int, written: int, unchanged: int, failed: int,
+                          checkpoint: dict[str, Any]) -> bool:
+    """Add a batch's counts, store its checkpoint and renew the lease, in the batch's own
+    transaction; False once another worker owns the run (the caller rolls back)."""
+    kept = await session.scalar(_CHECKPOINT, {
+        "run_id": run.id, "owner": owner, "read": read, "written": written,
+        "unchanged": unchanged, "failed": failed, "checkpoint": checkpoint,
+        "lease_until": _now() + timedelta(seconds=lease_s)})
+    return kept is not None
 
 
 async def renew(db: Database, run: SyncRun, owner: str, lease_s: float) -> None:

@@ -33,22 +33,22 @@ def _contact_pages(sandbox: Any) -> list[dict[str, Any]]:
 async def test_a_crash_mid_batch_resumes_from_the_checkpoint_with_nothing_doubled(
         services: Services, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     flow = await make_flow(services, sandbox.url, contacts=450, sandbox=sandbox)
-    real_upsert, calls = engine_module.upsert, []
+    real_write, calls = engine_module.write_batch, []
 
-    async def dies_in_the_third_batch(*args: Any) -> int:
-        written = await real_upsert(*args)
+    async def dies_in_the_third_batch(*args: Any, **kwargs: Any) -> int | None:
+        written = await real_write(*args, **kwargs)
         calls.append(written)
-        if len(calls) == 3:  # after the rows went in, before the checkpoint: rolled back
+        if len(calls) == 3:  # after the rows and checkpoint went in, before the commit
             raise Crash
         return written
 
-    monkeypatch.setattr(engine_module, "upsert", dies_in_the_third_batch)
+    monkeypatch.setattr(engine_module, "write_batch", dies_in_the_third_batch)
     run = await runs.claim(services.db, flow.caller.tenant_id, flow.id, owner="worker-a",
                            lease_s=30)
     assert run is not None
     with pytest.raises(Crash):
         await Engine(services.db, services.vault, services.queue, "worker-a", 30).run(run)
-    monkeypatch.setattr(engine_module, "upsert", real_upsert)
+    monkeypatch.setattr(engine_module, "write_batch", real_write)
     assert await flow.count() == 200  # the third page's rows went with its transaction
 
     # while worker-a's lease is live nobody else may take the run
