@@ -27,17 +27,17 @@ def _contact_pages(sandbox: Any) -> list[dict[str, Any]]:
 
 
 async def _failed_in_the_third_batch(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> str:
-    real_upsert, calls = engine_module.upsert, []
+    real_write, calls = engine_module.write_batch, []
 
-    async def refuses_the_third_batch(*args: Any) -> int:
+    async def refuses_the_third_batch(*args: Any, **kwargs: Any) -> int | None:
         calls.append(1)
         if len(calls) == 3:
             raise ValidationFailed("a value does not fit: stand-in for a config error")
-        return await real_upsert(*args)
+        return await real_write(*args, **kwargs)
 
-    monkeypatch.setattr(engine_module, "upsert", refuses_the_third_batch)
+    monkeypatch.setattr(engine_module, "write_batch", refuses_the_third_batch)
     result = await flow.run()
-    monkeypatch.setattr(engine_module, "upsert", real_upsert)
+    monkeypatch.setattr(engine_module, "write_batch", real_write)
     assert result["status"] == "failed" and await flow.count() == 200
     return str(result["run_id"])
 
