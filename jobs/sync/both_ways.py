@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.connector import Connector, Page, to_iso
+from connectors.connector import Connector, Page
+from connectors.cursors import to_iso
 from connectors.request import dig
 from connectors.spec import Stream
 from jobs.connecting import open_connector

@@ -28,7 +28,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from connectors.connector import Page, to_iso
+from connectors.connector import Page
+from connectors.cursors import to_iso
 from connectors.http import Attempts
 from connectors.request import dig
 from connectors.spec import Stream

@@ -8,7 +8,8 @@ import json
 import httpx
 import pytest
 
-from connectors.connector import Connector, to_iso
+from connectors.connector import Connector
+from connectors.cursors import to_iso
 from connectors.errors import ProviderError
 from store.errors import ValidationFailed
 

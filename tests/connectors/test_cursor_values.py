@@ -4,7 +4,7 @@ whichever provider wrote it."""
 
 import pytest
 
-from connectors.connector import to_iso
+from connectors.cursors import to_iso
 
 
 @pytest.mark.parametrize(("raw", "iso"), [

@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from connectors.connector import to_iso
+from connectors.cursors import to_iso
 from connectors.errors import ProviderDown, ScanIncomplete
 from store.errors import ValidationFailed
 

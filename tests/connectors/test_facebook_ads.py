@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.connector import to_iso
+from connectors.cursors import to_iso
 from connectors.errors import MissingScope, QuotaExhausted, ReconnectNeeded
 from connectors.providers.facebook_ads import RESTATEMENT_DAYS, SPEC, subscription_answer
 from connectors.quota import Priority

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from connectors.connector import to_iso
+from connectors.cursors import to_iso
 from connectors.errors import ReconnectNeeded
 from connectors.providers.hubspot import signature_v3
 from connectors.request import Request

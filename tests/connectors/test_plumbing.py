@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.connector import newest_cursor, to_iso
+from connectors.cursors import newest_cursor, to_iso
 from connectors.errors import BadRequest
 from connectors.paginators import CursorParam, NextUrl, Offset
 from connectors.request import Request, dig

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from connectors.connector import to_iso
+from connectors.cursors import to_iso
 from connectors.errors import BadRequest, MissingScope, ReconnectNeeded
 from connectors.providers.slack import SPEC, challenge, signature
 from connectors.sandbox.kit import Faults
