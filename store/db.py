@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import (
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from store.errors import PermissionDenied, SystemFault, ValidationFailed
+from store.errors import PermissionDenied, SystemFault, TransientError, ValidationFailed
 from store.models import TenantScoped
 
 
@@ -67,8 +68,37 @@ class Database:
             reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
             raise ValidationFailed(f"a value does not fit: {reason}") from None
 
+    @asynccontextmanager
+    async def held_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One pooled connection as psycopg's own, held for many short transactions in a row
+        (the sync engine's pages): no session, no checkout and pre-ping per transaction.
+        Nothing here passes the tenant guard, so every statement on it binds each tenant_id
+        itself, from a row its caller loaded in the tenant's own session."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection  # type: ignore[misc]
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def held_transaction(connection: psycopg.AsyncConnection[Any]) -> AsyncIterator[None]:
+    """``Database.transaction`` for a held connection: committed on success, rolled back on
+    any error, a value a column cannot hold reported as the caller's input."""
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # psycopg would nest a savepoint, and the "commit" would only release it
+        raise SystemFault("a held connection was left inside a transaction")
+    try:
+        async with connection.transaction():
+            yield
+    except psycopg.DataError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
+        raise ValidationFailed(f"a value does not fit: {reason}") from None
+    except psycopg.OperationalError:
+        # a session would have found a live connection at its next checkout; a held one
+        # is gone for good, so its caller retries (a sync run resumes at its checkpoint)
+        raise TransientError("the database connection was lost; retrying") from None
 
 
 def session_tenant(session: AsyncSession | Session) -> uuid.UUID:

@@ -43,11 +43,10 @@ from jobs.sync.records import (
     Rejected,
     Row,
     canonical,
-    dead_letter,
     write_batch,
 )
 from store.crypto import SecretBox
-from store.db import Database
+from store.db import Database, held_transaction
 from store.errors import ValidationFailed
 from store.models import DataFlow, Integration, SyncRun
 from store.queries import load_integration
@@ -59,6 +58,7 @@ from store.queries import load_integration
 # (runs.finish) commits as usual, and that flush makes every batch before it durable.
 # Waiting for one flush per page cost more than the page's own work on a busy disk.
 # (records.write_batch sets it, in the batch's one statement: no round trip of its own.)
+# Every page commits on one connection held for the run (``Database.held_connection``).
 
 
 @dataclass
@@ -111,23 +111,8 @@ class Engine:
                 if not point.get("done"):
                     pages = connector.pages(stream.name, since=run.cursor_before.get("since"),
                                             resume=point.get("resume"))
-                    writing: asyncio.Task[None] | None = None
-                    try:
-                        async for page in read_ahead(pages):
-                            # mapped while the last batch is still committing; committed
-                            # only after it, so checkpoints stay in order, one at a time
-                            mapped = _map_page(stream, mapper, page.records)
-                            if writing is not None:
-                                await writing
-                            point = _checkpoint(point, page)
-                            writing = asyncio.create_task(
-                                self._commit(run, page, mapped, point))
-                            if renewer.done():  # the lease is gone: another worker has it
-                                renewer.result()
-                        if writing is not None:
-                            await writing
-                    finally:  # a batch in flight ends (commits or rolls back) before we do
-                        await _settled(writing)
+                    async with self.db.held_connection() as held:
+                        await self._read_all(run, stream, mapper, pages, point, held, renewer)
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, runs.LeaseLost):
@@ -138,6 +123,26 @@ class Engine:
             return await contracts.fail(self.db, current, self.owner, broken)
         status = "partial" if current.records_failed else "succeeded"
         return await runs.finish(self.db, current, self.owner, status=status)
+
+    async def _read_all(self, run: SyncRun, stream: Stream, mapper: Mapper,
+                        pages: AsyncIterator[Page], point: dict[str, Any], held: Any,
+                        renewer: asyncio.Task[None]) -> None:
+        writing: asyncio.Task[None] | None = None
+        try:
+            async for page in read_ahead(pages):
+                # mapped while the last batch is still committing; committed only after
+                # it, so checkpoints stay in order, one at a time
+                mapped = await _map_in_turns(stream, mapper, page.records)
+                if writing is not None:
+                    await writing
+                point = _checkpoint(point, page)
+                writing = asyncio.create_task(self._commit(run, page, mapped, point, held))
+                if renewer.done():  # the lease is gone: another worker has it
+                    renewer.result()
+            if writing is not None:
+                await writing
+        finally:  # a batch in flight ends (commits or rolls back) before we do
+            await _settled(writing)
 
     async def _run_directed(self, run: SyncRun, flow: DataFlow, integration: Integration,
                             provider: str) -> SyncRun:
@@ -151,17 +156,15 @@ class Engine:
 
     async def _commit(self, run: SyncRun, page: Page,
                       mapped: tuple[list[Row], list[Rejected]],
-                      checkpoint: dict[str, Any]) -> None:
+                      checkpoint: dict[str, Any], held: Any) -> None:
         rows, rejected = mapped
-        who = BatchRun(run.id, run.data_flow_id, self.owner,
+        who = BatchRun(run.tenant_id, run.id, run.data_flow_id, self.owner,
                        datetime.now(UTC) + timedelta(seconds=self.lease_s))
-        async with self.db.transaction(run.tenant_id) as session:
-            written = await write_batch(session, who, rows, read=len(page.records),
-                                        failed=len(rejected), checkpoint=checkpoint)
+        async with held_transaction(held):
+            written = await write_batch(held, who, rows, rejected, read=len(page.records),
+                                        checkpoint=checkpoint)
             if written is None:  # rolls the whole batch back: the new owner writes it
                 raise runs.LeaseLost(str(run.id))
-            for bad in rejected:  # flushed into the batch's transaction at its commit
-                dead_letter(session, run.tenant_id, run.data_flow_id, run.id, bad)
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
                                        len(rejected), checkpoint["cursor"]))
@@ -235,6 +238,25 @@ async def read_ahead(pages: AsyncIterator[Page], depth: int = READ_AHEAD
         fetcher.cancel()
         await _settled(fetcher)
         await pages.aclose()  # type: ignore[attr-defined]
+
+
+MAP_TURN = 25  # records mapped before the loop looks at what else is ready
+
+
+async def _map_in_turns(stream: Stream, mapper: Mapper, records: list[dict[str, Any]]
+                        ) -> tuple[list[Row], list[Rejected]]:
+    """``_map_page``, a few records at a time. The next page's answer lands while this one
+    is mapped; taken in between turns, its request for the page after goes out at once,
+    so the provider works while we map instead of waiting for a whole page's mapping."""
+    rows: list[Row] = []
+    rejected: list[Rejected] = []
+    for start in range(0, len(records), MAP_TURN):
+        if start:
+            await asyncio.sleep(0)
+        done, failed = _map_page(stream, mapper, records[start:start + MAP_TURN])
+        rows += done
+        rejected += failed
+    return rows, rejected
 
 
 def _map_page(stream: Stream, mapper: Mapper,

@@ -27,7 +27,6 @@ from sqlalchemy import DateTime, Text, bindparam, cast, column, func, literal, s
 from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.db import session_tenant
 from store.models import DeadLetter, SyncedRecord
 
 EXTERNAL_ID_LENGTH = 200  # synced_records.external_id
@@ -165,13 +164,13 @@ def dead_letter(session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID,
                            record=rejected.record, errors=rejected.errors))
 
 
-# A page's rows, its counts, its checkpoint and the lease in one statement, one round trip:
-# through SQLAlchemy the upsert and the checkpoint UPDATE cost more of our own CPU than
-# mapping the page did. It runs on the session's own connection, in its transaction (dead
-# letters added to the session flush into the same one at commit), with every tenant_id
-# bound from the session itself, which is the tenant guard's rule. The run's row matches
-# no longer once another worker owns it: then nothing is counted and the caller rolls
-# back. The commit does not wait for its WAL flush (why: jobs.sync.engine).
+# A page's rows, its counts, its checkpoint and the lease in one statement, one round trip,
+# on the run's held connection (``Database.held_connection``): through SQLAlchemy a session,
+# a pool checkout with its ping, and the upsert and checkpoint UPDATE as ORM statements cost
+# more of our own CPU than mapping the page did. Nothing on that connection passes the
+# tenant guard, so every tenant_id is bound from the run, loaded in its tenant's session.
+# The run's row matches no longer once another worker owns it: then nothing is counted and
+# the caller rolls back. The commit does not wait for its WAL flush (why: jobs.sync.engine).
 _BATCH = """
 WITH written AS (
     INSERT INTO synced_records AS old (tenant_id, data_flow_id, external_id, data,
@@ -202,30 +201,49 @@ kept AS (
 SELECT (SELECT n FROM counted), (SELECT count(*) FROM kept)
 """
 
+# the page's dead letters, in the same transaction (a page that had none skips it)
+_DEAD_LETTERS = """
+INSERT INTO dead_letters (id, tenant_id, data_flow_id, sync_run_id, external_id, record,
+    errors, status, created_at)
+SELECT gen_random_uuid(), %(tenant_id)s, %(flow_id)s, %(run_id)s, letter.external_id,
+    letter.record, letter.errors, 'open', %(now)s
+FROM json_to_recordset(%(letters)s::json) AS letter(external_id text, record jsonb,
+    errors jsonb)
+"""
+
 
 @dataclass(frozen=True)
 class BatchRun:
-    """Whose batch it is: the run, its lease holder and until when the lease is renewed."""
+    """Whose batch it is: the run (and its tenant), its lease holder and until when the
+    lease is renewed."""
 
+    tenant_id: uuid.UUID
     run_id: uuid.UUID
     flow_id: uuid.UUID
     owner: str
     lease_until: datetime
 
 
-async def write_batch(session: AsyncSession, who: BatchRun, rows: list[Row], *, read: int,
-                      failed: int, checkpoint: dict[str, Any]) -> int | None:
-    """Upsert the page's rows and add its counts, checkpoint and lease to the run, in the
-    session's transaction; how many rows were written, or None once another worker owns
-    the run (nothing was counted: the caller rolls the batch back)."""
-    tenant_id = session_tenant(session)
+async def write_batch(connection: Any, who: BatchRun, rows: list[Row],
+                      rejected: list[Rejected], *, read: int,
+                      checkpoint: dict[str, Any]) -> int | None:
+    """Upsert the page's rows, dead-letter its rejects and add its counts, checkpoint and
+    lease to the run, in the held connection's open transaction; how many rows were
+    written, or None once another worker owns the run (nothing was counted: the caller
+    rolls the batch back)."""
     latest = list({row.external_id: row for row in rows}.values())  # see upsert
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    cursor = await driver.execute(_BATCH, {
-        "tenant_id": tenant_id, "flow_id": who.flow_id, "now": datetime.now(UTC),
-        "page": _page_text(latest), "read": read, "rows": len(rows), "failed": failed,
-        "checkpoint": json.dumps(checkpoint), "lease_until": who.lease_until,
-        "run_id": who.run_id, "owner": who.owner})
+    now = datetime.now(UTC)
+    owned = {"tenant_id": who.tenant_id, "flow_id": who.flow_id, "run_id": who.run_id,
+             "now": now}
+    cursor = await connection.execute(_BATCH, {
+        **owned, "page": _page_text(latest), "read": read, "rows": len(rows),
+        "failed": len(rejected), "checkpoint": json.dumps(checkpoint),
+        "lease_until": who.lease_until, "owner": who.owner})
     written, kept = await cursor.fetchone()
-    return int(written) if kept else None
+    if not kept:
+        return None
+    if rejected:
+        await connection.execute(_DEAD_LETTERS, {**owned, "letters": json.dumps([
+            {"external_id": bad.external_id[:EXTERNAL_ID_LENGTH], "record": bad.record,
+             "errors": bad.errors} for bad in rejected], default=str)})
+    return int(written)
