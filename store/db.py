@@ -70,28 +70,33 @@ class Database:
 
     @asynccontextmanager
     async def held_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """One pooled connection as psycopg's own, held for many short transactions in a row
-        (the sync engine's pages): no session, no checkout and pre-ping per transaction.
-        Nothing here passes the tenant guard, so every statement on it binds each tenant_id
-        itself, from a row its caller loaded in the tenant's own session."""
+        """One pooled connection as psycopg's own, in autocommit, held for many one-statement
+        transactions in a row (the sync engine's pages): no session, no BEGIN and COMMIT, no
+        checkout and pre-ping per statement. Nothing here passes the tenant guard, so every
+        statement on it binds each tenant_id itself, from a row its caller loaded in the
+        tenant's own session. Run its statements inside ``held_statement``."""
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
-            yield raw.driver_connection  # type: ignore[misc]
+            driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+            await driver.set_autocommit(True)
+            try:
+                yield driver
+            finally:  # back in the pool as it came: transactions for the next user
+                try:
+                    await driver.set_autocommit(False)
+                except psycopg.Error:  # closed, or left mid-statement: not fit to reuse
+                    await connection.invalidate()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
 @asynccontextmanager
-async def held_transaction(connection: psycopg.AsyncConnection[Any]) -> AsyncIterator[None]:
-    """``Database.transaction`` for a held connection: committed on success, rolled back on
-    any error, a value a column cannot hold reported as the caller's input."""
-    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        # psycopg would nest a savepoint, and the "commit" would only release it
-        raise SystemFault("a held connection was left inside a transaction")
+async def held_statement() -> AsyncIterator[None]:
+    """A statement on a held connection, its failures read as ``Database.transaction``
+    reads them: a value a column cannot hold is the caller's input."""
     try:
-        async with connection.transaction():
-            yield
+        yield
     except psycopg.DataError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
         raise ValidationFailed(f"a value does not fit: {reason}") from None

@@ -46,7 +46,7 @@ from jobs.sync.records import (
     write_batch,
 )
 from store.crypto import SecretBox
-from store.db import Database, held_transaction
+from store.db import Database, held_statement
 from store.errors import ValidationFailed
 from store.models import DataFlow, Integration, SyncRun
 from store.queries import load_integration
@@ -160,11 +160,11 @@ class Engine:
         rows, rejected = mapped
         who = BatchRun(run.tenant_id, run.id, run.data_flow_id, self.owner,
                        datetime.now(UTC) + timedelta(seconds=self.lease_s))
-        async with held_transaction(held):
+        async with held_statement():
             written = await write_batch(held, who, rows, rejected, read=len(page.records),
                                         checkpoint=checkpoint)
-            if written is None:  # rolls the whole batch back: the new owner writes it
-                raise runs.LeaseLost(str(run.id))
+        if written is None:  # nothing was written: the new owner writes the page
+            raise runs.LeaseLost(str(run.id))
         if self.on_batch is not None:
             done = self.on_batch(Batch(len(page.records), written, len(rows) - written,
                                        len(rejected), checkpoint["cursor"]))

@@ -164,21 +164,34 @@ def dead_letter(session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID,
                            record=rejected.record, errors=rejected.errors))
 
 
-# A page's rows, its counts, its checkpoint and the lease in one statement, one round trip,
-# on the run's held connection (``Database.held_connection``): through SQLAlchemy a session,
-# a pool checkout with its ping, and the upsert and checkpoint UPDATE as ORM statements cost
-# more of our own CPU than mapping the page did. Nothing on that connection passes the
-# tenant guard, so every tenant_id is bound from the run, loaded in its tenant's session.
-# The run's row matches no longer once another worker owns it: then nothing is counted and
-# the caller rolls back. The commit does not wait for its WAL flush (why: jobs.sync.engine).
+# A page's rows, its dead letters, its counts, its checkpoint and the lease in one statement,
+# on the run's held connection in autocommit (``Database.held_connection``): the statement
+# is the page's transaction, one round trip with no BEGIN and COMMIT of its own. Through
+# SQLAlchemy a session, a pool checkout with its ping, and the upsert and checkpoint as ORM
+# statements cost more of our own CPU than mapping the page did. Nothing on that connection
+# passes the tenant guard, so every tenant_id is bound from the run, loaded in its tenant's
+# session.
+#
+# ``lease`` locks the run's row while this worker still owns it; every write below depends
+# on it, so once another worker has taken the run (or takes it while we wait for the lock,
+# and READ COMMITTED re-reads the row) nothing at all is written or counted. A takeover
+# waiting on our lock sees the lease we just extended and gives up. The commit does not
+# wait for its WAL flush (why: jobs.sync.engine); set_config's local value holds for the
+# statement's own transaction.
 _BATCH = """
-WITH written AS (
+WITH lease AS (
+    SELECT id FROM sync_runs
+    WHERE id = %(run_id)s AND tenant_id = %(tenant_id)s AND lease_owner = %(owner)s
+        AND status = 'running'
+    FOR UPDATE
+), written AS (
     INSERT INTO synced_records AS old (tenant_id, data_flow_id, external_id, data,
         content_hash, source_updated_at, synced_at, changed_at, origin)
     SELECT %(tenant_id)s, %(flow_id)s, page.external_id, page.data, page.content_hash,
         page.source_updated_at, %(now)s, %(now)s, 'provider'
     FROM json_to_recordset(%(page)s::json) AS page(external_id text, data jsonb,
         content_hash text, source_updated_at timestamptz)
+    WHERE EXISTS (SELECT 1 FROM lease)
     ON CONFLICT (tenant_id, data_flow_id, external_id) DO UPDATE SET
         data = excluded.data, content_hash = excluded.content_hash,
         source_updated_at = excluded.source_updated_at, synced_at = excluded.synced_at,
@@ -186,29 +199,27 @@ WITH written AS (
     WHERE old.content_hash IS DISTINCT FROM excluded.content_hash
         OR old.deleted_at IS NOT NULL
     RETURNING 1
+), letters AS (
+    INSERT INTO dead_letters (id, tenant_id, data_flow_id, sync_run_id, external_id,
+        record, errors, status, created_at)
+    SELECT gen_random_uuid(), %(tenant_id)s, %(flow_id)s, %(run_id)s, letter.external_id,
+        letter.record, letter.errors, 'open', %(now)s
+    FROM json_to_recordset(%(letters)s::json) AS letter(external_id text, record jsonb,
+        errors jsonb)
+    WHERE EXISTS (SELECT 1 FROM lease)
+    RETURNING 1
 ), counted AS (SELECT count(*)::int AS n FROM written),
 kept AS (
     UPDATE sync_runs SET records_read = records_read + %(read)s::int,
         records_written = records_written + counted.n,
         records_unchanged = records_unchanged + %(rows)s::int - counted.n,
-        records_failed = records_failed + %(failed)s::int,
+        records_failed = records_failed + (SELECT count(*)::int FROM letters),
         checkpoint = %(checkpoint)s::jsonb, lease_expires_at = %(lease_until)s
-    FROM counted
-    WHERE sync_runs.id = %(run_id)s AND sync_runs.tenant_id = %(tenant_id)s
-        AND sync_runs.lease_owner = %(owner)s AND sync_runs.status = 'running'
+    FROM counted, lease
+    WHERE sync_runs.id = lease.id
     RETURNING set_config('synchronous_commit', 'off', true)
 )
 SELECT (SELECT n FROM counted), (SELECT count(*) FROM kept)
-"""
-
-# the page's dead letters, in the same transaction (a page that had none skips it)
-_DEAD_LETTERS = """
-INSERT INTO dead_letters (id, tenant_id, data_flow_id, sync_run_id, external_id, record,
-    errors, status, created_at)
-SELECT gen_random_uuid(), %(tenant_id)s, %(flow_id)s, %(run_id)s, letter.external_id,
-    letter.record, letter.errors, 'open', %(now)s
-FROM json_to_recordset(%(letters)s::json) AS letter(external_id text, record jsonb,
-    errors jsonb)
 """
 
 
@@ -228,22 +239,17 @@ async def write_batch(connection: Any, who: BatchRun, rows: list[Row],
                       rejected: list[Rejected], *, read: int,
                       checkpoint: dict[str, Any]) -> int | None:
     """Upsert the page's rows, dead-letter its rejects and add its counts, checkpoint and
-    lease to the run, in the held connection's open transaction; how many rows were
-    written, or None once another worker owns the run (nothing was counted: the caller
-    rolls the batch back)."""
+    lease to the run, as one statement on the held connection (in autocommit: the statement
+    commits the page whole). How many rows were written, or None when another worker owns
+    the run, and then nothing was written at all."""
     latest = list({row.external_id: row for row in rows}.values())  # see upsert
-    now = datetime.now(UTC)
-    owned = {"tenant_id": who.tenant_id, "flow_id": who.flow_id, "run_id": who.run_id,
-             "now": now}
     cursor = await connection.execute(_BATCH, {
-        **owned, "page": _page_text(latest), "read": read, "rows": len(rows),
-        "failed": len(rejected), "checkpoint": json.dumps(checkpoint),
-        "lease_until": who.lease_until, "owner": who.owner})
-    written, kept = await cursor.fetchone()
-    if not kept:
-        return None
-    if rejected:
-        await connection.execute(_DEAD_LETTERS, {**owned, "letters": json.dumps([
+        "tenant_id": who.tenant_id, "flow_id": who.flow_id, "run_id": who.run_id,
+        "now": datetime.now(UTC), "page": _page_text(latest), "read": read,
+        "rows": len(rows), "checkpoint": json.dumps(checkpoint),
+        "lease_until": who.lease_until, "owner": who.owner,
+        "letters": json.dumps([
             {"external_id": bad.external_id[:EXTERNAL_ID_LENGTH], "record": bad.record,
              "errors": bad.errors} for bad in rejected], default=str)})
-    return int(written)
+    written, kept = await cursor.fetchone()
+    return int(written) if kept else None

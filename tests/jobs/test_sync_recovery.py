@@ -5,18 +5,19 @@ the run at its checkpoint and defers it to the reset."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import jobs.sync.engine as engine_module
 from jobs.constants import SYNC_JOB
 from jobs.sync import runs
 from jobs.sync.engine import Engine
-from store.models import HealthLog, SyncRun
+from jobs.sync.records import BatchRun, Rejected, Row, write_batch
+from store.models import DeadLetter, HealthLog, SyncRun
 from tests.jobs.conftest import Flow, make_flow
 from tools.context import Services
 
@@ -36,11 +37,10 @@ async def test_a_crash_mid_batch_resumes_from_the_checkpoint_with_nothing_double
     real_write, calls = engine_module.write_batch, []
 
     async def dies_in_the_third_batch(*args: Any, **kwargs: Any) -> int | None:
-        written = await real_write(*args, **kwargs)
-        calls.append(written)
-        if len(calls) == 3:  # after the rows and checkpoint went in, before the commit
+        calls.append(1)
+        if len(calls) == 3:  # the page's one statement is its commit: die just before it
             raise Crash
-        return written
+        return await real_write(*args, **kwargs)
 
     monkeypatch.setattr(engine_module, "write_batch", dies_in_the_third_batch)
     run = await runs.claim(services.db, flow.caller.tenant_id, flow.id, owner="worker-a",
@@ -49,7 +49,7 @@ async def test_a_crash_mid_batch_resumes_from_the_checkpoint_with_nothing_double
     with pytest.raises(Crash):
         await Engine(services.db, services.vault, services.queue, "worker-a", 30).run(run)
     monkeypatch.setattr(engine_module, "write_batch", real_write)
-    assert await flow.count() == 200  # the third page's rows went with its transaction
+    assert await flow.count() == 200  # two pages in; the third never committed
 
     # while worker-a's lease is live nobody else may take the run
     assert (await flow.run())["status"] == "held elsewhere"
@@ -122,3 +122,35 @@ async def test_an_exhausted_quota_pauses_at_the_checkpoint_and_defers_to_the_res
     assert await flow.count() == 450
     [done] = await flow.runs()
     assert done.records_read == 450 and done.records_written == 450
+
+
+async def test_a_page_written_after_another_worker_took_the_run_writes_nothing(
+        contacts_flow: Flow) -> None:
+    db, tenant = contacts_flow.services.db, contacts_flow.caller.tenant_id
+    run = await runs.claim(db, tenant, contacts_flow.id, owner="worker-a", lease_s=30)
+    assert run is not None
+    async with db.transaction(tenant) as session:  # worker-b took the run over
+        await session.execute(update(SyncRun).values(lease_owner="worker-b"))
+    page = ([Row("1", {"email": "ann@example.com"}, None)],
+            [Rejected("2", {"id": "2"}, [{"field": "email", "rule": 0, "message": "bad"}])])
+
+    async def write(owner: str) -> int | None:
+        who = BatchRun(tenant, run.id, contacts_flow.id, owner,
+                       datetime.now(UTC) + timedelta(seconds=30))
+        async with db.held_connection() as held:
+            return await write_batch(held, who, *page, read=2,
+                                     checkpoint={"cursor": None, "resume": {}, "done": False})
+
+    assert await write("worker-a") is None
+    [current] = await contacts_flow.runs()
+    assert (current.records_read, current.records_failed) == (0, 0)
+    assert await contacts_flow.count() == 0
+    async with db.session(tenant) as session:
+        assert (await session.scalars(select(DeadLetter))).all() == []
+
+    assert await write("worker-b") == 1  # its owner's page goes in whole
+    [current] = await contacts_flow.runs()
+    assert (current.records_read, current.records_written, current.records_failed) == (2, 1, 1)
+    async with db.session(tenant) as session:
+        [letter] = (await session.scalars(select(DeadLetter))).all()
+    assert letter.external_id == "2" and letter.sync_run_id == run.id
