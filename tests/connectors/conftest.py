@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -38,7 +38,8 @@ class Recorder:
 
 
 @pytest.fixture
-def connect(sandbox: SandboxServer, redis: Redis) -> Iterator[Callable[..., Connector]]:
+async def connect(sandbox: SandboxServer, redis: Redis
+                  ) -> AsyncIterator[Callable[..., Connector]]:
     """connect("hubspot", {"access_token": "sandbox"}, settings={...}) -> Connector."""
     made: list[Connector] = []
 
@@ -54,6 +55,8 @@ def connect(sandbox: SandboxServer, redis: Redis) -> Iterator[Callable[..., Conn
         return connector
 
     yield make
+    for connector in made:  # their connection pools, as open_connector closes them
+        await connector.aclose()
 
 
 async def oauth_tokens(sandbox: Any, provider: str, scope: str | None = None) -> dict[str, Any]:
