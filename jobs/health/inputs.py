@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.registry import connector_spec
@@ -131,7 +132,7 @@ async def _sync_runs(session: AsyncSession, found: dict[uuid.UUID, HealthInputs]
         .where(DataFlow.integration_id.in_(ids), SyncRun.status == "failed",
                SyncRun.finished_at >= now - WINDOW)
         .order_by(DataFlow.integration_id, SyncRun.finished_at.desc())
-        .distinct(DataFlow.integration_id))
+        .ext(distinct_on(DataFlow.integration_id)))
     for integration_id, error in last_failures.all():
         found[integration_id].last_failure = error
 
@@ -150,7 +151,7 @@ async def _open_logs(session: AsyncSession, found: dict[uuid.UUID, HealthInputs]
         select(HealthLog.integration_id, HealthLog.message)
         .where(*recent, HealthLog.severity.in_(("error", "critical")))
         .order_by(HealthLog.integration_id, HealthLog.created_at.desc())
-        .distinct(HealthLog.integration_id))
+        .ext(distinct_on(HealthLog.integration_id)))
     for integration_id, message in latest.all():
         if integration_id is not None:
             found[integration_id].latest_log = message
