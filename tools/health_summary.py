@@ -66,9 +66,9 @@ async def health_summary(services: Services, caller: Caller) -> HealthSummary:
     now = datetime.now(UTC)
     async with services.db.session(caller.tenant_id) as session:
         inputs = await gather(session, services.vault, now)
-        open_logs = dict((await session.execute(
+        open_logs = {severity: count for severity, count in (await session.execute(
             select(HealthLog.severity, func.count()).where(HealthLog.resolved_at.is_(None))
-            .group_by(HealthLog.severity))).tuples().all())
+            .group_by(HealthLog.severity))).all()}
     scores, problems = [], []
     for found in sorted(inputs.values(), key=lambda i: i.name):
         worked = score(found, now)
