@@ -113,3 +113,13 @@ async def test_usage_of_a_bad_or_foreign_integration(services: Services,
                         params={"integration": "slack"})
     assert bad.status_code == 422 and "integration" in bad.json()["error"]["message"]
     assert (await api.get("/integrations/api-usage/", headers=bearer(key))).json() == []
+
+
+async def test_the_summary_path_is_read_only_not_an_integration_id(
+        services: Services, api: httpx.AsyncClient) -> None:
+    _, key = await make_tenant(services, "acme")
+    for method in ("PATCH", "DELETE", "POST", "OPTIONS"):
+        found = await api.request(method, "/integrations/integrations/health_summary/",
+                                  headers=bearer(key))
+        assert found.status_code == 405, (method, found.text)
+        assert found.headers["allow"] == "GET"

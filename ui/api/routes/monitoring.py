@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from tools import health_logs, health_summary, usage
 from ui.api.deps import CallerDep, ServicesDep
-from ui.api.errors import errors
+from ui.api.errors import error_body, errors
 
 router = APIRouter(prefix="/integrations", tags=["health"], responses=errors(422))
 
@@ -22,6 +23,15 @@ router = APIRouter(prefix="/integrations", tags=["health"], responses=errors(422
 async def get_health_summary(services: ServicesDep,
                              caller: CallerDep) -> health_summary.HealthSummary:
     return await health_summary.health_summary(services, caller)
+
+
+@router.api_route("/integrations/health_summary/", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                  include_in_schema=False)
+async def health_summary_is_read_only() -> JSONResponse:
+    """Without this a PATCH or DELETE here would reach the integration routes' ``{id}``
+    and be told "health_summary" is not a valid id: it is a 405 like any other."""
+    return JSONResponse(error_body("method_not_allowed", "Method Not Allowed"),
+                        status_code=405, headers={"Allow": "GET"})
 
 
 @router.get("/api-usage/", response_model=list[usage.IntegrationUsage],
