@@ -5,7 +5,6 @@ not read as an integration id."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,6 +15,10 @@ from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import error_body, errors
 
 router = APIRouter(prefix="/integrations", tags=["health"], responses=errors(422))
+# read by tools/health_args.moment, ISO 8601 only: pydantic's datetime would also take a
+# bare number as epoch seconds, which the schema's date-time does not allow
+Moment = Annotated[str | None, Query(max_length=40, json_schema_extra={"format": "date-time"},
+                                     description="ISO 8601, e.g. 2026-12-01T09:00:00Z")]
 
 
 @router.get("/integrations/health_summary/", response_model=health_summary.HealthSummary,
@@ -25,8 +28,8 @@ async def get_health_summary(services: ServicesDep,
     return await health_summary.health_summary(services, caller)
 
 
-@router.api_route("/integrations/health_summary/", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                  include_in_schema=False)
+@router.api_route("/integrations/health_summary/",
+                  methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
 async def health_summary_is_read_only() -> JSONResponse:
     """Without this a PATCH or DELETE here would reach the integration routes' ``{id}``
     and be told "health_summary" is not a valid id: it is a 405 like any other."""
@@ -47,7 +50,7 @@ async def list_health_logs(
         services: ServicesDep, caller: CallerDep, integration: uuid.UUID | None = None,
         severity: health_logs.Severity | None = None,
         category: Annotated[str | None, Query(max_length=40)] = None,
-        since: datetime | None = None, until: datetime | None = None,
+        since: Moment = None, until: Moment = None,
         resolved: bool | None = None,
         cursor: Annotated[str | None, Query(max_length=200, description=(
             "next_cursor of the previous page"))] = None,
