@@ -119,16 +119,16 @@ async def seed_demo_history(services: Services, tenant_id: uuid.UUID,
         ids = [row.id for row in integrations.values()]
         await _forget(session, ids)
         usage: list[dict[str, Any]] = []
+        runs: list[dict[str, Any]] = []
         for provider, row in integrations.items():
             plan = PLANS.get(provider)
             if plan is None:
                 continue
             flow = await _flow(session, row, plan)
-            for run in _runs(plan, hour):
-                session.add(SyncRun(data_flow_id=flow.id, **run))
-                counts["sync_runs"] += 1
-            last = max((r["finished_at"] for r in _runs(plan, hour)), default=None)
-            flow.last_run_at = last
+            planned = _runs(plan, hour)
+            runs += [{"id": uuid.uuid4(), "tenant_id": tenant_id, "data_flow_id": flow.id, **run}
+                     for run in planned]
+            flow.last_run_at = max((r["finished_at"] for r in planned), default=None)
             usage += _usage(tenant_id, row.id, provider, plan, hour, now)
             if row.status == "pending":  # as if connected a while ago
                 row.status = "active"
@@ -147,8 +147,14 @@ async def seed_demo_history(services: Services, tenant_id: uuid.UUID,
                 set_={c: statement.excluded[c]
                       for c in ("calls", "errors", "rate_limited", "operations")}))
             counts["usage_hours"] = len(usage)
+        if runs:  # one statement per table: this runs on every start
+            await session.execute(insert(SyncRun), runs)
+        counts["sync_runs"] = len(runs)
         counts["health_logs"] = _logs(session, integrations, resolver, now)
-        counts["webhook_events"] = _webhooks(session, integrations, now)
+        events = _webhooks(tenant_id, integrations, now)
+        if events:
+            await session.execute(insert(WebhookEvent), events)
+        counts["webhook_events"] = len(events)
     await refresh_health(services.db, services.vault, tenant_id, ids or None, now=now)
     return counts
 
@@ -232,18 +238,18 @@ def _logs(session: Any, integrations: dict[str, Integration], resolver: uuid.UUI
     return written
 
 
-def _webhooks(session: Any, integrations: dict[str, Integration], now: datetime) -> int:
-    written = 0
+def _webhooks(tenant_id: uuid.UUID, integrations: dict[str, Integration],
+              now: datetime) -> list[dict[str, Any]]:
+    events = []
     for provider, (every, span, stopped) in WEBHOOKS.items():
         if provider not in integrations:
             continue
-        steps = int((span - stopped) / every)
-        for step in range(steps):
+        for step in range(int((span - stopped) / every)):
             at = now - timedelta(hours=stopped + step * every)
-            session.add(WebhookEvent(
-                integration_id=integrations[provider].id, received_at=at,
-                provider_event_id=f"demo-{provider}-{int(at.timestamp())}",
-                event_type="message" if provider == "slack" else "zap.triggered",
-                payload={MARK: True}, processed_at=at, workflows_dispatched_at=at))
-            written += 1
-    return written
+            events.append({
+                "id": uuid.uuid4(), "tenant_id": tenant_id,
+                "integration_id": integrations[provider].id, "received_at": at,
+                "provider_event_id": f"demo-{provider}-{int(at.timestamp())}",
+                "event_type": "message" if provider == "slack" else "zap.triggered",
+                "payload": {MARK: True}, "processed_at": at, "workflows_dispatched_at": at})
+    return events
