@@ -92,8 +92,11 @@ async def test_a_member_resolves_with_a_note_and_it_is_kept_and_audited(
         member_key = await issue_api_key(session, member)
     await refresh_health(services.db, services.vault, owner.tenant_id)  # as the cron would
     [critical] = (await _list(api, member_key, severity="critical")).json()["items"]
-    before = (await api.get(f"/integrations/integrations/{ids['hubspot']}/",
-                            headers=bearer(member_key))).json()["health_score"]
+    viewed = (await api.get(f"/integrations/integrations/{ids['hubspot']}/",
+                            headers=bearer(member_key))).json()
+    before = viewed["health_score"]
+    [reason] = viewed["health_reasons"]  # the integration says why, as the summary does
+    assert reason["input"] == "errors" and "HubSpot refused the token" in reason["reason"]
     done = await api.post(f"/integrations/health-logs/{critical['id']}/resolve/",
                           json={"note": "Reconnected HubSpot with a fresh private-app token"},
                           headers=bearer(member_key))
