@@ -140,12 +140,12 @@ async def seed_demo_history(services: Services, tenant_id: uuid.UUID,
                 day = sum(u["operations"] for u in usage if u["integration_id"] == row.id
                           and u["hour"] > hour - timedelta(hours=24))
                 row.usage_reported = {"used": day, "limit": 100_000, "at": now.isoformat()}
-        if usage:
-            statement = insert(ApiUsage).values(usage)
+        if usage:  # executemany: one statement compiled once, not a thousand VALUES
+            statement = insert(ApiUsage)
             await session.execute(statement.on_conflict_do_update(
                 index_elements=["tenant_id", "integration_id", "hour"],
                 set_={c: statement.excluded[c]
-                      for c in ("calls", "errors", "rate_limited", "operations")}))
+                      for c in ("calls", "errors", "rate_limited", "operations")}), usage)
             counts["usage_hours"] = len(usage)
         if runs:  # one statement per table: this runs on every start
             await session.execute(insert(SyncRun), runs)
