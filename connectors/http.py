@@ -39,20 +39,25 @@ from connectors.errors import (
 )
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
 from connectors.request import Request
-from connectors.spec import ConnectorSpec
+from connectors.spec import ConnectorSpec, Usage
 from store.redact import redact
 
 log = logging.getLogger(__name__)
 
 
 class CallObserver(Protocol):
+    """``usage``: what the provider's headers said; ``cost``: what the call counts against
+    the provider's quota (``ConnectorSpec.cost``)."""
+
     async def call(self, *, status: int | None, elapsed_ms: float,
-                   error: ProviderError | None) -> None: ...
+                   error: ProviderError | None, usage: Usage | None = None,
+                   cost: int = 1) -> None: ...
 
 
 class NullObserver:
     async def call(self, *, status: int | None, elapsed_ms: float,
-                   error: ProviderError | None) -> None:
+                   error: ProviderError | None, usage: Usage | None = None,
+                   cost: int = 1) -> None:
         return None
 
 
@@ -160,14 +165,16 @@ class ProviderClient:
         found = (self.spec.classify(response, body) if self.spec.classify else None)
         if found is None and response.status_code >= 400:  # a classify without a table
             found = default_classify(self.spec.name, response, body)
-        if self.spec.usage is not None:
-            await self.budget.observe(self.spec.usage(response), seen=admitted)
+        reported = self.spec.usage(response) if self.spec.usage is not None else None
+        if reported is not None:
+            await self.budget.observe(reported, seen=admitted)
         if found is None:
             self._refreshed = False  # "once on a 401" is per call, not per client lifetime
             if admitted.breaker_dirty:  # a breaker with nothing in it has nothing to clear
                 await self.breaker.success()
-            await self.observer.call(status=response.status_code,
-                                     elapsed_ms=_ms(started), error=None)
+            await self.observer.call(
+                status=response.status_code, elapsed_ms=_ms(started), error=None,
+                usage=reported, cost=self.spec.cost(request) if self.spec.cost else 1)
             return response, body
         error = found
         if isinstance(error, TokenExpired):

@@ -317,10 +317,14 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a response's headers say about the quota left (fractions 0..1)."""
+    """What a response's headers say about the quota left (fractions 0..1), and, where the
+    provider gives them as numbers, the calls it has counted and its limit for the window
+    (HubSpot's day, Salesforce's rolling 24 hours)."""
 
     remaining_fraction: float | None = None
     resets_at: datetime | None = None
+    used: int | None = None
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +351,9 @@ class ConnectorSpec:
     # response -> error, or None when the response is a success; see http.classify
     classify: Callable[[httpx.Response, Any], ProviderError | None] | None = None
     usage: Callable[[httpx.Response], Usage] | None = None
+    # what one request costs against the provider's quota, where that is not one per call
+    # (a Google Ads mutate counts each of its operations)
+    cost: Callable[[Request], int] | None = None
     # the fields of credentials/settings that tell one provider account from another
     account_fields: tuple[str, ...] = ("access_token", "api_key")
     # values for {placeholders} in base_url and paths, from credentials and settings

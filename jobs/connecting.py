@@ -21,6 +21,7 @@ from connectors.egress import check_public_url, own_sandboxes
 from connectors.http import Attempts
 from connectors.quota import Priority
 from connectors.registry import connector_spec
+from jobs.health.refresh import refresh_health
 from jobs.recording import UsageRecorder
 from store.crypto import SecretBox
 from store.db import Database
@@ -46,20 +47,26 @@ async def open_connector(db: Database, vault: SecretBox, redis: Redis,
     async def save(fresh: dict[str, Any]) -> None:
         await _store_credentials(db, vault, tenant_id, integration_id, fresh)
 
-    async with UsageRecorder(db, tenant_id, integration_id) as recorder:
-        connector = Connector(spec, credentials, integration.settings, redis=redis,
-                              priority=priority, observer=recorder, save_credentials=save,
-                              attempts=attempts, max_wait_s=max_wait_s)
-        try:
-            await check_destinations(connector, allow_private=allow_private)
-            yield connector
-        except ConnectusError as exc:
-            if exc.integration_status is not None:  # else the status stays as it was
-                await _mark(db, tenant_id, integration_id,
-                            integration_status_after(exc, integration.status), exc.message)
-            raise
-        finally:
-            await connector.aclose()
+    recorder = UsageRecorder(db, tenant_id, integration_id)
+    try:
+        async with recorder:
+            connector = Connector(spec, credentials, integration.settings, redis=redis,
+                                  priority=priority, observer=recorder, save_credentials=save,
+                                  attempts=attempts, max_wait_s=max_wait_s)
+            try:
+                await check_destinations(connector, allow_private=allow_private)
+                yield connector
+            except ConnectusError as exc:
+                if exc.integration_status is not None:  # else the status stays as it was
+                    await _mark(db, tenant_id, integration_id,
+                                integration_status_after(exc, integration.status),
+                                exc.message)
+                raise
+            finally:
+                await connector.aclose()
+    finally:
+        if recorder.failures_written:  # an error was logged: the score is due again now
+            await refresh_health(db, vault, tenant_id, [integration_id])
 
 
 async def check_destinations(connector: Connector, *, allow_private: bool) -> None:

@@ -28,3 +28,6 @@ WORKFLOW_SWEEP_EVERY_S = 10  # undispatched events and runs nobody works on are 
 WORKFLOW_STALE_S = 30.0  # how long an event may wait for dispatch, or a queued run for a worker
 WORKFLOW_TICK_EVERY_S = 10  # schedule triggers due within the next tick are queued for their time
 WORKFLOW_CONDITIONS_EVERY_S = 30  # condition triggers are checked this often
+
+# health scores (jobs/health/): the cron works every tenant's scores out again this often
+HEALTH_EVERY_MIN = 5

@@ -105,6 +105,9 @@ class IntegrationPublic(BaseModel):
     settings: dict[str, Any]
     sync_config: dict[str, Any]
     health_score: int
+    health_reasons: list[dict[str, Any]] = Field(
+        description="why the score is what it is: input, points lost, reason (docs/health.md)")
+    health_checked_at: datetime | None
     api_calls_today: int
     api_calls_limit: int
     last_sync_at: datetime | None
@@ -129,7 +132,8 @@ def to_public(row: Integration, provider: str) -> IntegrationPublic:
     return IntegrationPublic(
         id=row.id, provider=provider, name=row.name, status=row.status,
         credential_hint=row.credential_hint, settings=row.settings, sync_config=row.sync_config,
-        health_score=row.health_score, api_calls_today=row.api_calls_today,
+        health_score=row.health_score, health_reasons=row.health_reasons or [],
+        health_checked_at=row.health_checked_at, api_calls_today=row.api_calls_today,
         api_calls_limit=row.api_calls_limit, last_sync_at=row.last_sync_at,
         last_error=row.last_error, webhook_path=f"/integrations/webhooks/{row.id}/",
         created_at=row.created_at, updated_at=row.updated_at)

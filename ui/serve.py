@@ -13,6 +13,7 @@ import uvicorn
 
 from tools.context import ConfigError, Settings
 from tools.demo import seed_demo, seed_sandbox_integrations
+from tools.demo_history import seed_demo_history
 from tools.runtime import (
     announce_own_sandbox,
     redact_every_log,
@@ -78,6 +79,7 @@ async def _serve_everything(settings: Settings, host: str, port: int,
             # the one loopback URL integrations may use
             stack.enter_context(announce_own_sandbox(settings.data_dir, sandbox_url))
             await seed_sandbox_integrations(services, demo, sandbox_url)
+            await seed_demo_history(services, demo.tenant.id, demo.owner.id)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))
         web = _server(create_app(services), host, port)

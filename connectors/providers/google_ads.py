@@ -270,6 +270,16 @@ def _describe(body: Any) -> str:
     return f"Connected to Google Ads; the token reaches {len(ids)} customer account(s): {shown}"
 
 
+def cost(request: Request) -> int:
+    """Google counts a mutate by its operations, every other request (a search, however many
+    rows it pages through; a conversion upload) as one (the API's rate sheet)."""
+    body = request.json if isinstance(request.json, dict) else {}
+    operations = body.get("operations", body.get("mutateOperations"))
+    if request.path.endswith(":mutate") and isinstance(operations, list):
+        return max(1, len(operations))
+    return 1
+
+
 SPEC = ConnectorSpec(
     name="google_ads",
     base_url="https://googleads.googleapis.com/v20",
@@ -287,6 +297,7 @@ SPEC = ConnectorSpec(
     rate_limit=RateLimit(daily=15_000),  # Basic access; operations per developer token
     webhooks=Webhooks(verify=verify, events=events, secret_field="webhook_secret"),
     classify=ERRORS.classify,
+    cost=cost,
     account_fields=("developer_token",),  # the daily quota is the developer token's
     context=context,
     sandbox_demo={"credentials": {"access_token": "sandbox",

@@ -251,7 +251,8 @@ def usage(response: httpx.Response) -> Usage:
     if daily and left and int(daily):
         midnight = (datetime.now(UTC) + timedelta(days=1)).replace(
             hour=0, minute=0, second=0, microsecond=0)
-        return Usage(remaining_fraction=int(left) / int(daily), resets_at=midnight)
+        return Usage(remaining_fraction=int(left) / int(daily), resets_at=midnight,
+                     used=max(0, int(daily) - int(left)), limit=int(daily))
     return Usage()
 
 

@@ -224,7 +224,7 @@ def usage(response: httpx.Response) -> Usage:
         return Usage()
     used, allocation = int(found.group(1)), int(found.group(2))
     left = max(0, allocation - used)
-    return Usage(remaining_fraction=left / allocation)
+    return Usage(remaining_fraction=left / allocation, used=used, limit=allocation)
 
 
 def context(credentials: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:

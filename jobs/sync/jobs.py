@@ -23,6 +23,7 @@ from jobs.constants import (
     SYNC_MAX_TRIES,
     SYNC_SWEEP_EVERY_S,
 )
+from jobs.health.refresh import refresh_flow_health
 from jobs.sync import runs
 from jobs.sync.engine import Engine, new_owner
 from jobs.sync.failures import Settled, settle
@@ -67,7 +68,11 @@ async def run_data_flow(ctx: dict[str, Any], flow_id: str,
     engine = Engine(db, ctx["vault"], ctx["redis"], owner, lease_s,
                     allow_private=bool(ctx.get("allow_private", False)),
                     attempts=ctx.get("sync_attempts"))
-    outcome = await run_once(engine, run, queue=ctx["redis"], job_try=int(ctx.get("job_try", 1)))
+    try:
+        outcome = await run_once(engine, run, queue=ctx["redis"],
+                                 job_try=int(ctx.get("job_try", 1)))
+    finally:  # each sync moves its integration's health score, failed or not
+        await refresh_flow_health(db, ctx["vault"], tenant_id, flow)
     if outcome.settled is not None and outcome.settled.status == "retry":
         raise Retry(defer=outcome.settled.retry_in)
     done = outcome.run

@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +30,8 @@ PRIORITIES = ("low", "medium", "high", "critical")
 
 class HealthLog(HasId, TenantScoped, Base):
     __tablename__ = "health_logs"
+    __table_args__ = (Index("ix_health_logs_tenant_open", "tenant_id", "created_at",
+                            postgresql_where=text("resolved_at IS NULL")),)
 
     integration_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
@@ -29,6 +41,8 @@ class HealthLog(HasId, TenantScoped, Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
@@ -46,6 +60,9 @@ class ApiUsage(HasId, TenantScoped, Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+    # what the calls cost against the provider's quota: one a call, except where the
+    # provider counts otherwise (a Google Ads mutate, one per operation)
+    operations: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ConnectusInsight(HasId, TenantScoped, Base):

@@ -29,7 +29,8 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[int | None, Any]] = []
 
-    async def call(self, *, status: int | None, elapsed_ms: float, error: Any) -> None:
+    async def call(self, *, status: int | None, elapsed_ms: float, error: Any,
+                   **_: Any) -> None:
         self.calls.append((status, error))
 
     @property

@@ -31,7 +31,8 @@ class Seen:
     def __init__(self) -> None:
         self.errors: list[Any] = []
 
-    async def call(self, *, status: int | None, elapsed_ms: float, error: Any) -> None:
+    async def call(self, *, status: int | None, elapsed_ms: float, error: Any,
+                   **_: Any) -> None:
         if error is not None:
             self.errors.append(error)
 

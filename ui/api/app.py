@@ -13,6 +13,7 @@ from ui.api.routes import (
     data_flows,
     health,
     integrations,
+    monitoring,
     providers,
     records,
     recovery,
@@ -36,6 +37,7 @@ def create_app(services: Services) -> FastAPI:
                        by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})
     app.include_router(health.router)
     app.include_router(providers.router)
+    app.include_router(monitoring.router)  # before integrations: /integrations/health_summary/
     app.include_router(integrations.router)
     app.include_router(data_flows.router)
     app.include_router(records.router)
