@@ -149,6 +149,12 @@ TOOLS: dict[str, tuple[type[BaseModel], str]] = {
 }
 
 
+WRITE_TOOLS = frozenset({
+    "create_integration", "update_integration", "delete_integration", "sync_now",
+    "create_data_flow", "update_data_flow", "create_workflow", "execute_workflow",
+    "resolve_insight", "replay_failed_records", "resolve_conflict", "undo"})
+
+
 def contract_tools() -> list[StructuredTool]:
     """The tools, never run: measuring the model alone only reads its calls."""
 

@@ -6,7 +6,6 @@ and an empty tool result, as the graph would."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from evals.agent.cases import Case
 from evals.agent.contract import contract_tools
 from evals.agent.matching import args_right, tool_right
+from evals.agent.summary import accuracy, by_split, latency
 
 
 def run_model_only(model: BaseChatModel, cases: list[Case]) -> dict[str, Any]:
@@ -44,22 +44,4 @@ def run_model_only(model: BaseChatModel, cases: list[Case]) -> dict[str, Any]:
                      "actual_args": args, "tool_ok": tool_ok,
                      "args_ok": tool_ok and args_right(case.expected_args, args, now),
                      "answer": reply.content if not calls else ""})
-    splits = sorted({case.split for case in cases})
-    return {"by_split": {split: _accuracy([r for r in rows if r["split"] == split])
-                         for split in splits},
-            **_accuracy(rows), "p50_ms": round(statistics.median(took), 2) if took else 0.0,
-            "p95_ms": round(_p95(took), 2), "cases": rows}
-
-
-def _accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    count = len(rows) or 1
-    return {"cases": len(rows),
-            "tool_accuracy": round(sum(r["tool_ok"] for r in rows) / count, 3),
-            "arg_accuracy": round(sum(r["args_ok"] for r in rows) / count, 3)}
-
-
-def _p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {**accuracy(rows), "by_split": by_split(rows), **latency(took), "cases": rows}
