@@ -50,10 +50,18 @@ def write_answer(tool: str, result: Any) -> str:
         body = _scalars(result) or _nested(result)
         return f"{title.capitalize()}: {body or 'nothing to report'}."
     if isinstance(result, list):
-        return _items(title, result)
+        return _items(_noun(tool), result)
     if result is None or result == "":
         return f"{title.capitalize()}: nothing to report."
     return f"{title.capitalize()}: {_quote(str(result))}"
+
+
+def _noun(tool: str) -> str:
+    """list_integrations -> integrations: what a list of results is a list of."""
+    for prefix in ("list_", "get_", "search_"):
+        if tool.startswith(prefix):
+            return tool.removeprefix(prefix)
+    return tool
 
 
 def _is_error(result: dict[str, Any]) -> bool:
@@ -98,7 +106,7 @@ def _items(what: str, items: list[Any]) -> str:
     noun = what.replace("_", " ")
     if not items:
         return f"No {noun} found."
-    lines = [f"{len(items)} {noun}:"]
+    lines = [f"{noun.capitalize()} ({len(items)}):"]
     for item in items[:_MAX_ITEMS]:
         lines.append("- " + (_describe(item) if isinstance(item, dict) else _quote(str(item))))
     if len(items) > _MAX_ITEMS:
