@@ -21,8 +21,10 @@ _NAME_STOPS = {"the", "my", "our", "a", "an", "this", "that", "of", "for", "on",
                "mapping", "mappings", "stop", "disable", "enable", "explain", "retry",
                "rerun", "fail", "failing", "update", "change", "set", "edit", "runs",
                "history", "last", "latest", "about", "tell", "status", "please", "can",
-               "you", "i", "we", "fire", "kick", "off", "rows", "letters", "dead", "preview",
-               "reprocess", "resend", "push", "make", "every", "all", "its", "their"}
+               "you", "i", "we", "are", "was", "were", "has", "have", "been", "will", "be",
+               "should", "could", "would", "keep", "keeps", "fire", "kick", "off", "rows",
+               "letters", "dead", "preview", "reprocess", "resend", "push", "make", "every",
+               "all", "its", "their"}
 _AFTER_STOPS = {"now", "please", "today", "again", "yesterday", "hourly", "daily", "weekly",
                 "instead", "run", "runs", "is", "was", "failed", "work", "works"}
 _KINDS = {"integration": ("integration", "connection", "connector", "account"),

@@ -71,13 +71,15 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "recommendations": (
         (r"\brecommend\w*\b|\bsuggest\w*\b|\badvi[cs]e\b|\btips?\b", 3.0),
-        (r"\b(what should (i|we)|should (i|we)|how (can|could|do) (i|we) (improve|make|get|"
-         r"reduce|speed)|next steps?|best practices?)\b", 2.5),
+        (r"\b(what should (i|we)|should (i|we)|how (can|could|do|would) (i|we) (improve|make|"
+         r"get|reduce|speed|optimi[sz]e|fix|cut|lower)|next steps?|best practices?)\b", 2.5),
         (r"\b(improve|optimi[sz]e|better|reduce|save|faster|cheaper)\b", 1.0),
     ),
     "search_knowledge": (
         (r"\b(docs?|documentation|knowledge( base)?|kb|guide|manual|article|runbook)\b", 2.5),
-        (r"\bhow (do|can|should) (i|we|you)\b|\bhow to\b|\bwhat (is|are|does) an?\b", 1.3),
+        (r"\bhow (do|can|should) (i|we|you)\b|\bhow to\b", 1.3),
+        (r"\bwhat (is|are) (a|an)\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|"
+         r"\bdifference between\b|\bexplain (what|how)\b", 3.0),
         (r"\b(search|look up|find (info|information|anything)|what does .* mean|"
          r"meaning of)\b", 1.5),
         (r"\bhave (we|i|you) (seen|had|hit)\b|\b(like this|this) before\b|\bsimilar\b|"
@@ -156,6 +158,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(when(ever)?|every time|each time|as soon as|if)\b.*\b(then|notify|post|send|"
          r"alert|message|ping|email|tell|create|add)\b", 2.5),
         (r"\b(notify|alert|ping|post|message) (me|us|the team|#?\w+ channel)\b", 1.0),
+        (r"\b(every|each)\b.*\b(send|post|notify|message|email|remind|report)\w*\b", 2.0),
+        (r"\b(report|digest|reminder|notification)s?\b", 1.0),
     ),
     "execute_workflow": (
         (rf"\b(run|execute|trigger|start|fire|launch|kick off|invoke|test)\b.*\b{_WF}\b", 3.2),

@@ -15,6 +15,7 @@ from agent.offline.entities import Entities, read_entities
 from agent.offline.intents import WRITES, Scored, score_intents
 from agent.offline.schema import ToolSpec, fit
 from agent.offline.text import Text
+from agent.offline.timewindow import window_start
 
 _FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|same (for|with)|now|ok(ay)?,? "
                         r"(and|now|what about)|then|plus|for|or)\b")
@@ -24,6 +25,8 @@ _QUESTION = re.compile(r"^\s*(what|which|who|when|where|how|why|is|are|was|were|
 _REQUEST = re.compile(r"^\s*(please|can you|could you|would you|go ahead|i want|i'd like|"
                       r"let's|lets)\b")
 _MIN_SCORE = 1.0
+_EXISTING_FLOW = re.compile(r"\b(the|my|our|this|that)\s+(\S+\s+){0,4}(data )?(flow|pipeline)\b")
+_NEW_FLOW = re.compile(r"\b(a|an|new|another)\s+(\S+\s+){0,4}(flow|pipeline)\b")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ def _refine(tool: str, text: Text, found: Entities, specs: dict[str, ToolSpec]) 
         bool(named_flow) and named_flow not in providers)
     if tool == "update_integration" and about_flow and "update_data_flow" in specs:
         return "update_data_flow"
+    if tool == "create_data_flow" and _EXISTING_FLOW.search(text.lower) and \
+            not _NEW_FLOW.search(text.lower) and "update_data_flow" in specs:
+        return "update_data_flow"  # "make the HubSpot contacts flow hourly" changes one
     if tool == "health_summary" and found.provider and "get_integration" in specs and \
             not specs[tool].accepts("integration") and not text.has("all", "every", "overall"):
         return "get_integration"
@@ -126,6 +132,10 @@ def _follow_up(text: Text, found: Entities, previous: Turn, spec: ToolSpec,
         kept = {k: v for k, v in kept.items() if k not in SUBJECTS}
     if not any(name in fresh for name in SUBJECTS) and not found.severity and \
             not found.frequency and "since" not in fresh:
+        if window_start(text.lower) is not None:
+            return Decision(None, {}, f"{spec.name.replace('_', ' ').capitalize()} has no time "
+                            "window to narrow; ask it again without one, or ask for the "
+                            "health logs of that time.")
         return Decision(None, {}, "I'm not sure what you mean; could you say it in full?")
     informative = {k: v for k, v in fresh.items()
                    if k in SUBJECTS or k == "since" or (k == "severity" and found.severity)
