@@ -137,3 +137,18 @@ def test_the_same_conversation_gives_the_same_reply() -> None:
     assert first.tool_calls == second.tool_calls
     assert first.tool_calls[0]["args"]["integration"] == "HubSpot"
     assert first.tool_calls[0]["args"]["trigger_config"] == {"event": "deal.won"}
+
+
+def test_a_failed_tool_is_reported_not_retried() -> None:
+    call = _ask([HumanMessage("test the Slack connection")])
+    failed = ToolMessage("Slack rejected the token: reconnect Slack (sandbox)",
+                         tool_call_id=call.tool_calls[0]["id"], status="error")
+    answer = _ask([HumanMessage("test the Slack connection"), call, failed])
+    assert answer.tool_calls == []
+    assert str(answer.content).startswith("I could not test connection: Slack rejected")
+
+
+async def test_the_async_path_answers_the_same() -> None:
+    model = OfflineChatModel(now=NOW).bind_tools(contract_tools())
+    reply = await model.ainvoke([HumanMessage("sync HubSpot now")])
+    assert reply.tool_calls[0]["args"] == {"integration": "HubSpot"}
