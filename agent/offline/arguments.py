@@ -146,7 +146,11 @@ class Reader:
 
     def status(self) -> str | None:
         lower = self.text.lower
-        wanted = ("paused", "inactive", "disabled") if re.search(PAUSE, lower) else \
+        # an integration's column says "inactive", a flow's "paused": with no enum to
+        # read, each gets its own word
+        paused = ("inactive", "paused") if self.spec.name == "update_integration" else \
+            ("paused", "inactive")
+        wanted = (*paused, "disabled") if re.search(PAUSE, lower) else \
             ("active", "enabled") if re.search(RESUME, lower) else ()
         allowed = self.spec.enum("status")
         return next((v for v in wanted if not allowed or v in allowed), None)

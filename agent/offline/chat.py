@@ -6,13 +6,20 @@ the answer. No network, no weights: the same conversation gives the same reply."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -57,7 +64,8 @@ class OfflineChatModel(BaseChatModel):
         if last_human < 0:
             return AIMessage(content="Ask me about your integrations.")
         question = _text(messages[last_human])
-        decision = decide(question, _history(messages[:last_human]), specs, self.now)
+        decision = decide(question, _history(messages[:last_human]), specs, self.now,
+                          _context(messages))
         if decision.tool is None:
             return AIMessage(content=decision.reason)
         call_id = f"call_{sum(isinstance(m, AIMessage) for m in messages)}_{decision.tool}"
@@ -72,6 +80,21 @@ def _answer_from(messages: list[BaseMessage], results: list[ToolMessage]) -> str
         write_answer(names.get(r.tool_call_id, r.name or "result"),
                      {"error": _text(r)} if r.status == "error" else parse(r.content))
         for r in results)
+
+
+_CURRENT = re.compile(r"^\s*current (integration|data_flow|workflow):\s*(.+?)\s*$",
+                      re.IGNORECASE | re.MULTILINE)
+
+
+def _context(messages: list[BaseMessage]) -> dict[str, str]:
+    """Subjects the door knows, from our own system messages (never from tool results):
+    a line ``Current integration: <id or name>``."""
+    found: dict[str, str] = {}
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            for kind, value in _CURRENT.findall(_text(message)):
+                found[kind.lower()] = value
+    return found
 
 
 def _history(messages: list[BaseMessage]) -> list[Turn]:

@@ -46,7 +46,9 @@ class Decision:
 
 
 def decide(question: str, history: list[Turn], specs: dict[str, ToolSpec],
-           now: datetime | None = None) -> Decision:
+           now: datetime | None = None, context: dict[str, str] | None = None) -> Decision:
+    """``context`` holds subjects the door already knows (the integration a person is
+    looking at); they fill a call's subject when the message and thread name none."""
     text = Text.of(question)
     found = read_entities(text)
     ranked = _weigh(text, [s for s in score_intents(text.lower) if s.tool in specs])
@@ -60,6 +62,8 @@ def decide(question: str, history: list[Turn], specs: dict[str, ToolSpec],
     args = Reader(text, found, spec, now).args()
     if previous and _PRONOUN.search(text.lower):
         args = {**_subjects_of(previous.args, spec), **args}
+    if context and not any(name in args for name in SUBJECTS):
+        args = {**{k: v for k, v in context.items() if spec.accepts(k)}, **args}
     args = fit(spec, args)
     defaults = fit(spec, assumed(spec, args))
     args = {**args, **defaults}

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
@@ -152,3 +158,11 @@ async def test_the_async_path_answers_the_same() -> None:
     model = OfflineChatModel(now=NOW).bind_tools(contract_tools())
     reply = await model.ainvoke([HumanMessage("sync HubSpot now")])
     assert reply.tool_calls[0]["args"] == {"integration": "HubSpot"}
+
+
+def test_the_integration_a_person_is_looking_at_fills_a_missing_subject() -> None:
+    system = SystemMessage("You are Connectus.\nCurrent integration: Mailchimp (sandbox)")
+    reply = _ask([system, HumanMessage("why is it failing?")])
+    assert reply.tool_calls[0]["args"] == {"integration": "Mailchimp (sandbox)"}
+    named = _ask([system, HumanMessage("why is Slack failing?")])
+    assert named.tool_calls[0]["args"] == {"integration": "Slack"}
