@@ -87,6 +87,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "test_connection": (
         (r"\btest\w*\b.*\b(connection|connectivity|credentials?|auth\w*|creds|login|token)\b", 3.5),
+        (r"\b(connection|connectivity|credentials?|auth) (test|check)\b", 3.5),
         (r"\b(check|verify|validate)\w*\b.*\b(connection|connectivity|credentials?|creds|"
          r"token|auth\w*|login)\b", 3.5),
         (r"\b(connection|connectivity|credentials?|creds|token|api key)\b.*\b(work\w*|valid|ok|"
@@ -125,6 +126,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(run|trigger|start|kick off|force|do|launch|refresh|re-?run|pull)\b.*\b(sync|"
          r"refresh|import|update|data)\b", 2.5),
         (r"^\s*(please |can you |could you )?(re-?)?sync\b", 3.0),
+        (rf"\b(run|trigger|start|kick off|launch)\b.*\b{_FLOW}\b", 3.0),
         (r"\brefresh\b|\bpull (the )?latest\b|\bresync\b|\bre-sync\b", 2.0),
     ),
     "update_integration": (
@@ -159,6 +161,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
          r"alert|message|ping|email|tell|create|add)\b", 2.5),
         (r"\b(notify|alert|ping|post|message) (me|us|the team|#?\w+ channel)\b", 1.0),
         (r"\b(every|each)\b.*\b(send|post|notify|message|email|remind|report)\w*\b", 2.0),
+        (r"\b(drops?|falls?|goes|rises?|exceeds?|gets?) (below|under|above|over|past)\b", 2.0),
         (r"\b(report|digest|reminder|notification)s?\b", 1.0),
     ),
     "execute_workflow": (

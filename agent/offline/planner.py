@@ -18,7 +18,9 @@ from agent.offline.text import Text
 from agent.offline.timewindow import window_start
 
 _FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|same (for|with)|now|ok(ay)?,? "
-                        r"(and|now|what about)|then|plus|for|or)\b")
+                        r"(and|now|what about)|then|plus|for|or)\b|"
+                        r"\b(do|try|run|same) (the |that )?(same|again)( thing)? (for|with|on)\b|"
+                        r"\b(for|with|on) \w+( \w+)? (too|as well)\b")
 _PRONOUN = re.compile(r"\b(it|that|this|them|this one|that one|the same)\b")
 _QUESTION = re.compile(r"^\s*(what|which|who|when|where|how|why|is|are|was|were|did|do|does|"
                        r"has|have|show|list|tell|give)\b")
