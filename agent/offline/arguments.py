@@ -63,7 +63,7 @@ class Reader:
 
     def insight(self) -> str | None:
         return self.found.names.get("insight") or _first(self.found.quoted) or \
-            _first(self.found.ids)
+            _first(self.found.ids) or self.found.bare
 
     def _named(self, kind: str) -> str | None:
         name = self.found.names.get(kind)
@@ -73,7 +73,7 @@ class Reader:
         if name and not _is_provider(name, self.found):
             return name
         return quoted or _first(self.found.ids) or (name if name else None) or \
-            self.found.provider
+            self.found.bare or self.found.provider
 
     def provider(self) -> str | None:
         return self.found.providers[0].provider.key if self.found.providers else None

@@ -67,6 +67,7 @@ class Entities:
     fields: list[str] = field(default_factory=list)
     field_pairs: list[tuple[str, str]] = field(default_factory=list)
     called: str | None = None  # "called X" / "named X": the name of something new
+    bare: str | None = None  # a capitalised name with no noun: "execute Churn alert"
 
     @property
     def provider(self) -> str | None:
@@ -90,6 +91,7 @@ def read_entities(text: Text) -> Entities:
             found.names[kind] = name
     found.field_pairs = _field_pairs(text.lower)
     found.fields = [s for s, _ in found.field_pairs] or _field_list(text.lower)
+    found.bare = _bare_name(text.raw, found)
     if m := re.search(r"\b(?:called|named|titled|name it|call it)\s+[\"“']?([^\"”',.?!]{2,60})",
                       text.raw, re.IGNORECASE):
         found.called = m.group(1).strip()
@@ -108,6 +110,24 @@ def _name_before(text: Text, nouns: tuple[str, ...]) -> str | None:
             start -= 1
         if start < index:
             return _as_written(text.raw, text.words[start:index])
+    return None
+
+
+_BARE = (re.compile(r"^\s*(?:please\s+)?(?:run|execute|trigger|fire|start|replay|retry|re-?run)"
+                   r"\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"),
+         re.compile(r"\b(?:for|of|on|in)\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"))
+
+
+def _bare_name(raw: str, found: Entities) -> str | None:
+    """A name said without its noun, capitalised as names are; never just a provider."""
+    for pattern in _BARE:
+        m = pattern.search(raw)
+        if m:
+            name = m.group(1).strip()
+            words = name.lower().split()
+            if not any(w in _NAME_STOPS for w in words[:1]) and not any(
+                    name.lower() == p.provider.display.lower() for p in found.providers):
+                return name
     return None
 
 

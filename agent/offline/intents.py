@@ -30,6 +30,9 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "health_logs": (
         (r"\blogs?\b|\blog entries\b", 3.5),
         (r"\bevents?\b", 2.0),
+        (r"\b(did|has|have) (anything|something|any \w+) (fail|break|go wrong|error)\w*", 2.5),
+        (r"\b(fail\w*|errors?|broke\w*)\b.*\b(overnight|last night|yesterday|today|this week|"
+         r"past|last \d+|recently|lately)\b", 1.5),
         (r"\b(errors?|warnings?|critical|incidents?|problems|issues|alerts)\b", 1.2),
         (r"\bwhat (went|has gone|happened)\b", 1.0),
         (r"\b(show|list|give|see)\b.*\b(errors?|warnings?|critical|incidents?)\b", 1.0),
@@ -43,6 +46,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "api_usage": (
         (r"\b(api )?usage\b|\bapi calls?\b|\bcalls\b|\bquotas?\b|\brate[ -]?limit\w*\b", 2.5),
+        (r"\bapi limits?\b|\b(hit|hitting|reach\w*|near|close to) (the |our )?(\w+ )?limits?\b",
+         2.0),
         (r"\b(requests? (made|used|count)|how many requests|consum\w*|budget|throttl\w*)\b", 2.0),
         (r"\bhow much (of|api)\b", 1.0),
     ),
@@ -50,6 +55,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (rf"\b(list|show|which|what|all|my|our|see|any)\b.*\b{_FLOW}\b", 1.8),
         (rf"\b{_FLOW}\b", 1.0),
         (r"\bwhat (data )?(gets|is) synced\b|\bwhat syncs\b", 1.5),
+        (r"\b(being|getting|is|are) synced\b|\bsync(ed|ing) between\b", 2.5),
     ),
     "test_mapping": (
         (rf"\b(test|try|check|preview|validate|dry[ -]?run)\b.*\b(mapping|{_FLOW})\b", 3.0),
@@ -61,8 +67,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (rf"\b{_WF}\b", 1.2),
     ),
     "workflow_runs": (
-        (rf"\b{_WF}\b.*\b(runs?|ran|executions?|history|last time|did .* run|results?)\b", 2.2),
-        (rf"\b(runs?|ran|executions?|executed)\b.*\b{_WF}\b", 2.2),
+        (rf"\b{_WF}\b.*\b(runs?|ran|executions?|history|last time|did .* run|results?)\b", 3.2),
+        (rf"\b(runs|ran|executions?|executed|last run)\b.*\b{_WF}\b", 3.2),
         (r"\b(did|has) .* (run|fire|trigger)\w*\b", 1.0),
     ),
     "list_insights": (
@@ -162,9 +168,11 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(notify|alert|ping|post|message) (me|us|the team|#?\w+ channel)\b", 1.0),
         (r"\b(every|each)\b.*\b(send|post|notify|message|email|remind|report)\w*\b", 2.0),
         (r"\b(drops?|falls?|goes|rises?|exceeds?|gets?) (below|under|above|over|past)\b", 2.0),
-        (r"\b(report|digest|reminder|notification)s?\b", 1.0),
+        (r"\b(report|digest|reminder|notification|summary)s?\b", 1.0),
+        (r"#[a-z0-9_-]+", 1.5),
     ),
     "execute_workflow": (
+        (r"^\s*(please )?(execute|fire)\b", 2.5),
         (rf"\b(run|execute|trigger|start|fire|launch|kick off|invoke|test)\b.*\b{_WF}\b", 3.2),
     ),
     "resolve_insight": (

@@ -57,6 +57,9 @@ def decide(question: str, history: list[Turn], specs: dict[str, ToolSpec],
     previous = next((t for t in reversed(history) if t.tool), None)
     if previous and previous.tool in specs and _is_follow_up(text, ranked):
         return _follow_up(text, found, previous, specs[previous.tool], now)
+    if (not ranked or ranked[0][1] < _MIN_SCORE) and _only_a_subject(text, found) and \
+            "get_integration" in specs:
+        ranked = [("get_integration", _MIN_SCORE)]  # "show hubspot", "hubspot?"
     if not ranked or ranked[0][1] < _MIN_SCORE:
         return Decision(None, {}, _cannot(text, specs))
     tool = _refine(ranked[0][0], text, found, specs)
@@ -76,6 +79,11 @@ def decide(question: str, history: list[Turn], specs: dict[str, ToolSpec],
         f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}"
         for k, v in defaults.items()) + ": change them before you confirm if they are wrong."
     return Decision(tool, args, note)
+
+
+def _only_a_subject(text: Text, found: Entities) -> bool:
+    named = len(found.providers) == 1 or "integration" in found.names
+    return named and len(text.words) <= 4
 
 
 def _weigh(text: Text, ranked: list[Scored]) -> list[tuple[str, float]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# "whats connected" reads as "what's connected"
+_APOSTROPHE = re.compile(r"\b(what|how|who|where|when|that|there|it|here)s\b")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # double quotes anywhere; single quotes only at word edges, so "don't ... it's" is no name
 _QUOTED = re.compile("[\"\u201c\u201d]([^\"\u201c\u201d]{2,80})[\"\u201c\u201d]|"
@@ -21,7 +23,7 @@ class Text:
 
     @classmethod
     def of(cls, raw: str) -> Text:
-        lower = raw.lower().replace("\u2019", "'")
+        lower = _APOSTROPHE.sub(r"\1's", raw.lower().replace("\u2019", "'"))
         words = tuple(w.removesuffix("'s") for w in _WORD.findall(lower))
         return cls(raw=raw, lower=lower, words=words)
 
