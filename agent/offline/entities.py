@@ -69,9 +69,16 @@ class Entities:
     called: str | None = None  # "called X" / "named X": the name of something new
     bare: str | None = None  # a capitalised name with no noun: "execute Churn alert"
 
+    qualified: dict[str, str] = field(default_factory=dict)  # provider key -> "HubSpot EU"
+
     @property
     def provider(self) -> str | None:
-        return self.providers[0].provider.display if self.providers else None
+        """The first provider named, as its integration is called when the person said
+        more ("HubSpot (sandbox)", "Salesforce EU"), else its proper spelling."""
+        if not self.providers:
+            return None
+        first = self.providers[0].provider
+        return self.qualified.get(first.key, first.display)
 
 
 def read_entities(text: Text) -> Entities:
@@ -92,6 +99,8 @@ def read_entities(text: Text) -> Entities:
     found.field_pairs = _field_pairs(text.lower)
     found.fields = [s for s, _ in found.field_pairs] or _field_list(text.lower)
     found.bare = _bare_name(text.raw, found)
+    found.qualified = {m.provider.key: q for m in found.providers
+                       if (q := _qualified(text, m)) is not None}
     if m := re.search(r"\b(?:called|named|titled|name it|call it)\s+[\"“']?([^\"”',.?!]{2,60})",
                       text.raw, re.IGNORECASE):
         found.called = m.group(1).strip()
@@ -116,6 +125,29 @@ def _name_before(text: Text, nouns: tuple[str, ...]) -> str | None:
 _BARE = (re.compile(r"^\s*(?:please\s+)?(?:run|execute|trigger|fire|start|replay|retry|re-?run)"
                    r"\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"),
          re.compile(r"\b(?:for|of|on|in)\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"))
+
+
+_QUALIFIERS = {"sandbox", "prod", "production", "staging", "test", "dev", "eu", "us", "uk",
+               "emea", "apac", "main", "old", "new", "marketing", "sales", "support"}
+
+
+def _qualified(text: Text, mention: Mention) -> str | None:
+    """ "HubSpot (sandbox)" or "Salesforce EU": the name of one of several integrations
+    of a provider, kept whole so the registry is not left to guess between them."""
+    said = _as_written(text.raw, text.words[mention.start:mention.end])
+    at = text.raw.lower().find(said.lower())
+    if at < 0:
+        return None
+    rest = text.raw[at + len(said):]
+    display = mention.provider.display
+    if m := re.match(r"\s*(\([^()]{1,30}\))", rest):
+        return f"{display} {m.group(1)}"
+    if m := re.match(r"\s+([A-Za-z]{2,12})\b", rest):
+        word = m.group(1)
+        if word.lower() in _QUALIFIERS and (word.isupper() or word.lower() in {
+                "sandbox", "prod", "production", "staging", "dev"}):
+            return f"{display} {word}"
+    return None
 
 
 def _bare_name(raw: str, found: Entities) -> str | None:

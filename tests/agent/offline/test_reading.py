@@ -85,3 +85,19 @@ def test_the_strongest_cue_wins(said: str, tool: str) -> None:
 
 def test_nothing_scores_for_a_question_off_topic() -> None:
     assert all(s.score < 1.0 for s in score_intents("what's the weather in paris"))
+
+
+def test_an_integration_is_named_whole_when_the_person_says_more() -> None:
+    assert read_entities(Text.of("sync HubSpot (sandbox) now")).provider == "HubSpot (sandbox)"
+    assert read_entities(Text.of("pause Salesforce EU")).provider == "Salesforce EU"
+    assert read_entities(Text.of("why is hubspt failing")).provider == "HubSpot"
+    assert read_entities(Text.of("Slack is down again")).provider == "Slack"
+
+
+def test_names_said_without_their_noun_and_unpunctuated_contractions() -> None:
+    assert read_entities(Text.of("execute Churn alert")).bare == "Churn alert"
+    assert read_entities(Text.of("re-run the failed records for Leads to CRM")).bare == \
+        "Leads to CRM"
+    assert read_entities(Text.of("execute it now")).bare is None
+    assert read_entities(Text.of("show me Slack")).bare is None  # a provider is no bare name
+    assert Text.of("whats connected").lower == "what's connected"
