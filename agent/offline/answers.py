@@ -39,7 +39,8 @@ def write_answer(tool: str, result: Any) -> str:
     if isinstance(result, dict):
         if _is_error(result):
             return _error(title, result)
-        if any(key in result for key in _PENDING):
+        if any(key in result for key in _PENDING) or str(result.get("status", "")) in {
+                "pending", "pending_confirmation", "awaiting_confirmation"}:
             return _pending(title, result)
         listed = _the_list(result)
         if listed is not None:

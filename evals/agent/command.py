@@ -23,7 +23,7 @@ async def eval_command(settings: Settings, cases_path: Path, *, repeat: int = 1,
     head = {"model": getattr(model, "model_name", None) or model._llm_type,
             "cases_file": str(cases_path)}
     if model_only:
-        return {**head, "mode": "model_only", **run_model_only(model, cases)}
+        return {**head, "mode": "model_only", **run_model_only(model, cases, repeat)}
     from evals.agent.runner import agent_ask
 
     ask = agent_ask()  # before anything starts: a build without the agent says so at once

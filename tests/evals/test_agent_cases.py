@@ -56,3 +56,11 @@ def test_matching_ignores_case_and_spacing_and_checks_time_windows() -> None:
     assert args_right(window, {"since": "2026-11-29T12:00:00Z"}, now)
     assert not args_right(window, {"since": "2026-12-01T12:00:00Z"}, now)
     assert not args_right(window, {"since": "last week"}, now)
+
+
+def test_repeat_reports_pass_k_over_every_try() -> None:
+    cases = load_cases(DEFAULT_CASES)[:6]
+    result = run_model_only(OfflineChatModel(), cases, repeat=3)
+    assert result["repeat"] == 3 and len(result["cases"]) == 6
+    # the offline model is deterministic: every try of a case agrees with its first
+    assert result["pass_k"] == result["arg_accuracy"]
