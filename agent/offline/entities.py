@@ -53,6 +53,7 @@ _FIELD_LIST = re.compile(
 _FIELD_NOISE = {"the", "their", "new", "all", "contacts", "contact", "leads", "subscribers",
                 "records", "from", "into", "to", "every", "each", "daily", "hourly", "it",
                 "weekly", "nightly", "monthly", "realtime", "hour", "day", "week", "now",
+                "in", "real", "time", "as", "happens", "on", "a",
                 "them", "data", "fields", "field", "our", "my", "also"}
 
 
@@ -118,7 +119,10 @@ def _name_before(text: Text, nouns: tuple[str, ...]) -> str | None:
                 lowered[start - 1] not in nouns and index - start < 5:
             start -= 1
         if start < index:
-            return _as_written(text.raw, text.words[start:index])
+            name = _as_written(text.raw, text.words[start:index])
+            # "sync" is a verb as often as a noun: "are old, sync it" names no flow
+            if word != "sync" or name[:1].isupper() or find_providers(Text.of(name)):
+                return name
     return None
 
 

@@ -41,6 +41,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bwhy\b", 1.5),
         (r"\b(fail\w*|broke\w*|error\w*|crash\w*|wrong|stopped|not working|isn't working"
          r"|doesn't work|down)\b", 1.2),
+        (r"\b(what'?s|what is) (going on|happening)\b|\b(can't|cannot|can not|don't) see\b|"
+         r"\b(missing|not (showing|appearing|coming through|arriving|updating))\b", 2.0),
         (r"\b(explain|root cause|diagnos\w*|what caused|what's wrong|what is wrong"
          r"|troubleshoot|debug|figure out)\b", 2.0),
     ),
@@ -86,6 +88,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bhow (do|can|should) (i|we|you)\b|\bhow to\b", 1.3),
         (r"\bwhat (is|are) (a|an)\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|"
          r"\bdifference between\b|\bexplain (what|how)\b", 3.0),
+        (r"\bwhere (can|do|could) (i|we) (read|find|learn)\b|\bread (up )?about\b|"
+         r"\blearn (about|how)\b", 3.0),
         (r"\b(search|look up|find (info|information|anything)|what does .* mean|"
          r"meaning of)\b", 1.5),
         (r"\bhave (we|i|you) (seen|had|hit)\b|\b(like this|this) before\b|\bsimilar\b|"
@@ -128,7 +132,9 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     # writes
     "sync_now": (
-        (r"\bsync\w*\b.*\b(now|right now|immediately|asap|again|today)\b", 3.5),
+        (r"\bsync\w*\b.*\b(now|right now|immediately|asap|again|today|right away|"
+         r"straight away|at once)\b", 3.5),
+        (r"\bsync (it|them|this|that|everything)\b", 2.5),
         (r"\b(run|trigger|start|kick off|force|do|launch|refresh|re-?run|pull)\b.*\b(sync|"
          r"refresh|import|update|data)\b", 2.5),
         (r"^\s*(please |can you |could you )?(re-?)?sync\b", 3.0),
@@ -145,14 +151,14 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(delete|remove|disconnect|uninstall|get rid of|drop|unlink|tear down)\b", 3.5),
     ),
     "create_integration": (
-        (r"\b(connect|add|set up|setup|hook up|link|install|integrate|onboard|new)\b", 1.5),
+        (r"\b(connect|add|set up|setup|hook up|link|install|integrate|onboard)\b", 1.5),
         (rf"\b(add|create|set up|new|connect)\b.*\b{_INTEG}\b", 2.0),
         (r"\bconnect (to |with )?(my |our |a |an )?\w+\b", 1.0),
     ),
     "create_data_flow": (
         (rf"\b(create|add|set up|setup|make|build|new|start)\b.*\b{_FLOW}\b", 3.5),
-        (r"\b(copy|copies|copying|send|sends|push|pushes|move|moves|import|mirror|feed|"
-         r"pipe|bring)\b.*\b(into|to|from)\b", 2.2),
+        (r"\b(copy|copies|copying|copied|send|sends|push|pushes|pushed|move|moves|moved|"
+         r"import|mirror|mirrored|feed|pipe|bring)\b.*\b(into|to|from)\b", 2.2),
         (r"\b(keep|automatically sync|regularly sync|sync\w*) .* (in sync|with|to|into)\b", 1.0),
         (r"\b(every|each|hourly|daily|weekly|nightly|real[ -]?time)\b", 0.5),
     ),
@@ -184,6 +190,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(replay|retry|reprocess|resend|re-?send|re-?run|redo|re-?try|push again)\b.*\b("
          r"failed|failures|dead[ -]?letters?|records?|rows|errors?|rejected)\b", 4.5),
         (r"\bdead[ -]?letters?\b", 1.5),
+        (r"\b(failed|dead[ -]?letter\w*|rejected)\b.*\b(again|through)\b", 3.0),
         (r"\breplay\b", 2.0),
     ),
     "resolve_conflict": (
