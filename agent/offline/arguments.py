@@ -62,10 +62,12 @@ class Reader:
         return self._named("workflow")
 
     def insight(self) -> str | None:
-        return self.found.names.get("insight") or _first(self.found.quoted) or \
-            _first(self.found.ids) or self.found.bare
+        return _first(self.found.ids) or self.found.names.get("insight") or \
+            _first(self.found.quoted) or self.found.bare
 
     def _named(self, kind: str) -> str | None:
+        if self.found.ids:  # an id names one thing for certain
+            return self.found.ids[0]
         name = self.found.names.get(kind)
         quoted = _first(self.found.quoted)
         if quoted and (not name or name.lower() in quoted.lower()):

@@ -23,7 +23,8 @@ _NAME_STOPS = {"the", "my", "our", "a", "an", "this", "that", "of", "for", "on",
                "history", "last", "latest", "about", "tell", "status", "please", "can",
                "you", "i", "we", "are", "was", "were", "has", "have", "been", "will", "be",
                "should", "could", "would", "keep", "keeps", "fire", "kick", "off", "rows",
-               "letters", "dead", "preview", "reprocess", "resend", "push", "make", "every",
+               "letters", "dead", "preview", "reprocess", "resolve", "dismiss", "acknowledge",
+               "close", "mark", "clear", "resend", "push", "make", "every",
                "all", "its", "their"}
 _AFTER_STOPS = {"now", "please", "today", "again", "yesterday", "hourly", "daily", "weekly",
                 "instead", "run", "runs", "is", "was", "failed", "work", "works"}
@@ -131,6 +132,9 @@ _BARE = (re.compile(r"^\s*(?:please\s+)?(?:run|execute|trigger|fire|start|replay
          re.compile(r"\b(?:for|of|on|in)\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"))
 
 
+_TIME_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+               "january", "february", "march", "april", "may", "june", "july", "august",
+               "september", "october", "november", "december", "today", "yesterday"}
 _QUALIFIERS = {"sandbox", "prod", "production", "staging", "test", "dev", "eu", "us", "uk",
                "emea", "apac", "main", "old", "new", "marketing", "sales", "support"}
 
@@ -161,7 +165,7 @@ def _bare_name(raw: str, found: Entities) -> str | None:
         if m:
             name = m.group(1).strip()
             words = name.lower().split()
-            if not any(w in _NAME_STOPS for w in words[:1]) and not any(
+            if not any(w in _NAME_STOPS or w in _TIME_WORDS for w in words[:1]) and not any(
                     name.lower() == p.provider.display.lower() for p in found.providers):
                 return name
     return None

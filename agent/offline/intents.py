@@ -15,7 +15,7 @@ _WF = r"(?:work ?flow|automation|zap|recipe)s?"
 _INTEG = r"(?:integration|connection|connector|account)s?"
 PAUSE = (r"\b(pause|disable|deactivate|suspend|turn off|switch off|stop|halt|freeze)\b|"
          r"\b(turn|switch)\b.{1,30}\boff\b")
-RESUME = (r"\b(resume|enable|reactivate|unpause|turn on|switch on|restart|re-enable)\b|"
+RESUME = (r"\b(resume|enable|reactivate|activate|unpause|turn on|switch on|restart|re-enable)\b|"
           r"\b(turn|switch)\b.{1,30}\bon\b")
 
 CUES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -31,8 +31,9 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\blogs?\b|\blog entries\b", 3.5),
         (r"\bevents?\b", 2.0),
         (r"\b(did|has|have) (anything|something|any \w+) (fail|break|go wrong|error)\w*", 2.5),
-        (r"\b(fail\w*|errors?|broke\w*)\b.*\b(overnight|last night|yesterday|today|this week|"
-         r"past|last \d+|recently|lately)\b", 1.5),
+        (r"\b(fail\w*|errors?|broke\w*)\b.*\b(overnight|last night|yesterday|today|"
+         r"this week|past|last \d+|recently|lately|since|on (monday|tuesday|wednesday|thursday|"
+         r"friday|saturday|sunday))\b", 1.5),
         (r"\b(errors?|warnings?|critical|incidents?|problems|issues|alerts)\b", 1.2),
         (r"\bwhat (went|has gone|happened)\b", 1.0),
         (r"\b(show|list|give|see)\b.*\b(errors?|warnings?|critical|incidents?)\b", 1.0),
@@ -41,6 +42,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bwhy\b", 1.5),
         (r"\b(fail\w*|broke\w*|error\w*|crash\w*|wrong|stopped|not working|isn't working"
          r"|doesn't work|down)\b", 1.2),
+        (r"\bstop(ped)? (syncing|working|running|updating|sending)\b", 2.5),
         (r"\b(what'?s|what is) (going on|happening)\b|\b(can't|cannot|can not|don't) see\b|"
          r"\b(missing|not (showing|appearing|coming through|arriving|updating))\b", 2.0),
         (r"\b(explain|root cause|diagnos\w*|what caused|what's wrong|what is wrong"
@@ -98,6 +100,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "test_connection": (
         (r"\btest\w*\b.*\b(connection|connectivity|credentials?|auth\w*|creds|login|token)\b", 3.5),
         (r"\b(connection|connectivity|credentials?|auth) (test|check)\b", 3.5),
+        (r"^\s*(please )?(test|ping|verify)\b", 2.5),
+        (r"^\s*(please )?(reconnect|re-?auth\w*|reauthori[sz]e|re-?login)\b", 2.5),
         (r"\b(check|verify|validate)\w*\b.*\b(connection|connectivity|credentials?|creds|"
          r"token|auth\w*|login)\b", 3.5),
         (r"\b(connection|connectivity|credentials?|creds|token|api key)\b.*\b(work\w*|valid|ok|"
