@@ -128,7 +128,8 @@ def _name_before(text: Text, nouns: tuple[str, ...]) -> str | None:
 
 
 _BARE = (re.compile(r"^\s*(?:please\s+)?(?:run|execute|trigger|fire|start|replay|retry|re-?run)"
-                   r"\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"),
+                   r"\s+(?:the\s+)?([A-Z][\w-]*(?:\s+(?!now\b|please\b|again\b|today\b)[\w-]+)"
+                   r"{0,4})(?:\s+(?:now|please|again|today))?\s*[?.!]*$"),
          re.compile(r"\b(?:for|of|on|in)\s+(?:the\s+)?([A-Z][\w-]*(?:\s+[\w-]+){0,4})\s*[?.!]*$"))
 
 
@@ -196,7 +197,7 @@ def _as_written(raw: str, words: tuple[str, ...]) -> str:
 def _field_pairs(lower: str) -> list[tuple[str, str]]:
     """ "map email to email_address and first name to fname" -> [(email, email_address), ...]"""
     pairs = re.findall(r"\b([a-z_]+(?: [a-z_]+)?)\s+(?:to|->|→|onto|into)\s+([a-z_]+(?: [a-z_]+)?)"
-                       r"(?=\s*(?:,|and|$|\.|;))", lower)
+                       r"(?=\s*(?:,|and\b|$|\.|;|in\b|for\b|on\b|with\b|every\b|from\b))", lower)
     clean = [(snake(_strip(a)), snake(_strip(b))) for a, b in pairs]
     clean = [(a, b) for a, b in clean if a and b and not _mentions_place(a, b)]
     return clean if len(clean) >= 1 and "map" in lower else []

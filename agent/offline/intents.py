@@ -24,6 +24,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bhow (are|is) (my|our|all|the|everything)\b.*\b(doing|going|looking)\b", 2.5),
         (r"\b(overall|overview|at a glance|dashboard|big picture)\b", 1.0),
         (r"\b(is )?(any|anything|something) (broken|wrong|down|failing)\b", 2.5),
+        (r"\bsmooth(ly)?\b|\ball good\b|\b(everything|all) (ok|okay|fine|working|running)\b", 2.5),
         (r"\bscores?\b", 1.0),
         (r"\bstatus of (all|every|my|our) ", 1.0),
     ),
@@ -60,11 +61,13 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (rf"\b{_FLOW}\b", 1.0),
         (r"\bwhat (data )?(gets|is) synced\b|\bwhat syncs\b", 1.5),
         (r"\b(being|getting|is|are) synced\b|\bsync(ed|ing) between\b", 2.5),
+        (r"\bwhat('s| is) syncing\b|\bsyncing from\b", 2.5),
     ),
     "test_mapping": (
         (rf"\b(test|try|check|preview|validate|dry[ -]?run)\b.*\b(mapping|{_FLOW})\b", 3.0),
         (r"\bmapping\b", 1.0),
-        (r"\bwhat would .* look like\b|\bsample (records|rows)\b", 1.5),
+        (r"\bwhat would .* (look like|produce|output|give|return)\b|\bsample (records|rows)\b",
+         3.0),
     ),
     "list_workflows": (
         (rf"\b(list|show|which|what|all|my|our|see|any|have)\b.*\b{_WF}\b", 1.8),
@@ -80,7 +83,8 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\banything (unusual|odd|strange)\b|\bspotted\b", 1.5),
     ),
     "recommendations": (
-        (r"\brecommend\w*\b|\bsuggest\w*\b|\badvi[cs]e\b|\btips?\b", 3.0),
+        (r"\brecommend\w*\b|\bsuggest\w*\b|\badvi[cs]e\b|\btips?\b|\bideas?\b", 3.0),
+        (r"\bmore (reliable|robust|stable|efficient|resilient)\b", 1.5),
         (r"\b(what should (i|we)|should (i|we)|how (can|could|do|would) (i|we) (improve|make|"
          r"get|reduce|speed|optimi[sz]e|fix|cut|lower)|next steps?|best practices?)\b", 2.5),
         (r"\b(improve|optimi[sz]e|better|reduce|save|faster|cheaper)\b", 1.0),
@@ -88,7 +92,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "search_knowledge": (
         (r"\b(docs?|documentation|knowledge( base)?|kb|guide|manual|article|runbook)\b", 2.5),
         (r"\bhow (do|can|should) (i|we|you)\b|\bhow to\b", 1.3),
-        (r"\bwhat (is|are) (a|an)\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|"
+        (r"\bwhat('s| is| are) (a|an)\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|"
          r"\bdifference between\b|\bexplain (what|how)\b", 3.0),
         (r"\bwhere (can|do|could) (i|we) (read|find|learn)\b|\bread (up )?about\b|"
          r"\blearn (about|how)\b", 3.0),

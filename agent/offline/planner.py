@@ -60,6 +60,10 @@ def decide(question: str, history: list[Turn], specs: dict[str, ToolSpec],
     if (not ranked or ranked[0][1] < _MIN_SCORE) and _only_a_subject(text, found) and \
             "get_integration" in specs:
         ranked = [("get_integration", _MIN_SCORE)]  # "show hubspot", "hubspot?"
+    if (not ranked or ranked[0][1] < _MIN_SCORE) and found.bare and \
+            re.match(r"\s*(please )?(run|execute|trigger|fire|start)\b", text.lower) and \
+            "execute_workflow" in specs:
+        ranked = [("execute_workflow", _MIN_SCORE)]  # "run Lead router now": runs a workflow
     if not ranked or ranked[0][1] < _MIN_SCORE:
         return Decision(None, {}, _cannot(text, specs))
     tool = _refine(ranked[0][0], text, found, specs)
