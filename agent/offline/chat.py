@@ -24,6 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import PrivateAttr
 
 from agent.offline.answers import parse, write_answer
 from agent.offline.planner import Turn, decide
@@ -34,6 +35,8 @@ class OfflineChatModel(BaseChatModel):
     """Picks a bound tool and its arguments from the question; answers from results."""
 
     now: datetime | None = None  # fixes the clock for time windows (tests); None = real time
+    # the specs of the last tool list seen: a bound model passes the same list every turn
+    _specs: tuple[object, dict[str, ToolSpec]] | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -46,7 +49,10 @@ class OfflineChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None,
                   **kwargs: Any) -> ChatResult:
-        specs = {spec.name: spec for spec in map(spec_of, kwargs.get("tools") or [])}
+        tools = kwargs.get("tools") or []
+        if self._specs is None or self._specs[0] is not tools:
+            self._specs = (tools, {spec.name: spec for spec in map(spec_of, tools)})
+        specs = self._specs[1]
         return ChatResult(generations=[ChatGeneration(message=self.reply(messages, specs))])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,

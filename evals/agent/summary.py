@@ -8,7 +8,7 @@ from typing import Any
 
 def accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
     count = len(rows) or 1
-    return {"cases": len(rows),
+    return {"tries": len(rows),
             "tool_accuracy": round(sum(r["tool_ok"] for r in rows) / count, 3),
             "arg_accuracy": round(sum(r["args_ok"] for r in rows) / count, 3)}
 
