@@ -134,3 +134,23 @@ def test_a_build_without_the_agent_says_so(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delattr(agent, "ask", raising=False)
     with pytest.raises(ConfigError, match="--model-only"):
         agent_ask()
+
+
+SUBSET = ("health-1", "sync-1", "logs-2", "follow-1", "integration-6", "cannot-1",
+          "ho-integrations-1", "ho-follow-1")
+
+
+async def test_the_agent_itself_on_a_small_subset(services: Services,
+                                                  sandbox: SandboxServer) -> None:
+    """`make test`'s slice of `connectus eval`: the real agent.ask once it is built."""
+    ask = getattr(agent, "ask", None)
+    if ask is None:
+        pytest.skip("agent.ask (the LangGraph agent) is not in this build yet")
+    from evals.agent.cases import DEFAULT_CASES, load_cases
+
+    cases = [c for c in load_cases(DEFAULT_CASES) if c.id in SUBSET]
+    assert len(cases) == len(SUBSET)
+    caller = await demo_caller(services, sandbox.url)
+    result = await run_cases(services, caller, cases, ask=ask)
+    assert result["tool_accuracy"] >= 0.9 and result["arg_accuracy"] >= 0.85, result["cases"]
+    assert result["grounded"] == 1.0, result["cases"]
