@@ -153,5 +153,34 @@ def new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
+@app.command("eval")
+def eval_agent(
+        cases: Annotated[Path | None, typer.Option(help="JSON Lines of cases (default: "
+                                                   "evals/agent/cases.jsonl)")] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object on one line "
+                                               "(else indented)")] = False,
+        repeat: Annotated[int, typer.Option(min=1, help="tries per case; reports pass^K")] = 1,
+        model_only: Annotated[bool, typer.Option(help="the model alone: its first tool call "
+                                                 "per question, no database")] = False,
+        split: Annotated[str | None, typer.Option(help="only cases of this split "
+                                                  "(tuned, held_out)")] = None,
+        sandbox_port: Annotated[int | None, typer.Option(help="port of the sandbox the demo "
+                                                         "integrations use")] = None,
+        ) -> None:
+    """Ask the agent every eval case on the demo tenant; print accuracy, grounding, latency."""
+    import json
+
+    from evals.agent.cases import DEFAULT_CASES
+    from evals.agent.command import eval_command
+
+    async def main() -> None:
+        result = await eval_command(_settings(), cases or DEFAULT_CASES, repeat=repeat,
+                                    model_only=model_only, split=split,
+                                    sandbox_port=sandbox_port)
+        typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
+
+    _run(main())
+
+
 if __name__ == "__main__":
     app()
