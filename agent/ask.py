@@ -22,9 +22,8 @@ from agent.checkpoints import checkpointer
 from agent.context import Context
 from agent.graph import STEP_LIMIT, build_graph
 from agent.threads import new_thread_id, public_id, thread_key
-from store.errors import Conflict, ValidationFailed
 from tools import confirmations
-from tools.context import Caller, Services
+from tools.context import Caller, Conflict, Services, ValidationFailed
 
 MAX_QUESTION = 4000
 SOURCE_LISTS = ("health_logs", "insights", "logs", "results")  # lists whose items are sources
@@ -56,6 +55,9 @@ class Event:
 def _model(services: Services, model: BaseChatModel | None) -> BaseChatModel:
     if model is not None:
         return model
+    shared = services.extras.get("chat_model")  # one model for every door, set at startup
+    if isinstance(shared, BaseChatModel):
+        return shared
     from agent.model import chat_model  # the offline model or ChatOpenAI, by settings
 
     return chat_model(services.settings)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from store.errors import ValidationFailed
-from tools.context import Caller
+from tools.context import Caller, ValidationFailed
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
