@@ -86,6 +86,8 @@ async def _flow_story(session: AsyncSession, flow: DataFlow) -> dict[str, Any]:
             "failure_class": kind, "cause": cause, "proposed_fix": fix,
             "failed_records": open_letters,
             "failed_record_reasons": dict(reasons.most_common(5)),
+            "failed_record_sample": [{"external_id": letter.external_id,
+                                      "record": letter.record} for letter in letters[:3]],
             "health_logs": [_log_view(log) for log in logs]}
 
 
