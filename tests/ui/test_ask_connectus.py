@@ -35,7 +35,7 @@ async def test_ask_then_confirm_over_rest(services: Services, api: httpx.AsyncCl
     assert body["pending"]["preview"]["summary"].startswith("Sync 1 data flow(s)")
     assert body["tool_calls"][0]["name"] == "sync_now" and body["thread_id"]
 
-    other, other_key = await make_tenant(services, "globex")
+    _, other_key = await make_tenant(services, "globex")
     url = f"/integrations/connectus/confirmations/{body['pending']['id']}/confirm/"
     refused = await api.post(url, headers=_auth(other_key))
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
