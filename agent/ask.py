@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
@@ -23,7 +23,7 @@ from agent.context import Context
 from agent.graph import STEP_LIMIT, build_graph
 from agent.threads import new_thread_id, public_id, thread_key
 from tools import confirmations
-from tools.context import Caller, Conflict, Services, ValidationFailed
+from tools.context import Caller, ConfigError, Conflict, Services, ValidationFailed
 
 MAX_QUESTION = 4000
 SOURCE_LISTS = ("health_logs", "insights", "logs", "results")  # lists whose items are sources
@@ -58,8 +58,10 @@ def _model(services: Services, model: BaseChatModel | None) -> BaseChatModel:
     shared = services.extras.get("chat_model")  # one model for every door, set at startup
     if isinstance(shared, BaseChatModel):
         return shared
-    from agent.model import chat_model  # the offline model or ChatOpenAI, by settings
-
+    try:
+        from agent.model import chat_model  # the offline model or ChatOpenAI, by settings
+    except ImportError:
+        raise ConfigError("this installation has no agent model (agent/model.py)") from None
     return chat_model(services.settings)
 
 
@@ -130,7 +132,7 @@ async def _run(services: Services, caller: Caller, key: str, payload: Any,
         async for mode, chunk in parts:
             if mode == "messages":
                 message, meta = chunk
-                if isinstance(message, AIMessageChunk) and message.content and \
+                if isinstance(message, AIMessage) and message.content and \
                         meta.get("langgraph_node") == "model":
                     yield Event("token", {"text": message.content})
             elif isinstance(chunk, dict):
