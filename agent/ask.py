@@ -22,7 +22,7 @@ from agent.checkpoints import checkpointer
 from agent.context import Context
 from agent.graph import STEP_LIMIT, build_graph
 from agent.threads import new_thread_id, public_id, thread_key
-from tools import confirmations
+from tools import confirmations, integrations
 from tools.context import Caller, ConfigError, Conflict, Services, ValidationFailed
 
 MAX_QUESTION = 4000
@@ -163,6 +163,8 @@ async def stream(services: Services, caller: Caller, question: str,
     if len(question) > MAX_QUESTION:
         raise ValidationFailed(f"is longer than {MAX_QUESTION} characters", field="query")
     key = thread_key(caller, thread_id or new_thread_id())
+    if integration_id is not None:
+        await integrations.get_integration(services, caller, integration_id)  # or NotFound
     async for event in _run(services, caller, key, {"messages": [HumanMessage(question)]},
                             _model(services, model), integration_id):
         yield event

@@ -59,7 +59,10 @@ def _show(console: Console, event: agent.Event) -> agent.Answer | None:
         console.print(f"-> {event.data['name']}({json.dumps(event.data['args'])})",
                       style="cyan", highlight=False)
     elif event.kind == "tool_result":
-        status = "error" if event.data["status"] == "error" else "ok"
+        result = event.data["result"]
+        status = "ok"
+        if event.data["status"] == "error" and isinstance(result, dict):
+            status = f"error: {result.get('error', {}).get('message', '')}"
         console.print(f"<- {event.data['name']}: {status}", style="dim", highlight=False)
     elif event.kind == "answer" and event.answer is not None:
         if event.answer.pending is None:

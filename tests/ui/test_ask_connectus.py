@@ -34,6 +34,11 @@ async def test_ask_then_confirm_over_rest(services: Services, api: httpx.AsyncCl
     body = asked.json()
     assert body["pending"]["preview"]["summary"].startswith("Sync 1 data flow(s)")
     assert body["tool_calls"][0]["name"] == "sync_now" and body["thread_id"]
+    assert str(integration) in str(model.seen[0][0].content)  # the page it is asked from
+
+    busy = await api.post(ASK, headers=_auth(key), json={"query": "and then?",
+                                                         "thread_id": body["thread_id"]})
+    assert busy.status_code == 409 and "confirm or cancel it first" in busy.text
 
     _, other_key = await make_tenant(services, "globex")
     url = f"/integrations/connectus/confirmations/{body['pending']['id']}/confirm/"
@@ -79,3 +84,7 @@ async def test_confirming_an_unknown_id_and_asking_without_a_key(
     assert bad.status_code == 422
     anonymous = await api.post(ASK, json={"query": "hi"})
     assert anonymous.status_code == 401
+    services.extras["chat_model"] = ScriptedModel(script=[])  # never reached
+    elsewhere = await api.post(ASK, headers=_auth(key), json={
+        "query": "hi", "integration_id": "00000000-0000-0000-0000-000000000001"})
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == "not_found"
