@@ -128,7 +128,8 @@ async def _run(services: Services, caller: Caller, key: str, payload: Any,
         context = Context(services=services, caller=caller, thread_key=key, model=model,
                           integration_id=integration_id)
         parts: AsyncIterator[Any] = graph.astream(payload, config, context=context,
-                                                  stream_mode=["messages", "updates"])
+                                                  stream_mode=["messages", "updates"],
+                                                  durability="exit")
         async for mode, chunk in parts:
             if mode == "messages":
                 message, meta = chunk

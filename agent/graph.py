@@ -15,7 +15,7 @@ from agent.context import Context
 from agent.prompts import INTEGRATION_HINT, STEP_LIMIT_ANSWER, SYSTEM_PROMPT
 from agent.state import InputState, State
 from agent.tool_node import tools_node
-from tools.registry import every_tool
+from tools.registry import tool_schemas
 
 STEP_LIMIT = 12  # model and tool steps in one turn
 
@@ -27,7 +27,7 @@ async def model_node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     prompt = SYSTEM_PROMPT
     if ctx.integration_id is not None:
         prompt += "\n\n" + INTEGRATION_HINT.format(integration_id=ctx.integration_id)
-    model = ctx.model.bind_tools([tool.schema() for tool in every_tool()])
+    model = ctx.model.bind_tools(list(tool_schemas()))
     reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
     return {"messages": [reply]}
 

@@ -17,6 +17,9 @@ id or title already (tools/resolve.py).
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from tools.agent_flow_writes import FLOW_WRITES, UNDO_ONLY
 from tools.agent_reads import READS
 from tools.agent_tool import AgentTool, Applier
@@ -41,3 +44,9 @@ def applier(name: str) -> Applier:
 
 def every_tool() -> list[AgentTool]:
     return list(TOOLS.values())
+
+
+@cache
+def tool_schemas() -> tuple[dict[str, Any], ...]:
+    """Every tool as the model sees it; built once (pydantic's JSON schema is not cheap)."""
+    return tuple(tool.schema() for tool in TOOLS.values())

@@ -51,6 +51,9 @@ async def test_ask_then_confirm_over_rest(services: Services, api: httpx.AsyncCl
     assert confirmed.json()["answer"] == "Started."
     async with services.db.session(caller.tenant_id) as session:
         assert await session.scalar(select(func.count()).select_from(SyncRun)) == 1
+    shown = await api.get(url.removesuffix("confirm/"), headers=_auth(key))
+    assert shown.status_code == 200 and shown.json()["status"] == "done"
+    assert shown.json()["thread_id"] == body["thread_id"]
     again = await api.post(url, headers=_auth(key))
     assert again.status_code == 409 and "done already" in again.json()["error"]["message"]
 

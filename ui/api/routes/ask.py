@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 import agent
+from tools import confirmations
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -60,3 +61,11 @@ async def confirm(services: ServicesDep, caller: CallerDep,
 async def cancel(services: ServicesDep, caller: CallerDep,
                  confirmation_id: uuid.UUID) -> dict[str, Any]:
     return (await agent.cancel(services, caller, confirmation_id)).public()
+
+
+@router.get("/confirmations/{confirmation_id}/", response_model=confirmations.ConfirmationPublic,
+            responses=errors(401, 404))
+async def get_confirmation(services: ServicesDep, caller: CallerDep,
+                           confirmation_id: uuid.UUID) -> confirmations.ConfirmationPublic:
+    """A proposed write: its preview, status, result and what would undo it."""
+    return confirmations.public(await confirmations.load(services, caller, confirmation_id))
