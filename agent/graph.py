@@ -3,6 +3,7 @@ calling a tool or the step limit is reached."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, SystemMessage
@@ -40,10 +41,17 @@ def route(state: State) -> Literal["tools", "__end__"]:
 
 
 def build_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any]:
+    """The compiled graph on this checkpointer (compiling once: it costs more than a turn's
+    database work)."""
+    return _compiled().copy(update={"checkpointer": checkpointer})
+
+
+@cache
+def _compiled() -> CompiledStateGraph[Any, Any]:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("model", model_node)
     builder.add_node("tools", tools_node)
     builder.add_edge(START, "model")
     builder.add_conditional_edges("model", route)
     builder.add_edge("tools", "model")
-    return builder.compile(checkpointer=checkpointer)
+    return builder.compile()
