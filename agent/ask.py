@@ -22,6 +22,7 @@ from agent.checkpoints import checkpointer
 from agent.context import Context
 from agent.graph import STEP_LIMIT, build_graph
 from agent.threads import new_thread_id, public_id, thread_key
+from agent.tool_node import as_data
 from tools import confirmations, integrations
 from tools.context import Caller, ConfigError, Conflict, Services, ValidationFailed
 
@@ -114,6 +115,27 @@ async def _answer(graph: Any, config: RunnableConfig, thread_id: str) -> Answer:
                   sources=list(dict.fromkeys(sources)), pending=pending)
 
 
+async def _set_aside(services: Services, caller: Caller, graph: Any,
+                     config: RunnableConfig) -> None:
+    """A new question while a write waits: the person moved on, so the write is cancelled
+    (nothing written) and the thread records that, as if they had said no."""
+    state = await graph.aget_state(config)
+    for interrupt in state.interrupts:
+        pending = interrupt.value.get("confirmation") if isinstance(interrupt.value, dict) \
+            else None
+        if pending is None:
+            continue
+        try:
+            row = await confirmations.decide(services, caller, uuid.UUID(pending["id"]), False)
+        except Conflict:  # decided meanwhile (over REST, say): the row says how
+            row = await confirmations.load(services, caller, uuid.UUID(pending["id"]))
+        said = {"cancelled": True, "message": "the person asked something else instead; "
+                "nothing was written"} if row.status == "cancelled" else row.result
+        await graph.aupdate_state(config, {"messages": [ToolMessage(
+            as_data(row.tool, said), tool_call_id=row.tool_call_id, name=row.tool,
+            artifact=said)]}, as_node="tools")
+
+
 async def _run(services: Services, caller: Caller, key: str, payload: Any,
                model: BaseChatModel, integration_id: uuid.UUID | None) -> AsyncIterator[Event]:
     async with checkpointer(services) as saver:
@@ -121,10 +143,7 @@ async def _run(services: Services, caller: Caller, key: str, payload: Any,
         config: RunnableConfig = {"configurable": {"thread_id": key},
                                   "recursion_limit": STEP_LIMIT}
         if not isinstance(payload, Command):
-            state = await graph.aget_state(config)
-            if state.interrupts:
-                raise Conflict("a write is waiting for confirmation on this thread: confirm "
-                               "or cancel it first")
+            await _set_aside(services, caller, graph, config)
         context = Context(services=services, caller=caller, thread_key=key, model=model,
                           integration_id=integration_id)
         parts: AsyncIterator[Any] = graph.astream(payload, config, context=context,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 import agent
 from store.accounts import Caller
-from store.models import AuditLog, Integration, SyncRun
+from store.models import AgentConfirmation, AuditLog, Integration, SyncRun
 from tests.agent.scripted import ScriptedModel, call, last_tool_result, say
 from tools.context import Services
 
@@ -73,3 +73,20 @@ async def test_cancel_writes_nothing(services: Services, owner: Caller,
         audits = await session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "integration.update"))
     assert (status, audits) == ("pending", 0)
+
+
+async def test_a_new_question_sets_a_waiting_write_aside(
+        services: Services, owner: Caller, hubspot: tuple[uuid.UUID, uuid.UUID]) -> None:
+    model = ScriptedModel(script=[call("sync_now", integration="hubspot")])
+    asked = await agent.ask(services, owner, "sync HubSpot now", model=model)
+    assert asked.pending is not None
+    model.script.append(say("Fine, no sync. You have one integration."))
+    moved_on = await agent.ask(services, owner, "actually, how many integrations?",
+                               asked.thread_id, model=model)
+    assert moved_on.pending is None and moved_on.text.startswith("Fine, no sync")
+    told = [str(m.content) for m in model.seen[-1] if m.type == "tool"]
+    assert "the person asked something else instead; nothing was written" in told[-1]
+    assert await _runs(services, owner) == 0
+    async with services.db.session(owner.tenant_id) as session:
+        row = await session.get(AgentConfirmation, uuid.UUID(asked.pending["id"]))
+    assert row is not None and row.status == "cancelled"
