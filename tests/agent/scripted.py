@@ -16,9 +16,9 @@ from pydantic import PrivateAttr
 Step = AIMessage | Callable[[list[BaseMessage]], AIMessage]
 
 
-def call(name: str, call_id: str = "", **args: Any) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args,
-                                      "id": call_id or f"call_{name}"}])
+def call(tool: str, call_id: str = "", /, **args: Any) -> AIMessage:
+    return AIMessage("", tool_calls=[{"name": tool, "args": args,
+                                      "id": call_id or f"call_{tool}"}])
 
 
 def say(text: str) -> AIMessage:
