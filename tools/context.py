@@ -11,16 +11,18 @@ from store.db import Database
 from store.errors import (
     AuthenticationFailed,
     ConfigError,
+    Conflict,
     ConnectusError,
     PermissionDenied,
     TransientError,
+    ValidationFailed,
 )
 from store.models import Role
 from store.settings import Settings
 
 # the doors see the error tree through here (DESIGN.md: ui -> tools, never ui -> store)
-__all__ = ["AuthenticationFailed", "Caller", "ConfigError", "ConnectusError", "Services",
-           "Settings", "TransientError", "require"]
+__all__ = ["AuthenticationFailed", "Caller", "ConfigError", "Conflict", "ConnectusError",
+           "Services", "Settings", "TransientError", "ValidationFailed", "require"]
 
 
 @dataclass

@@ -182,5 +182,19 @@ def eval_agent(
     _run(main())
 
 
+@app.command()
+def ask(question: Annotated[str, typer.Argument(help="the question, in plain language")],
+        thread: Annotated[str | None, typer.Option(help="go on with this thread")] = None,
+        api_key: Annotated[str | None, typer.Option(
+            envvar="CONNECTUS_API_KEY", help="ask as this key's user (else the demo owner)")]
+        = None,
+        yes: Annotated[bool, typer.Option("--yes", help="confirm writes without asking")]
+        = False) -> None:
+    """Ask Connectus in the terminal: tool steps shown, writes confirmed at a prompt."""
+    from ui.ask_terminal import ask_in_terminal
+
+    _run(ask_in_terminal(_settings(), question, thread, api_key, yes))
+
+
 if __name__ == "__main__":
     app()

@@ -1,5 +1,6 @@
 """Every table, importable from one place: ``from store.models import Integration``."""
 
+from store.models.agent import AgentConfirmation, AgentPolicy
 from store.models.base import EMBEDDING_DIM, Base, TenantScoped
 from store.models.flows import DeadLetter, SyncConflict
 from store.models.integrations import (
@@ -17,7 +18,8 @@ from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
 from store.models.workflows import CrmContact, WorkflowDeadLetter
 
 __all__ = [
-    "EMBEDDING_DIM", "ApiKey", "ApiUsage", "AuditLog", "Base", "ConnectusInsight",
+    "EMBEDDING_DIM", "AgentConfirmation", "AgentPolicy", "ApiKey", "ApiUsage", "AuditLog",
+    "Base", "ConnectusInsight",
     "CrmContact", "DataFlow", "DeadLetter", "HealthLog", "Integration", "IntegrationProvider",
     "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
     "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",

@@ -9,6 +9,7 @@ from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui.api import errors
 from ui.api.limits import BodyLimit
 from ui.api.routes import (
+    ask,
     conflicts,
     data_flows,
     health,
@@ -46,4 +47,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(recovery.router)
     app.include_router(workflows.router)
     app.include_router(webhooks.router)
+    app.include_router(ask.router)
     return app

@@ -1,0 +1,52 @@
+"""Every tool the agent (and the MCP server) may call, in one place: names and argument
+names are a contract the evals rely on.
+
+Reads answer at once; writes are planned, shown, confirmed by a person, then applied
+(tools/agent_tool.py). Tenant and user always come from the caller, never from a tool's
+arguments.
+
+Waiting to be wired (their operations are being built elsewhere): each is one AgentTool
+line in READS with an args model and a read function, like ``list_workflows``:
+``health_summary()``, ``health_logs(integration?, severity?, since?)``,
+``api_usage(integration?)`` (tools/health_*.py, tools/usage.py);
+``list_insights(integration?)``, ``recommendations(integration?)`` (tools/insights.py,
+reads) and ``resolve_insight(insight)`` (a write: a plan and an apply, inverse
+"unresolve"); ``search_knowledge(query)`` (tools/knowledge.py). ``insight`` resolves by
+id or title already (tools/resolve.py).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from tools.agent_flow_writes import FLOW_WRITES, UNDO_ONLY
+from tools.agent_reads import READS
+from tools.agent_tool import AgentTool, Applier
+from tools.agent_writes import WRITES
+from tools.confirmations import UNDO
+
+TOOLS: dict[str, AgentTool] = {tool.name: tool for tool in [*READS, *WRITES, *FLOW_WRITES,
+                                                             UNDO]}
+
+
+def tool_named(name: str) -> AgentTool | None:
+    return TOOLS.get(name)
+
+
+def applier(name: str) -> Applier:
+    """What applies a write by name: a tool's, or one only an undo runs."""
+    tool = TOOLS.get(name)
+    if tool is not None and tool.apply is not None:
+        return tool.apply
+    return UNDO_ONLY[name]
+
+
+def every_tool() -> list[AgentTool]:
+    return list(TOOLS.values())
+
+
+@cache
+def tool_schemas() -> tuple[dict[str, Any], ...]:
+    """Every tool as the model sees it; built once (pydantic's JSON schema is not cheap)."""
+    return tuple(tool.schema() for tool in TOOLS.values())
