@@ -35,6 +35,12 @@ async def _id(services: Services, caller: Caller, kind: str, ref: str | None) ->
         return await resolve(session, kind, ref)
 
 
+async def integration_ref(services: Services, caller: Caller,
+                          ref: str | None) -> uuid.UUID | None:
+    """An integration's id from its id or (partial, misspelt) name; None for every one."""
+    return await _id(services, caller, "integration", ref)
+
+
 class NoArgs(ToolArgs):
     pass
 

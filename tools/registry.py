@@ -6,9 +6,7 @@ Reads answer at once; writes are planned, shown, confirmed by a person, then app
 arguments.
 
 Waiting to be wired (their operations are being built elsewhere): each is one AgentTool
-line in READS with an args model and a read function, like ``list_workflows``:
-``health_summary()``, ``health_logs(integration?, severity?, since?)``,
-``api_usage(integration?)`` (tools/health_*.py, tools/usage.py);
+line with an args model and a read function, like ``list_workflows``:
 ``list_insights(integration?)``, ``recommendations(integration?)`` (tools/insights.py,
 reads) and ``resolve_insight(insight)`` (a write: a plan and an apply, inverse
 "unresolve"); ``search_knowledge(query)`` (tools/knowledge.py). ``insight`` resolves by
@@ -21,13 +19,14 @@ from functools import cache
 from typing import Any
 
 from tools.agent_flow_writes import FLOW_WRITES, UNDO_ONLY
+from tools.agent_monitoring import MONITORING
 from tools.agent_reads import READS
 from tools.agent_tool import AgentTool, Applier
 from tools.agent_writes import WRITES
 from tools.confirmations import UNDO
 
-TOOLS: dict[str, AgentTool] = {tool.name: tool for tool in [*READS, *WRITES, *FLOW_WRITES,
-                                                             UNDO]}
+TOOLS: dict[str, AgentTool] = {tool.name: tool for tool in [
+    *READS, *MONITORING, *WRITES, *FLOW_WRITES, UNDO]}
 
 
 def tool_named(name: str) -> AgentTool | None:

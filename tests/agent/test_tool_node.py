@@ -23,6 +23,8 @@ CONTRACT = {
     "list_data_flows": {"integration"}, "test_mapping": {"data_flow"},
     "list_workflows": {"integration"}, "workflow_runs": {"workflow"},
     "explain_failure": {"integration", "data_flow", "workflow"},
+    "health_summary": set(), "health_logs": {"integration", "severity", "since"},
+    "api_usage": {"integration"},
     "create_integration": {"provider", "name"}, "update_integration": {"integration"},
     "delete_integration": {"integration"}, "sync_now": {"integration", "data_flow"},
     "create_data_flow": {"integration", "name", "direction", "source_fields",

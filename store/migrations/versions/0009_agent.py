@@ -5,7 +5,7 @@ are its own, made by its own migrations when the agent first runs (agent/checkpo
 Only new tables, so an existing installation upgrades in place.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006
 """
 
 from collections.abc import Sequence
