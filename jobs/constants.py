@@ -28,3 +28,7 @@ WORKFLOW_SWEEP_EVERY_S = 10  # undispatched events and runs nobody works on are 
 WORKFLOW_STALE_S = 30.0  # how long an event may wait for dispatch, or a queued run for a worker
 WORKFLOW_TICK_EVERY_S = 10  # schedule triggers due within the next tick are queued for their time
 WORKFLOW_CONDITIONS_EVERY_S = 30  # condition triggers are checked this often
+
+# insight jobs (jobs/insights/)
+INSIGHTS_EVERY_MIN = 5  # the detectors run this often over every tenant
+INSIGHTS_TIMEOUT_S = 300

@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.add_column(TABLE, sa.Column('times_opened', sa.Integer(), server_default='1',
                                    nullable=False))
     op.add_column(TABLE, sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True))
-    op.execute(f"UPDATE {TABLE} SET opened_at = created_at, last_seen_at = created_at")
+    op.execute("UPDATE connectus_insights SET opened_at = created_at, last_seen_at = created_at")
     op.create_table('insight_settings',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('auto_tune_frequency', sa.Boolean(), nullable=False),
