@@ -12,6 +12,7 @@ from ui.api.routes import (
     conflicts,
     data_flows,
     health,
+    insights,
     integrations,
     providers,
     records,
@@ -44,4 +45,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(recovery.router)
     app.include_router(workflows.router)
     app.include_router(webhooks.router)
+    app.include_router(insights.router)
     return app
