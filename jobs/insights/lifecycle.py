@@ -23,6 +23,8 @@ from jobs.insights.finding import Finding, Snapshot
 from store.models import ConnectusInsight
 
 HELD = "held_by_person"  # details flag: resolved by a person while the condition held
+SLACK = "slack"  # where this opening's warning was posted (jobs/insights/warnings.py)
+KEPT = (HELD, SLACK)  # details the lifecycle owns, kept when a detector's numbers change
 
 
 def _fill(row: ConnectusInsight, finding: Finding) -> None:
@@ -33,7 +35,7 @@ def _fill(row: ConnectusInsight, finding: Finding) -> None:
     row.insight_type, row.priority = finding.insight_type, finding.priority
     row.action_items = list(finding.action_items)
     row.integration_id = finding.integration_id
-    row.details = {**finding.details, **({HELD: True} if row.details.get(HELD) else {})}
+    row.details = {**finding.details, **{k: row.details[k] for k in KEPT if k in row.details}}
 
 
 async def reconcile(session: AsyncSession, snap: Snapshot, findings: Iterable[Finding],
@@ -56,6 +58,7 @@ async def reconcile(session: AsyncSession, snap: Snapshot, findings: Iterable[Fi
             row.is_resolved, row.is_read = False, False
             row.resolved_at, row.resolved_by, row.notified_at = None, None, None
             row.opened_at, row.times_opened = now, row.times_opened + 1
+            row.details = {}  # the last opening's warning is not this one's
             opened.append(row)
         _fill(row, finding)
         row.last_seen_at = now

@@ -3,7 +3,7 @@ stays quiet on a healthy history, and resolves when the trouble clears."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 
