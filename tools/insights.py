@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,7 +83,7 @@ class Recommendation(BaseModel):
 
 
 class InsightUpdate(PartialUpdate):
-    is_read: bool | MISSING = MISSING
+    is_read: StrictBool | MISSING = MISSING
     is_resolved: Literal[True] | MISSING = Field(MISSING, description=(
         "true resolves it (as POST .../resolve/); an insight reopens by itself when its "
         "condition returns"))
@@ -95,8 +95,8 @@ class InsightSettingsPublic(BaseModel):
 
 
 class InsightSettingsUpdate(PartialUpdate):
-    auto_tune_frequency: bool | MISSING = MISSING
-    slack_warnings: bool | MISSING = MISSING
+    auto_tune_frequency: StrictBool | MISSING = MISSING
+    slack_warnings: StrictBool | MISSING = MISSING
 
 
 def _public(row: ConnectusInsight) -> InsightPublic:
