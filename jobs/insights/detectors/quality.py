@@ -19,8 +19,9 @@ def _rule_name(flow: DataFlow, field: Any, rule: Any) -> str:
     for mapping in flow.mappings or []:
         if isinstance(mapping, dict) and mapping.get("target") == field:
             rules = mapping.get("rules") or []
-            if isinstance(rule, int) and 0 <= rule < len(rules) and isinstance(rules[rule], dict):
-                return str(rules[rule].get("type") or rules[rule].get("rule") or rule)
+            if isinstance(rule, int) and 0 <= rule < len(rules):
+                found = rules[rule]  # {"rule": "email", ...}, or "trim" for {"rule": "trim"}
+                return str(found.get("rule") or rule) if isinstance(found, dict) else str(found)
     return str(rule) if rule is not None else "the write"
 
 

@@ -132,8 +132,8 @@ async def test_stale_flow_and_its_recovery(services: Services) -> None:
 async def rejections_history(services: Services, recent_failed: int) -> History:
     history = await make_history(services)
     flow = await history.flow(mappings=[
-        {"source": "email", "target": "email", "rules": [{"type": "email"}]},
-        {"source": "phone", "target": "phone", "rules": [{"type": "trim"}, {"type": "phone"}]}])
+        {"source": "email", "target": "email", "rules": [{"rule": "email"}]},
+        {"source": "phone", "target": "phone", "rules": ["trim", {"rule": "phone"}]}])
     await history.runs(flow, hourly(NOW - 7 * DAY, NOW - DAY), records_read=100,
                        records_failed=1, records_written=5)
     await history.runs(flow, hourly(NOW - DAY + HOUR, NOW), records_read=100,
