@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from jobs.insights.finding import DAY, GOOD, WINDOW, EventStats, IntegrationView, Snapshot
 from store.crypto import SecretBox
@@ -27,6 +28,10 @@ from store.models import (
 from store.queries import decrypt_credentials
 
 MAX_REJECTIONS = 2_000  # dead letters read per tick to find the rule that fails most
+# what the detectors read of a run: not its cursors, checkpoint or summary
+RUN_COLUMNS = load_only(SyncRun.data_flow_id, SyncRun.status, SyncRun.started_at,
+                        SyncRun.finished_at, SyncRun.records_read, SyncRun.records_written,
+                        SyncRun.records_failed, SyncRun.records_deleted, SyncRun.error)
 
 
 def _daily_limit(row: Integration, limits: dict[str, Any]) -> int | None:
@@ -60,7 +65,8 @@ async def load_snapshot(session: AsyncSession, vault: SecretBox, tenant_id: uuid
     flows = list((await session.scalars(select(DataFlow).order_by(DataFlow.name))).all())
     runs: dict[uuid.UUID, list[Any]] = {}
     for run in (await session.scalars(
-            select(SyncRun).where(SyncRun.finished_at >= since, SyncRun.finished_at <= now)
+            select(SyncRun).options(RUN_COLUMNS)
+            .where(SyncRun.finished_at >= since, SyncRun.finished_at <= now)
             .order_by(SyncRun.finished_at))).all():
         runs.setdefault(run.data_flow_id, []).append(run)
     last_good = {flow: at for flow, at in (await session.execute(
