@@ -14,6 +14,7 @@ from sqlalchemy.orm import load_only
 
 from jobs.insights.finding import DAY, GOOD, WINDOW, EventStats, IntegrationView, Snapshot
 from store.crypto import SecretBox
+from store.errors import SecretError
 from store.models import (
     ApiUsage,
     DataFlow,
@@ -44,7 +45,7 @@ def _daily_limit(row: Integration, limits: dict[str, Any]) -> int | None:
 def _view(row: Integration, provider: IntegrationProvider, vault: SecretBox) -> IntegrationView:
     try:
         credentials = decrypt_credentials(vault, row)
-    except Exception:  # an undecryptable row is the reconnect detector's business, not ours
+    except SecretError:  # a key problem for the operator; the token's expiry is unknown then
         credentials = {}
     expires = credentials.get("expires_at")
     return IntegrationView(
