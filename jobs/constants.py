@@ -31,3 +31,6 @@ WORKFLOW_CONDITIONS_EVERY_S = 30  # condition triggers are checked this often
 
 # health scores (jobs/health/): the cron works every tenant's scores out again this often
 HEALTH_EVERY_MIN = 5
+# insight jobs (jobs/insights/)
+INSIGHTS_EVERY_MIN = 5  # the detectors run this often over every tenant
+INSIGHTS_TIMEOUT_S = 300

@@ -1,5 +1,5 @@
 """The arq worker: the sync and workflow jobs and crons, and a heartbeat that /healthz
-reads; the insight jobs join it with their own issue.
+reads; and the insight jobs' cron.
 
 ``connectus worker`` runs one of these against ``REDIS_URL``; run as many as
 you like on any machines that share ``DATABASE_URL`` and ``REDIS_URL``.
@@ -19,6 +19,7 @@ from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.health.refresh import CRON_JOBS as HEALTH_CRON_JOBS
+from jobs.insights.jobs import CRON_JOBS as INSIGHT_CRON_JOBS
 from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
 from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
@@ -75,7 +76,8 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
     # restart, a test) must start from scratch, run_at_startup included
     cron_jobs = [replace(job, next_run=None) for job in (
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS,
-        *UPKEEP_CRON_JOBS, *WORKFLOW_CRON_JOBS, *HEALTH_CRON_JOBS)]
+        *UPKEEP_CRON_JOBS, *WORKFLOW_CRON_JOBS, *HEALTH_CRON_JOBS,
+        *INSIGHT_CRON_JOBS)]
     _quiet({job.name for job in cron_jobs})
     return Worker(
         functions=[*SYNC_JOBS, *UPKEEP_JOBS, *WORKFLOW_JOBS],

@@ -13,14 +13,14 @@ from store.models.integrations import (
     WorkflowAutomation,
     WorkflowRun,
 )
-from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog
+from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog, InsightSettings
 from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
 from store.models.workflows import CrmContact, WorkflowDeadLetter
 
 __all__ = [
     "EMBEDDING_DIM", "AgentConfirmation", "AgentPolicy", "ApiKey", "ApiUsage", "AuditLog",
-    "Base", "ConnectusInsight",
-    "CrmContact", "DataFlow", "DeadLetter", "HealthLog", "Integration", "IntegrationProvider",
+    "Base", "ConnectusInsight", "CrmContact", "DataFlow", "DeadLetter", "HealthLog",
+    "InsightSettings", "Integration", "IntegrationProvider",
     "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
     "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",
 ]

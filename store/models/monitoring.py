@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -83,3 +84,31 @@ class ConnectusInsight(HasId, TenantScoped, Base):
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
+    # -- the insight jobs (jobs/insights/): which detector, its numbers, and the life of
+    # the condition: opened (again), last seen, cleared, and the Slack warning of this opening
+    detector: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                   server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(20))  # "condition" or "person"
+    times_opened: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InsightSettings(TenantScoped, Base):
+    """A tenant's choices about insights: whether frequency advice is applied by itself,
+    and whether high-priority insights warn in Slack."""
+
+    __tablename__ = "insight_settings"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    auto_tune_frequency: Mapped[bool] = mapped_column(Boolean, default=False)
+    slack_warnings: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("tenant_id"),)

@@ -13,6 +13,7 @@ from ui.api.routes import (
     conflicts,
     data_flows,
     health,
+    insights,
     integrations,
     monitoring,
     providers,
@@ -48,4 +49,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(webhooks.router)
     app.include_router(ask.router)
+    app.include_router(insights.router)
     return app
