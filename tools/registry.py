@@ -7,10 +7,7 @@ arguments.
 
 Waiting to be wired (their operations are being built elsewhere): each is one AgentTool
 line with an args model and a read function, like ``list_workflows``:
-``list_insights(integration?)``, ``recommendations(integration?)`` (tools/insights.py,
-reads) and ``resolve_insight(insight)`` (a write: a plan and an apply, inverse
-"unresolve"); ``search_knowledge(query)`` (tools/knowledge.py). ``insight`` resolves by
-id or title already (tools/resolve.py).
+``search_knowledge(query)`` (tools/knowledge.py).
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from tools.agent_flow_writes import FLOW_WRITES, UNDO_ONLY
+from tools.agent_insights import INSIGHTS
 from tools.agent_monitoring import MONITORING
 from tools.agent_reads import READS
 from tools.agent_tool import AgentTool, Applier
@@ -26,7 +24,7 @@ from tools.agent_writes import WRITES
 from tools.confirmations import UNDO
 
 TOOLS: dict[str, AgentTool] = {tool.name: tool for tool in [
-    *READS, *MONITORING, *WRITES, *FLOW_WRITES, UNDO]}
+    *READS, *MONITORING, *INSIGHTS, *WRITES, *FLOW_WRITES, UNDO]}
 
 
 def tool_named(name: str) -> AgentTool | None:
