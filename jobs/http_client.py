@@ -22,9 +22,9 @@ CONNECTIONS = 100  # at once, over all the providers a worker talks to
 KEEPALIVE_S = 30.0
 
 
-def shared_client() -> httpx.AsyncClient:
+def shared_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
     return httpx.AsyncClient(
-        cookies=no_cookies, timeout=30.0,
+        cookies=no_cookies, timeout=30.0, transport=transport,
         limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS,
                             keepalive_expiry=KEEPALIVE_S))

@@ -160,6 +160,8 @@ def bench_workflows(
         workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
         max_jobs: Annotated[int, typer.Option(min=1, help="jobs each worker runs at once")]
         = 50,
+        concurrency: Annotated[int, typer.Option(
+            min=1, help="deliveries in flight at most (HubSpot's default: 10)")] = 10,
         redeliveries: Annotated[float, typer.Option(
             min=0, max=0.5, help="share of deliveries that repeat an earlier event")] = 0.02,
         keep: Annotated[bool, typer.Option(help="keep the bench tenant to look at")] = False,
@@ -173,7 +175,8 @@ def bench_workflows(
 
     async def main() -> None:
         result = await measure(_settings(), seconds, rate=rate, workers=workers,
-                               max_jobs=max_jobs, redelivery_share=redeliveries, keep=keep)
+                               max_jobs=max_jobs, concurrency=concurrency,
+                               redelivery_share=redeliveries, keep=keep)
         typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
 
     _run(main())

@@ -1,16 +1,17 @@
 """The load side of ``connectus bench workflows``: signed HubSpot deliveries on loopback.
 
 ``python -m evals.bench.workflow_load CONFIG_JSON`` POSTs, for ``CONFIG.seconds``, one
-HubSpot ``contact.creation`` delivery after another to ``CONFIG.url`` at
-``CONFIG.rate`` a second (open loop: each is due at its time whether or not the earlier
-ones were answered, at most ``CONFIG.concurrency`` in flight), each a distinct event
-about a distinct contact, signed as HubSpot signs (``X-HubSpot-Signature-v3`` over
-method, URI, body and ``X-HubSpot-Request-Timestamp``). A share
-``CONFIG.redelivery_share`` are redeliveries of an event already sent (answered or not
-yet: a slow answer is what makes HubSpot retry), as HubSpot makes them: the same event
-with ``attemptNumber`` one higher, a fresh timestamp and signature. It writes the
+HubSpot ``contact.creation`` delivery after another to ``CONFIG.url`` at ``CONFIG.rate``
+a second (open loop: each is due at its time whether or not the earlier ones were
+answered, at most ``CONFIG.concurrency`` in flight, HubSpot's default 10), each a
+distinct event about a distinct contact, signed as HubSpot signs
+(``X-HubSpot-Signature-v3`` over method, URI, body and ``X-HubSpot-Request-Timestamp``).
+A share ``CONFIG.redelivery_share`` are redeliveries of an event already sent (answered
+or not yet: a slow answer is what makes HubSpot retry), as HubSpot makes them: the same
+event with ``attemptNumber`` one higher, a fresh timestamp and signature. It writes the
 accepted event ids to ``CONFIG.accepted_path`` and prints one JSON line: what was sent,
-what was answered how, and each request's latency (from the moment it was sent to its whole answer).
+what was answered how, and each request's latency (from the moment it was sent to its
+whole answer).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from connectors.providers.hubspot import signature_v3
 from connectors.sandbox.hubspot.data import PORTAL_ID
 
 FIRST_EVENT_ID = 10_000_000
+CONCURRENCY = 10  # HubSpot's default for an app's webhooks: at most 10 requests in flight
 
 
 def event(n: int, first_contact: int) -> dict[str, Any]:
@@ -61,7 +63,7 @@ class Load:
         self.seconds, self.rate = float(config["seconds"]), float(config["rate"])
         self.first_contact = int(config["first_contact"])
         self.redelivery_share = float(config.get("redelivery_share", 0.02))
-        self.concurrency = int(config.get("concurrency", 64))
+        self.concurrency = int(config.get("concurrency", CONCURRENCY))
         self.gate = asyncio.Semaphore(self.concurrency)
         self.random = random.Random(int(config.get("seed", 7)))
         self.latencies: list[float] = []
@@ -99,7 +101,10 @@ class Load:
         async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
             began_at, began = time.time(), time.perf_counter()
             n = sent = 0
-            while (due := sent / self.rate) < self.seconds:
+            # for S seconds of the clock: deliveries the ingress was too slow to take by
+            # then are not sent (offered_per_s says how many were)
+            while (due := sent / self.rate) < self.seconds \
+                    and time.perf_counter() - began < self.seconds:
                 wait = due - (time.perf_counter() - began)
                 if wait > 0:
                     await asyncio.sleep(wait)

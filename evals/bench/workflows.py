@@ -12,8 +12,9 @@ integration on the simulators and the brief's two-action workflow (``contact.cre
 -> ``create_contact`` into the Connectus CRM -> ``send_notification`` to Slack), removed
 at the end unless ``keep``.
 
-After the load has sent its last delivery the bench waits (at most ``drain_s``) until
-every accepted event has a finished run, then counts: runs succeeded, events accepted
+After the load has sent its last delivery the bench waits until every accepted event
+has a finished run (while runs still finish: at most ``STALLED_S`` without one, and
+``drain_s`` in all), then counts: runs succeeded, events accepted
 but without one (``lost``), and anything done more than once per event (``duplicated``:
 runs, CRM contacts, Slack messages). ``executions_per_s`` is the runs that succeeded
 over the time from the first delivery to the last run's end, so a backlog the workers
@@ -42,6 +43,7 @@ from sqlalchemy import delete, func, select, text
 
 from connectors.providers.hubspot import SPEC as HUBSPOT
 from connectors.providers.slack import SPEC as SLACK
+from evals.bench.workflow_load import CONCURRENCY
 from store.accounts import Caller, create_tenant, create_user
 from store.errors import SystemFault
 from store.models import CrmContact, Role, Tenant, WebhookEvent, WorkflowAutomation, WorkflowRun
@@ -55,6 +57,7 @@ N8N_ANCHOR = {"executions_per_s": N8N_EXECUTIONS_PER_S, "machine": "c5a.large, 2
               "workflow": "webhook trigger and one Set node, single instance",
               "source": "n8n docs, hosting/scaling/performance-benchmarking"}
 FIRST_CONTACT = 1001  # the simulator's first contact id
+STALLED_S = 30.0  # the drain gives up this long after the last run finished
 NOTE = ("every part on this machine, each in its own process: PostgreSQL, Redis, the "
         "HubSpot+Slack simulator, one `connectus serve` ingress, the workers, the load; "
         "the simulators' rate limits and the connectors' quota budgets are lifted alike "
@@ -175,12 +178,18 @@ async def _tally(services: Services, caller: Caller, workflow_id: str,
 
 async def _drain(services: Services, caller: Caller, workflow_id: str, accepted: set[int],
                  drain_s: float) -> tuple[dict[str, Any], float]:
-    started = time.monotonic()
+    """Until every accepted event has its run, while runs still finish: it gives up after
+    ``STALLED_S`` without one more finished, or ``drain_s`` in all."""
+    started = last_progress = time.monotonic()
+    finished = -1
     while True:
         tally = await _tally(services, caller, workflow_id, accepted)
-        waited = time.monotonic() - started
-        if (tally["lost"] == 0 and tally["unfinished"] == 0) or waited > drain_s:
-            return tally, waited
+        now = time.monotonic()
+        if tally["succeeded"] + tally["failed"] > finished:
+            finished, last_progress = tally["succeeded"] + tally["failed"], now
+        if (tally["lost"] == 0 and tally["unfinished"] == 0) or now - started > drain_s \
+                or now - last_progress > STALLED_S:
+            return tally, now - started
         await asyncio.sleep(0.5)
 
 
@@ -207,10 +216,10 @@ async def _parts(settings: Settings, services: Services) -> AsyncIterator[Parts]
 
 
 async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 600,
-                          workers: int = 2, max_jobs: int = 50, concurrency: int = 64,
+                          workers: int = 2, max_jobs: int = 50, concurrency: int = CONCURRENCY,
                           redelivery_share: float = 0.02, drain_s: float | None = None,
                           keep: bool = False) -> dict[str, Any]:
-    drain = drain_s if drain_s is not None else max(30.0, seconds)
+    drain = drain_s if drain_s is not None else max(120.0, 4 * seconds)
     records = int(seconds * rate * 1.2) + 1000
     async with running(settings) as services:
         caller = await _tenant(services)
