@@ -71,10 +71,16 @@ class Load:
         self.made: list[dict[str, Any]] = []  # every new event, in order
         self.accepted: set[int] = set()  # the ids of events a delivery was answered 2xx
         self.redelivered: set[int] = set()
+        self.deadline = float("inf")  # when sending stops (set when it starts)
+        self.unsent = 0  # deliveries due before the deadline but not sent by then
+        self.redeliveries = 0  # sent
         self.late_ms = 0.0  # how far behind its schedule the latest send was, at most
 
     async def send(self, client: httpx.AsyncClient, item: dict[str, Any], new: bool) -> None:
         async with self.gate:
+            if time.perf_counter() > self.deadline:
+                self.unsent += 1  # its time came while the ingress was still busy
+                return
             headers, body = signed(self.secret, self.url, [item])  # fresh when it goes
             started = time.perf_counter()
             try:
@@ -84,6 +90,7 @@ class Load:
                 status = type(exc).__name__
             self.latencies.append((time.perf_counter() - started) * 1000)
         self.statuses[status] += 1
+        self.redeliveries += not new
         if status.startswith("2"):
             self.accepted.add(int(item["eventId"]))
 
@@ -100,6 +107,7 @@ class Load:
         tasks: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
             began_at, began = time.time(), time.perf_counter()
+            self.deadline = began + self.seconds
             n = sent = 0
             # for S seconds of the clock: deliveries the ingress was too slow to take by
             # then are not sent (offered_per_s says how many were)
@@ -118,8 +126,9 @@ class Load:
                 task.add_done_callback(tasks.discard)
             await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - began
+        sent -= self.unsent
         return {"began_at": began_at, "seconds": round(elapsed, 3), "sent": sent,
-                "new_events": n, "redeliveries": sent - n,
+                "unsent": self.unsent, "redeliveries": self.redeliveries,
                 "events": len(self.accepted), "statuses": dict(self.statuses),
                 "redelivered_events": len(self.redelivered),
                 "p50_ms": round(statistics.median(self.latencies), 2) if self.latencies else 0,
