@@ -8,11 +8,13 @@ failure that escapes sets the integration's status by the one rule,
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy import update
 
@@ -36,8 +38,13 @@ async def open_connector(db: Database, vault: SecretBox, redis: Redis,
                          priority: Priority = Priority.sync,
                          attempts: Attempts | None = None,
                          max_wait_s: float = 30.0,
-                         allow_private: bool = False) -> AsyncIterator[Connector]:
-    """``allow_private``: the operator's CONNECTUS_ALLOW_PRIVATE_URLS (Settings)."""
+                         allow_private: bool = False,
+                         http: httpx.AsyncClient | None = None,
+                         recorder: UsageRecorder | None = None) -> AsyncIterator[Connector]:
+    """``allow_private``: the operator's CONNECTUS_ALLOW_PRIVATE_URLS (Settings); ``http``:
+    a client shared with other connectors (jobs/http_client.py), else one of its own;
+    ``recorder``: a usage recorder its owner flushes (jobs/usage_batches.py), else one
+    flushed when the connector closes."""
     spec = connector_spec(provider)
     if spec is None:
         raise ValidationFailed(f"no connector for provider {provider!r}")
@@ -47,12 +54,15 @@ async def open_connector(db: Database, vault: SecretBox, redis: Redis,
     async def save(fresh: dict[str, Any]) -> None:
         await _store_credentials(db, vault, tenant_id, integration_id, fresh)
 
-    recorder = UsageRecorder(db, tenant_id, integration_id)
+    own = recorder is None
     try:
-        async with recorder:
+        async with contextlib.AsyncExitStack() as owned:
+            if recorder is None:  # one of its own, flushed when the connector closes
+                recorder = await owned.enter_async_context(
+                    UsageRecorder(db, tenant_id, integration_id))
             connector = Connector(spec, credentials, integration.settings, redis=redis,
                                   priority=priority, observer=recorder, save_credentials=save,
-                                  attempts=attempts, max_wait_s=max_wait_s)
+                                  attempts=attempts, max_wait_s=max_wait_s, http=http)
             try:
                 await check_destinations(connector, allow_private=allow_private)
                 yield connector
@@ -65,7 +75,9 @@ async def open_connector(db: Database, vault: SecretBox, redis: Redis,
             finally:
                 await connector.aclose()
     finally:
-        if recorder.failures_written:  # an error was logged: the score is due again now
+        # its own recorder logged an error: the score is due again now (a shared recorder
+        # writes its logs when its owner flushes, and the cron's rescoring reads them)
+        if own and recorder is not None and recorder.failures_written:
             await refresh_health(db, vault, tenant_id, [integration_id])
 
 

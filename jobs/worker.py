@@ -19,13 +19,19 @@ from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.health.refresh import CRON_JOBS as HEALTH_CRON_JOBS
+from jobs.http_client import shared_client
 from jobs.insights.jobs import CRON_JOBS as INSIGHT_CRON_JOBS
 from jobs.sync.jobs import CRON_JOBS as SYNC_CRON_JOBS
 from jobs.sync.jobs import JOBS as SYNC_JOBS
 from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
 from jobs.sync.upkeep_jobs import JOBS as UPKEEP_JOBS
+from jobs.usage_batches import UsageBatches
 from jobs.workflows.jobs import CRON_JOBS as WORKFLOW_CRON_JOBS
 from jobs.workflows.jobs import JOBS as WORKFLOW_JOBS
+
+# jobs one worker runs at once; they wait on the network and the database far more than
+# they compute, so this is about connections held, not cores
+MAX_JOBS = 10
 
 
 class QuietTicks(logging.Filter):
@@ -52,7 +58,21 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
+    # shared by the workflow runs' connectors
+    ctx.setdefault("http", shared_client())
+    if "usage" not in ctx:
+        ctx["usage"] = UsageBatches(ctx["db"])
+        ctx["usage"].start()
     await heartbeat(ctx)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    usage = ctx.pop("usage", None)
+    if usage is not None:
+        await usage.close()
+    http = ctx.pop("http", None)
+    if http is not None:
+        await http.aclose()
 
 
 def _quiet(names: set[str]) -> None:
@@ -69,7 +89,7 @@ def redis_settings(url: str) -> RedisSettings:
 
 
 def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = True,
-                 burst: bool = False) -> Worker:
+                 burst: bool = False, max_jobs: int = MAX_JOBS) -> Worker:
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
     ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
     # copies: a CronJob remembers its next run, and a second worker in this process (a
@@ -85,9 +105,10 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
         on_startup=_startup,
+        on_shutdown=_shutdown,
         ctx=ctx,
         handle_signals=handle_signals,
         burst=burst,
         poll_delay=0.2,
-        max_jobs=10,
+        max_jobs=max_jobs,
     )

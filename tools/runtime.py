@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from connectors.egress import register_own_sandbox
 from jobs.constants import QUEUE_NAME
-from jobs.worker import build_worker, redis_settings
+from jobs.worker import MAX_JOBS, build_worker, redis_settings
 from store.crypto import SecretBox, load_keys
 from store.db import Database
 from store.embedded import EmbeddedServices
@@ -96,12 +96,13 @@ async def running(settings: Settings, *, migrate: bool = True,
         await asyncio.to_thread(embedded.stop)
 
 
-def worker_for(services: Services, *, handle_signals: bool = True) -> Worker:
+def worker_for(services: Services, *, handle_signals: bool = True,
+               max_jobs: int | None = None) -> Worker:
     """An arq worker sharing these services' database, keys and Redis."""
     return build_worker(services.extras["redis_url"],
                         {"db": services.db, "vault": services.vault,
                          "allow_private": services.settings.allow_private_urls},
-                        handle_signals=handle_signals)
+                        handle_signals=handle_signals, max_jobs=max_jobs or MAX_JOBS)
 
 
 def sandbox_app(seed: int = 7) -> FastAPI:

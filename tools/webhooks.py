@@ -32,7 +32,7 @@ from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from jobs.constants import WEBHOOK_REJECTIONS_KEY
 from jobs.sync import realtime
-from jobs.workflows.dispatch import StoredEvent, dispatch_events
+from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
 from store.errors import NotFound, TransientError, ValidationFailed
 from store.models import HealthLog, Integration, WebhookEvent
 from store.queries import decrypt_credentials, find_integration
@@ -99,9 +99,11 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
             if inserted is not None:
                 new.append(StoredEvent(inserted, event.event_id[:200],
                                        event.event_type[:100], event.payload))
+        # stored and handed to the workflows in one transaction: no event is left between
+        made = await dispatch_in(session, integration.tenant_id, integration.id, new)
+    await enqueue_all(services.queue, made)
     stored = len(new)
     await realtime.on_webhook(services.db, services.queue, integration, spec.webhooks, events)
-    await dispatch_events(services.db, services.queue, integration.tenant_id, integration.id, new)
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())

@@ -182,6 +182,35 @@ def eval_agent(
     _run(main())
 
 
+@bench.command("workflows")
+def bench_workflows(
+        seconds: Annotated[float, typer.Option(min=0.5, help="how long the load sends")] = 60,
+        rate: Annotated[float, typer.Option(min=1, help="deliveries a second offered")] = 600,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+        max_jobs: Annotated[int, typer.Option(min=1, help="jobs each worker runs at once")]
+        = 50,
+        concurrency: Annotated[int, typer.Option(
+            min=1, help="deliveries in flight at most (HubSpot's default: 10)")] = 10,
+        redeliveries: Annotated[float, typer.Option(
+            min=0, max=0.5, help="share of deliveries that repeat an earlier event")] = 0.02,
+        keep: Annotated[bool, typer.Option(help="keep the bench tenant to look at")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="one JSON object on one line "
+                                               "(else indented)")] = False,
+        ) -> None:
+    """Signed HubSpot webhooks into the ingress, a two-action workflow run for each."""
+    import json
+
+    from evals.bench.workflows import bench_workflows as measure
+
+    async def main() -> None:
+        result = await measure(_settings(), seconds, rate=rate, workers=workers,
+                               max_jobs=max_jobs, concurrency=concurrency,
+                               redelivery_share=redeliveries, keep=keep)
+        typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
+
+    _run(main())
+
+
 @app.command()
 def ask(question: Annotated[str, typer.Argument(help="the question, in plain language")],
         thread: Annotated[str | None, typer.Option(help="go on with this thread")] = None,

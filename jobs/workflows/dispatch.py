@@ -1,7 +1,8 @@
 """From stored provider events to queued workflow runs, once each.
 
-``dispatch_events`` is called by the webhook door right after a delivery's new events are
-stored. In one transaction it finds the integration's webhook workflows (by index:
+``dispatch_in`` runs in the webhook door's transaction that stores a delivery's new
+events (``dispatch_events`` is the same in a transaction of its own, for replays and the
+sweep). It finds the integration's webhook workflows (by index:
 tenant, integration, trigger event), makes one run per (workflow, event) that listens for
 the event (``ON CONFLICT DO NOTHING`` on the unique pair, so a redelivery, a second
 replica or a sweep racing this one adds nothing), puts an event no active workflow
@@ -9,9 +10,9 @@ takes on the dead-letter list when the integration has webhook workflows at all,
 marks the events dispatched; then it queues the new runs. A condition that reads only
 the event is decided here, so a workflow whose condition does not match makes no run.
 
-A process that dies between storing and dispatching leaves events undispatched, and a
-run whose job was lost stays queued: ``sweep`` (an arq cron) finds both and finishes
-the work, so a stored event is never lost.
+A run whose job was lost (its process died between the commit and the enqueue) stays
+queued, and so does an event left undispatched: ``sweep`` (an arq cron) finds both and
+finishes the work, so a stored event is never lost.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from arq import ArqRedis
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.constants import WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
@@ -55,45 +57,61 @@ async def dispatch_events(db: Database, queue: ArqRedis | None, tenant_id: uuid.
     """Runs for the events' workflows; returns the ids of the runs made now."""
     if not events:
         return []
-    now = utcnow()
     async with db.transaction(tenant_id) as session:
-        workflows = (await session.execute(
-            select(WorkflowAutomation.id, WorkflowAutomation.name, WorkflowAutomation.status,
-                   WorkflowAutomation.trigger_event, WorkflowAutomation.conditions)
-            .where(WorkflowAutomation.integration_id == integration_id,
-                   WorkflowAutomation.trigger_type == "webhook"))).all()
-        runs, dead = [], []
-        for event in events:
-            listening = [w for w in workflows if w.trigger_event == event.event_type]
-            active = [w for w in listening if w.status == "active"]
-            for workflow in active:
-                if roots(workflow.conditions) <= {"event"} and not matches(
-                        workflow.conditions, {"event": event.payload}):
-                    continue  # decided now: no run at all
-                runs.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
-                             "workflow_id": workflow.id, "webhook_event_id": event.id,
-                             "status": "queued", "trigger": "webhook", "started_at": now,
-                             "input": run_input(event), "context": {}, "steps": []})
-            if workflows and not active:
-                dead.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
-                             "webhook_event_id": event.id, "integration_id": integration_id,
-                             "event_type": event.event_type[:100], "status": "open",
-                             "reason": _why(event.event_type, list(workflows), listening),
-                             "runs": [], "created_at": now})
-        made: list[uuid.UUID] = []
-        if runs:
-            made = list((await session.scalars(
-                insert(WorkflowRun).values(runs).on_conflict_do_nothing(
-                    index_elements=["workflow_id", "webhook_event_id"])
-                .returning(WorkflowRun.id))).all())
-        if dead:
-            await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
-                index_elements=["webhook_event_id"]))
-        await session.execute(
-            update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
-            .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})
+        made = await dispatch_in(session, tenant_id, integration_id, events)
+    await enqueue_all(queue, made)
+    return made
+
+
+async def enqueue_all(queue: ArqRedis | None, made: list[uuid.UUID]) -> None:
+    """Queue runs once the transaction that made them has committed (a worker that took
+    one sooner would not find it)."""
     for run_id in made:
         await enqueue(queue, run_id)
+
+
+async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID,
+                      events: list[StoredEvent]) -> list[uuid.UUID]:
+    """The runs (and dead letters) for ``events``, in the caller's transaction, which may
+    be the one that stored them; the caller queues the runs it returns after committing."""
+    if not events:
+        return []
+    now = utcnow()
+    workflows = (await session.execute(
+        select(WorkflowAutomation.id, WorkflowAutomation.name, WorkflowAutomation.status,
+               WorkflowAutomation.trigger_event, WorkflowAutomation.conditions)
+        .where(WorkflowAutomation.integration_id == integration_id,
+               WorkflowAutomation.trigger_type == "webhook"))).all()
+    runs, dead = [], []
+    for event in events:
+        listening = [w for w in workflows if w.trigger_event == event.event_type]
+        active = [w for w in listening if w.status == "active"]
+        for workflow in active:
+            if roots(workflow.conditions) <= {"event"} and not matches(
+                    workflow.conditions, {"event": event.payload}):
+                continue  # decided now: no run at all
+            runs.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
+                         "workflow_id": workflow.id, "webhook_event_id": event.id,
+                         "status": "queued", "trigger": "webhook", "started_at": now,
+                         "input": run_input(event), "context": {}, "steps": []})
+        if workflows and not active:
+            dead.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
+                         "webhook_event_id": event.id, "integration_id": integration_id,
+                         "event_type": event.event_type[:100], "status": "open",
+                         "reason": _why(event.event_type, list(workflows), listening),
+                         "runs": [], "created_at": now})
+    made: list[uuid.UUID] = []
+    if runs:
+        made = list((await session.scalars(
+            insert(WorkflowRun).values(runs).on_conflict_do_nothing(
+                index_elements=["workflow_id", "webhook_event_id"])
+            .returning(WorkflowRun.id))).all())
+    if dead:
+        await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
+            index_elements=["webhook_event_id"]))
+    await session.execute(
+        update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
+        .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})
     return made
 
 

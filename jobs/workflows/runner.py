@@ -39,7 +39,9 @@ from jobs.constants import (
     WORKFLOW_STEP_MAX_TRIES,
     WORKFLOW_STEP_TIMEOUT_S,
 )
+from jobs.recording import UsageRecorder
 from jobs.sync.engine import new_owner
+from jobs.usage_batches import UsageBatches
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
 from jobs.workflows.conditions import matches
@@ -64,13 +66,9 @@ async def enqueue(queue: ArqRedis | None, run_id: uuid.UUID, *, attempt: str = "
 async def run_workflow(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Claim the run and take it as far as it goes now. A run another worker holds, or
     one that has ended, is left alone: this job ends at once."""
-    rid = uuid.UUID(run_id)
-    tenant_id = await runs.run_tenant(ctx["db"], rid)
-    if tenant_id is None:
-        return {"status": "gone", "run_id": run_id}
     lease_s = float(ctx.get("workflow_lease_s", WORKFLOW_LEASE_S))
     owner = new_owner()
-    run = await runs.claim(ctx["db"], tenant_id, rid, owner=owner, lease_s=lease_s)
+    run = await runs.claim(ctx["db"], uuid.UUID(run_id), owner=owner, lease_s=lease_s)
     if run is None:
         return {"status": "held elsewhere or ended", "run_id": run_id}
     try:
@@ -90,6 +88,7 @@ class Execution:
         self._open: dict[uuid.UUID, tuple[Connector, IntegrationRef]] = {}
         self._stack = AsyncExitStack()
         self._touched: set[uuid.UUID] = set()  # the integrations the current step called
+        self._found: dict[uuid.UUID, tuple[Integration, str]] = {}
 
     async def go(self) -> dict[str, Any]:
         async with self._stack:
@@ -105,6 +104,7 @@ class Execution:
             return await self._end("failed", "the workflow or its integration was deleted")
         self.workflow, (integration, provider) = workflow, found
         self.trigger = _ref(integration, provider)
+        self._found[integration.id] = found  # its connector needs no second lookup
         context = dict(run.context)
         context.setdefault("actions", list(workflow.actions))
         actions: list[dict[str, Any]] = context["actions"]
@@ -119,7 +119,7 @@ class Execution:
             except Exception as exc:  # classed below: retried, or the run's cause
                 return await self._failed(exc, None, "reading the record")
             values["record"] = context["record"] or {}
-            await runs.save(self.db, run, self.owner, self.lease_s)
+            # saved with the first step's start (or the end): nothing happens in between
         if not context.get("conditions_met"):
             if not matches(workflow.conditions, values):
                 return await self._end("skipped", None)
@@ -166,17 +166,24 @@ class Execution:
         """The connector of one of the tenant's integrations, opened once per run."""
         self._touched.add(integration_id)
         if integration_id not in self._open:
-            async with self.db.session(self.run.tenant_id) as session:
-                found = await find_integration(session, integration_id)
+            found = self._found.get(integration_id)
+            if found is None:
+                async with self.db.session(self.run.tenant_id) as session:
+                    found = await find_integration(session, integration_id)
             if found is None:
                 raise NotFound(f"integration {integration_id} is gone")
             integration, provider = found
             connector = await self._stack.enter_async_context(open_connector(
                 self.db, self.ctx["vault"], self.ctx["redis"], integration, provider,
                 priority=Priority.workflow, allow_private=self.services["allow_private"],
-                attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10))
+                attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10,
+                http=self.ctx.get("http"), recorder=self._usage(integration)))
             self._open[integration_id] = (connector, _ref(integration, provider))
         return self._open[integration_id]
+
+    def _usage(self, integration: Integration) -> UsageRecorder | None:
+        batches: UsageBatches | None = self.ctx.get("usage")
+        return batches.recorder(integration.tenant_id, integration.id) if batches else None
 
     async def _step(self, n: int, action: dict[str, Any], step: dict[str, Any],
                     values: dict[str, Any]) -> dict[str, Any] | None:
@@ -220,7 +227,9 @@ class Execution:
         step.update(status="succeeded", output=output, duration_ms=_ms(started),
                     finished_at=utcnow().isoformat())
         self._remember(values, step)
-        await runs.save(self.db, self.run, self.owner, self.lease_s)
+        # saved with the next step's start, or with the run's end: one write where there
+        # were two, at the same moment (nothing runs in between), so a worker that dies
+        # here leaves the same record as before
         return None
 
     async def _failed(self, exc: BaseException, step: dict[str, Any] | None, where: str,

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, update
 
 from store.db import Database
 from store.models import WorkflowAutomation, WorkflowRun
@@ -28,24 +28,18 @@ class LeaseLost(Exception):  # a signal, not an error a person sees
     """Another worker took the run over: this one stops without writing."""
 
 
-async def run_tenant(db: Database, run_id: uuid.UUID) -> uuid.UUID | None:
-    """The tenant a job's run belongs to: a job carries ids only, never a tenant to trust."""
-    async with db.transaction(None) as session:
-        found: uuid.UUID | None = await session.scalar(
-            select(WorkflowRun.tenant_id).where(WorkflowRun.id == run_id))
-    return found
-
-
-async def claim(db: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, *, owner: str,
+async def claim(db: Database, run_id: uuid.UUID, *, owner: str,
                 lease_s: float) -> WorkflowRun | None:
     """Take a queued run, or a running one whose lease lapsed (its worker died, or its wait
-    is over); None when another worker holds it or it has ended."""
+    is over); None when another worker holds it, it has ended or it is gone. A job carries
+    ids only, never a tenant to trust: the run is found by its id alone, and everything
+    after this runs in the tenant the run's row names."""
     now = utcnow()
     takeable = or_(WorkflowRun.status == "queued",
                    and_(WorkflowRun.status == "running",
                         or_(WorkflowRun.lease_expires_at.is_(None),
                             WorkflowRun.lease_expires_at < now)))
-    async with db.transaction(tenant_id) as session:
+    async with db.transaction(None) as session:
         found = (await session.scalars(
             update(WorkflowRun).where(WorkflowRun.id == run_id, takeable)
             .values(status="running", lease_owner=owner,
