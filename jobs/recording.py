@@ -25,6 +25,7 @@ from connectors.spec import Usage
 from store.db import Database
 from store.models import ApiUsage, HealthLog, Integration
 
+COUNTER_MAX = 2**31 - 1  # integrations.api_calls_today and api_calls_limit are integers
 
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
@@ -95,11 +96,12 @@ class UsageRecorder:
                 ApiUsage.hour >= _hour(now).replace(hour=0)).scalar_subquery()
             values: dict[str, Any] = {"api_calls_today": used_today}
             if reported is not None and reported.used is not None:
-                values["api_calls_today"] = func.greatest(used_today, reported.used)
+                values["api_calls_today"] = func.greatest(used_today,
+                                                          min(reported.used, COUNTER_MAX))
                 values["usage_reported"] = {"used": reported.used, "limit": reported.limit,
                                             "at": now.isoformat()}
-                if reported.limit:
-                    values["api_calls_limit"] = reported.limit
+                if reported.limit:  # a limit past the column's range is no limit to reach
+                    values["api_calls_limit"] = min(reported.limit, COUNTER_MAX)
             await session.execute(
                 update(Integration).where(Integration.id == self.integration_id)
                 .values(**values))
