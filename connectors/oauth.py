@@ -24,17 +24,32 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 
-with warnings.catch_warnings():  # authlib prefers the httpx2 fork; plain httpx is what we use
+with warnings.catch_warnings():  # authlib warns when it falls back to plain httpx
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from connectors.auth import NoAuth, OAuth2
+    # the httpx authlib's client is built on: the httpx2 fork where it is installed (the
+    # LangChain stack brings it), plain httpx otherwise; an auth it is handed, and the
+    # errors it raises, are that library's own types
+    from authlib.integrations.httpx_client._compat import httpx2 as authlib_http
+
+from connectors.auth import OAuth2
 from connectors.error_table import provider_message, retry_after_seconds
 from connectors.errors import ProviderDown, RateLimited, ReconnectNeeded
 
 # fields of a token response that are not secrets and that later calls need
 _KEEP = ("instance_url", "id", "team", "bot_user_id", "scope", "token_type", "dc",
          "api_endpoint")
+
+
+class _NoClientAuth(authlib_http.Auth):
+    """No Authorization header: a GET token endpoint takes the credentials in its query."""
+
+    def auth_flow(self, request: Any) -> Any:
+        yield request
+
+
+TRANSPORT_ERRORS = (httpx.TransportError, authlib_http.TransportError)
 
 
 def new_verifier() -> str:
@@ -123,7 +138,7 @@ async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_s
     # a GET token endpoint (Facebook) takes the client credentials in the query: authlib's
     # client auth would put them in a body, which a GET does not carry
     in_query: dict[str, Any] = ({"client_id": client_id, "client_secret": client_secret,
-                                 "auth": NoAuth()} if config.token_method == "GET" else {})
+                                 "auth": _NoClientAuth()} if config.token_method == "GET" else {})
     async with _client(config, client_id, client_secret, redirect_uri, provider) as client:
         try:
             token = await client.fetch_token(
@@ -132,7 +147,7 @@ async def exchange(config: OAuth2, token_endpoint: str, client_id: str, client_s
         except (OAuthError, ValueError, KeyError) as exc:
             raise ReconnectNeeded(f"{provider} did not accept the authorization code: {exc}",
                                   provider=provider, action=EXCHANGE[1]) from None
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             raise _unreachable(provider, exc) from None
     tokens = normalise(dict(token), client_id, client_secret, provider)
     if config.metadata_url:
@@ -178,14 +193,14 @@ async def refresh(config: OAuth2, token_endpoint: str, credentials: dict[str, An
             raise ReconnectNeeded(f"{provider} {RENEWAL[0]}: {exc}; reconnect the integration",
                                   provider=provider,
                                   action=RENEWAL[1].format(provider=provider)) from None
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             raise _unreachable(provider, exc) from None
     fresh = normalise(dict(token), client_id, client_secret, provider)
     fresh.setdefault("refresh_token", refresh_token)  # most providers keep the old one valid
     return {**credentials, **fresh}
 
 
-def _unreachable(provider: str, exc: httpx.TransportError) -> ProviderDown:
+def _unreachable(provider: str, exc: Exception) -> ProviderDown:
     return ProviderDown(f"could not reach {provider}'s token endpoint: {type(exc).__name__}",
                         provider=provider)
 
