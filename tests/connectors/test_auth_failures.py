@@ -13,6 +13,8 @@ from connectors.registry import connector_spec
 from connectors.sandbox.kit import Faults
 from tests.connectors.conftest import oauth_tokens
 
+token_http = oauth.authlib_http  # the httpx authlib's token client runs on (httpx2 or httpx)
+
 
 def _ours(error: ReconnectNeeded) -> str:
     """The message without the provider's own words, which may say anything."""
@@ -72,11 +74,11 @@ def _refresh_against(monkeypatch, status: int, body: dict[str, Any]) -> None:
     """Point oauth's token client at an in-process token endpoint answering ``body``."""
     real = oauth._client
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json=body)
+    def answer(request: Any) -> Any:
+        return token_http.Response(status, json=body)
 
     monkeypatch.setattr(oauth, "_client", lambda *a, **kw: real(
-        *a, transport=httpx.MockTransport(answer), **kw))
+        *a, transport=token_http.MockTransport(answer), **kw))
 
 
 @pytest.mark.parametrize(("provider", "status", "body", "code", "words"), [
@@ -119,11 +121,12 @@ async def test_a_failing_token_endpoint_is_transient_not_a_crash(monkeypatch) ->
 
 async def test_a_busy_token_endpoint_is_retried_and_the_renewal_tried_again(
         sandbox, connect, monkeypatch) -> None:
-    answers = iter([httpx.Response(503, json={"message": "busy"}),
-                    httpx.Response(200, json={"access_token": "fresh", "expires_in": 1800})])
+    answers = iter([token_http.Response(503, json={"message": "busy"}),
+                    token_http.Response(200, json={"access_token": "fresh",
+                                                   "expires_in": 1800})])
     real = oauth._client
     monkeypatch.setattr(oauth, "_client", lambda *a, **kw: real(
-        *a, transport=httpx.MockTransport(lambda request: next(answers)), **kw))
+        *a, transport=token_http.MockTransport(lambda request: next(answers)), **kw))
 
     def api(request: httpx.Request) -> httpx.Response:
         if request.headers["authorization"] != "Bearer fresh":
