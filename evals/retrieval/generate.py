@@ -58,10 +58,22 @@ def _fill(template: str, rng: random.Random) -> str:
                            field=rng.choice(FIELDS))
 
 
-def logs(count: int, seed: int = 9, routine_only: bool = False) -> Iterator[GeneratedLog]:
-    """``count`` logs, one in four of them trouble unless ``routine_only``."""
+def logs(count: int, seed: int = 9, routine_only: bool = False,
+         distinct: int | None = None) -> Iterator[GeneratedLog]:
+    """``count`` logs, one in four of them trouble unless ``routine_only``. With
+    ``distinct``, drawn from that many lines made first, as a real log repeats itself (the
+    same 429 every few minutes): the benchmark embeds each distinct line once."""
     rng = random.Random(seed)
+
+    def one() -> GeneratedLog:
+        kinds = ROUTINE if routine_only or rng.random() < 0.75 else TROUBLE
+        severity, category, template = rng.choice(kinds)
+        return GeneratedLog(severity, category, _fill(template, rng))
+
+    if distinct is None:
+        for _ in range(count):
+            yield one()
+        return
+    pool = [one() for _ in range(distinct)]
     for _ in range(count):
-        pool = ROUTINE if routine_only or rng.random() < 0.75 else TROUBLE
-        severity, category, template = rng.choice(pool)
-        yield GeneratedLog(severity, category, _fill(template, rng))
+        yield rng.choice(pool)

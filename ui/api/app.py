@@ -13,6 +13,7 @@ from ui.api.routes import (
     data_flows,
     health,
     integrations,
+    knowledge,
     providers,
     records,
     recovery,
@@ -35,6 +36,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, limit=services.settings.max_body_bytes,
                        by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})
     app.include_router(health.router)
+    # before the insight routes: /integrations/connectus/search/ is not an insight's id
+    app.include_router(knowledge.router)
     app.include_router(providers.router)
     app.include_router(integrations.router)
     app.include_router(data_flows.router)

@@ -40,7 +40,7 @@ def upgrade() -> None:
             RETURN NEW;
         END $$""")
     for table, text, columns in TABLES:
-        op.execute(f"UPDATE {table} SET embedding = NULL")
+        op.execute(f"UPDATE {table} SET embedding = NULL")  # noqa: S608  (our constants)
         op.execute(f"ALTER TABLE {table} ADD COLUMN search_vector tsvector "
                    f"GENERATED ALWAYS AS (to_tsvector('english', {text})) STORED")
         op.execute(f"CREATE INDEX ix_{table}_search_vector ON {table} USING gin (search_vector)")
