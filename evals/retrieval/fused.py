@@ -22,7 +22,7 @@ from jobs.embedding.embedders import Embedder
 from store.accounts import Caller, create_tenant, create_user
 from store.models import ConnectusInsight, HealthLog, Role, Tenant
 from tools.context import Services
-from tools.knowledge import CANDIDATES, fuse, fused_search, text_ranked, vector_ranked
+from tools.knowledge import CANDIDATES, fuse, fused_search, nearest, text_ranked
 
 DISTRACTORS = 300  # routine generated logs among the labelled ones
 KINDS = ("log", "insight")
@@ -59,7 +59,7 @@ async def measure(services: Services, caller: Caller, embedder: Embedder) -> dic
     async with services.db.transaction(caller.tenant_id) as session:
         for query, vector in vectors.items():
             by_text = [await text_ranked(session, kind, query) for kind in KINDS]
-            by_vector = [await vector_ranked(session, kind, vector) for kind in KINDS]
+            by_vector = [await nearest(session, kind, vector) for kind in KINDS]
             # each ranking across both kinds the way search_knowledge merges them: by the
             # reciprocal rank within its own kind
             rankings["text"][query] = _ordered(fuse(by_text), ids)
