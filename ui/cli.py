@@ -153,10 +153,6 @@ def new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
-if __name__ == "__main__":
-    app()
-
-
 @bench.command("retrieval")
 def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs to store")]
                     = 100_000,
@@ -174,3 +170,7 @@ def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs 
         typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
 
     _run(main())
+
+
+if __name__ == "__main__":
+    app()
