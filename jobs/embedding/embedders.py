@@ -69,7 +69,7 @@ class LocalE5:
 
 class OpenAIEmbedder:
     def __init__(self, api_key: str, base_url: str | None = None,
-                 http_client: Any = None) -> None:
+                 http_client: Any = None, max_retries: int = 2) -> None:
         from langchain_openai import OpenAIEmbeddings
 
         self.name = f"openai/{OPENAI_MODEL}"
@@ -77,7 +77,7 @@ class OpenAIEmbedder:
         # texts are a log line or an insight, far below the model's 8k-token window
         self._client = OpenAIEmbeddings(
             model=OPENAI_MODEL, dimensions=EMBEDDING_DIM, openai_api_key=SecretStr(api_key),
-            openai_api_base=base_url, check_embedding_ctx_length=False, max_retries=2,
+            openai_api_base=base_url, check_embedding_ctx_length=False, max_retries=max_retries,
             http_async_client=http_client)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
