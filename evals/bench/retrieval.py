@@ -3,7 +3,7 @@ logs of one tenant, against an exact nearest-neighbour scan in the same run.
 
 What it brings up: the embedded PostgreSQL in ``CONNECTUS_DATA_DIR`` (or the server
 ``DATABASE_URL`` names), migrated. It makes a tenant of its own (``bench-...``), stores N
-generated logs (evals.retrieval.generate: deterministic, repeating ``rows // 10`` distinct
+generated logs (evals.retrieval.generate: deterministic, repeating ``rows // 50`` distinct
 lines as a real log repeats itself), each line embedded once by the default embedder in
 bulk (the vectors are kept in the data dir, so a second run skips that), and removes the
 tenant at the end unless ``keep``.
@@ -42,11 +42,18 @@ K = 10  # recall_vs_exact compares this many nearest rows
 ROUNDS = 3  # every query this many times, after one untimed warm-up round
 INSERT_BATCH = 1000
 EMBED_BATCH = 256
+DISTINCT_SHARE = 50  # one distinct line per this many logs
 NOTE = ("fused = HNSW (m=16, ef_construction=64, ef_search={ef}) top {c} + full-text top {c} "
         "per kind, reciprocal-rank fused, one transaction per search as search_knowledge "
         "runs it; query embeddings made before timing (embed_query_p50_ms apart); "
         "exact = the same ranking with index scans off; recall_vs_exact at k={k}, ties by "
         "distance count as found")
+
+
+def distinct_lines(rows: int) -> int:
+    """How many distinct lines N logs repeat: a real log repeats itself, and each distinct
+    line costs an embedding (tens a second on a busy CPU)."""
+    return min(rows, max(20, rows // DISTINCT_SHARE))
 
 
 async def _tenant(services: Services) -> Caller:
@@ -57,37 +64,42 @@ async def _tenant(services: Services) -> Caller:
     return Caller(tenant_id=tenant.id, user_id=user.id, role=Role.owner, email=user.email)
 
 
-def _cached(cache: Path, lines: list[str]) -> np.ndarray | None:
+def _cached(cache: Path) -> dict[str, np.ndarray]:
     if not cache.exists():
-        return None
+        return {}
     kept = np.load(cache, allow_pickle=False)
-    return np.asarray(kept["vectors"], dtype=np.float32) if list(kept["lines"]) == lines \
-        else None
+    return dict(zip(kept["lines"].tolist(), kept["vectors"], strict=True))
+
+
+def _save(cache: Path, vectors: dict[str, np.ndarray]) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".partial.npz")
+    np.savez(partial, lines=np.asarray(list(vectors)), vectors=np.stack(list(vectors.values())))
+    partial.replace(cache)
 
 
 async def _vectors(embedder: Embedder, lines: list[str], cache: Path) -> np.ndarray:
-    """One unit vector per distinct line, from the cache file when it holds these lines."""
-    kept = _cached(cache, lines)
-    if kept is not None:
-        return kept
-    vectors: list[list[float]] = []
-    for start in range(0, len(lines), EMBED_BATCH):
-        vectors += await embedder.embed_documents(lines[start:start + EMBED_BATCH])
-    matrix = np.asarray(vectors, dtype=np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, lines=np.asarray(lines), vectors=matrix)
-    return matrix
+    """One unit vector per distinct line. Lines embedded by an earlier run (of any N) come
+    from the cache file, which is saved as the embedding goes, so a stopped run loses little."""
+    known = _cached(cache)
+    missing = [line for line in lines if line not in known]
+    for start in range(0, len(missing), EMBED_BATCH):
+        chunk = missing[start:start + EMBED_BATCH]
+        matrix = np.asarray(await embedder.embed_documents(chunk), dtype=np.float32)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        known.update(zip(chunk, matrix, strict=True))
+        _save(cache, known)
+    return np.stack([known[line] for line in lines]).astype(np.float32)
 
 
 async def _store(services: Services, caller: Caller, rows: int, embedder: Embedder,
                  data_dir: Path) -> tuple[dict[uuid.UUID, int], np.ndarray]:
     """N logs in the tenant; returns row id -> distinct line index, and the lines' vectors."""
-    generated = list(logs(rows, distinct=max(1, rows // 10)))
+    generated = list(logs(rows, distinct=distinct_lines(rows)))
     lines = sorted({log.message for log in generated})
     index = {line: n for n, line in enumerate(lines)}
     name = re.sub(r"[^a-z0-9]+", "-", embedder.name.lower())
-    matrix = await _vectors(embedder, lines, data_dir / "bench" / f"retrieval-{name}-{rows}.npz")
+    matrix = await _vectors(embedder, lines, data_dir / "bench" / f"retrieval-{name}.npz")
     as_lists = matrix.tolist()
     line_of: dict[uuid.UUID, int] = {}
     for start in range(0, rows, INSERT_BATCH):
