@@ -112,8 +112,11 @@ async def _store(services: Services, caller: Caller, rows: int, embedder: Embedd
                           "embedding": as_lists[index[log.message]]})
         async with services.db.transaction(caller.tenant_id) as session:
             await session.execute(insert(HealthLog), batch)
+    # VACUUM too: an earlier run's deleted rows (the same lines) would still sit in the
+    # HNSW index until autovacuum came by, and crowd the candidates of every scan
     async with services.db.engine.connect() as connection:
-        await connection.execute(text("ANALYZE health_logs"))
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE health_logs"))
     return line_of, matrix
 
 
