@@ -18,6 +18,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
+from jobs.embedding.backfill import CRON_JOBS as EMBEDDING_CRON_JOBS
+from jobs.embedding.backfill import JOBS as EMBEDDING_JOBS
 from jobs.health.refresh import CRON_JOBS as HEALTH_CRON_JOBS
 from jobs.http_client import shared_client
 from jobs.insights.jobs import CRON_JOBS as INSIGHT_CRON_JOBS
@@ -91,16 +93,18 @@ def redis_settings(url: str) -> RedisSettings:
 def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = True,
                  burst: bool = False, max_jobs: int = MAX_JOBS) -> Worker:
     """``ctx`` carries what jobs need: ``db`` (store.db.Database), ``vault`` (SecretBox),
-    ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS)."""
+    ``allow_private`` (the operator's CONNECTUS_ALLOW_PRIVATE_URLS), ``embedder``
+    (jobs.embedding.embedders; made from the environment when missing)."""
     # copies: a CronJob remembers its next run, and a second worker in this process (a
     # restart, a test) must start from scratch, run_at_startup included
     cron_jobs = [replace(job, next_run=None) for job in (
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS,
         *UPKEEP_CRON_JOBS, *WORKFLOW_CRON_JOBS, *HEALTH_CRON_JOBS,
-        *INSIGHT_CRON_JOBS)]
+        *INSIGHT_CRON_JOBS,
+        *EMBEDDING_CRON_JOBS)]
     _quiet({job.name for job in cron_jobs})
     return Worker(
-        functions=[*SYNC_JOBS, *UPKEEP_JOBS, *WORKFLOW_JOBS],
+        functions=[*SYNC_JOBS, *UPKEEP_JOBS, *WORKFLOW_JOBS, *EMBEDDING_JOBS],
         cron_jobs=cron_jobs,
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from connectors.egress import register_own_sandbox
 from jobs.constants import QUEUE_NAME
+from jobs.embedding.embedders import embedder_for
 from jobs.worker import MAX_JOBS, build_worker, redis_settings
 from store.crypto import SecretBox, load_keys
 from store.db import Database
@@ -101,7 +102,8 @@ def worker_for(services: Services, *, handle_signals: bool = True,
     """An arq worker sharing these services' database, keys and Redis."""
     return build_worker(services.extras["redis_url"],
                         {"db": services.db, "vault": services.vault,
-                         "allow_private": services.settings.allow_private_urls},
+                         "allow_private": services.settings.allow_private_urls,
+                         "embedder": embedder_for(services.settings)},
                         handle_signals=handle_signals, max_jobs=max_jobs or MAX_JOBS)
 
 

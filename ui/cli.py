@@ -182,6 +182,25 @@ def eval_agent(
     _run(main())
 
 
+@bench.command("retrieval")
+def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs to store")]
+                    = 100_000,
+                    keep: Annotated[bool, typer.Option(help="keep the bench tenant")] = False,
+                    json_out: Annotated[bool, typer.Option("--json", help="one JSON object on "
+                                                           "one line (else indented)")] = False,
+                    ) -> None:
+    """The fused search (HNSW + full text) over N stored logs, against an exact scan."""
+    import json
+
+    from evals.bench.retrieval import bench_retrieval as measure
+
+    async def main() -> None:
+        result = await measure(_settings(), rows, keep=keep)
+        typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
+
+    _run(main())
+
+
 @bench.command("workflows")
 def bench_workflows(
         seconds: Annotated[float, typer.Option(min=0.5, help="how long the load sends")] = 60,

@@ -9,6 +9,7 @@ from typing import Any
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     Boolean,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -19,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import EMBEDDING_DIM, Base, HasId, TenantScoped, utcnow
@@ -27,12 +28,25 @@ from store.models.base import EMBEDDING_DIM, Base, HasId, TenantScoped, utcnow
 SEVERITIES = ("info", "warning", "error", "critical")
 INSIGHT_TYPES = ("optimization", "warning", "error", "prediction", "recommendation")
 PRIORITIES = ("low", "medium", "high", "critical")
+# what is embedded and searched of each row (migration 0008 builds the same columns)
+LOG_TEXT = "coalesce(message, '')"
+INSIGHT_TEXT = ("coalesce(title, '') || '. ' || coalesce(description, '') || ' ' || "
+                "coalesce(recommendation, '')")
+
+
+def _search_indexes(table: str) -> tuple[Index, Index]:
+    """Full-text (GIN) and cosine nearest-neighbour (HNSW) indexes of a searchable table."""
+    return (Index(f"ix_{table}_search_vector", "search_vector", postgresql_using="gin"),
+            Index(f"ix_{table}_embedding", "embedding", postgresql_using="hnsw",
+                  postgresql_with={"m": 16, "ef_construction": 64},
+                  postgresql_ops={"embedding": "vector_cosine_ops"}))
 
 
 class HealthLog(HasId, TenantScoped, Base):
     __tablename__ = "health_logs"
     __table_args__ = (Index("ix_health_logs_tenant_open", "tenant_id", "created_at",
-                            postgresql_where=text("resolved_at IS NULL")),)
+                            postgresql_where=text("resolved_at IS NULL")),
+                      *_search_indexes("health_logs"))
 
     integration_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
@@ -45,6 +59,9 @@ class HealthLog(HasId, TenantScoped, Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(f"to_tsvector('english', {LOG_TEXT})", persisted=True),
+        deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
 
@@ -68,7 +85,8 @@ class ApiUsage(HasId, TenantScoped, Base):
 
 class ConnectusInsight(HasId, TenantScoped, Base):
     __tablename__ = "connectus_insights"
-    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint"),
+                      *_search_indexes("connectus_insights"))
 
     integration_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
@@ -82,6 +100,9 @@ class ConnectusInsight(HasId, TenantScoped, Base):
     is_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     fingerprint: Mapped[str] = mapped_column(String(64))
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(f"to_tsvector('english', {INSIGHT_TEXT})", persisted=True),
+        deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
     # -- the insight jobs (jobs/insights/): which detector, its numbers, and the life of

@@ -15,6 +15,7 @@ from ui.api.routes import (
     health,
     insights,
     integrations,
+    knowledge,
     monitoring,
     providers,
     records,
@@ -38,6 +39,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, limit=services.settings.max_body_bytes,
                        by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})
     app.include_router(health.router)
+    # before the insight routes: /integrations/connectus/search/ is not an insight's id
+    app.include_router(knowledge.router)
     app.include_router(providers.router)
     app.include_router(monitoring.router)  # before integrations: /integrations/health_summary/
     app.include_router(integrations.router)

@@ -1,0 +1,37 @@
+"""`connectus bench retrieval` end to end at a small N, through the real CLI entry: one
+JSON object with the latency figures and a sane recall of the HNSW ranking."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROWS = 200
+
+
+def test_bench_retrieval_prints_one_json_object(database_url: str, secret_keys: list[str],
+                                                tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "CONNECTUS_DATA_DIR": str(tmp_path),
+           "CONNECTUS_SECRET_KEYS": secret_keys[0]}
+    env.pop("OPENAI_API_KEY", None)
+    done = subprocess.run([sys.executable, "-m", "ui.cli", "bench", "retrieval", "--rows",
+                           str(ROWS), "--json"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    for key in ("p50_ms", "p99_ms", "exact_p50_ms", "recall_vs_exact", "rows"):
+        assert key in result, key
+    assert result["rows"] == ROWS and result["samples"] == 3 * result["queries"] >= 150
+    assert 0 < result["p50_ms"] <= result["p99_ms"] and result["exact_p50_ms"] > 0
+    assert result["recall_vs_exact"] >= 0.9
+    assert (tmp_path / "bench").is_dir()  # the vectors are kept for the next run
+    with psycopg.connect(database_url) as connection:
+        left = connection.execute("SELECT count(*) FROM health_logs").fetchone()
+    assert left == (0,)  # its tenant is gone again
