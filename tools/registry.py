@@ -5,9 +5,8 @@ Reads answer at once; writes are planned, shown, confirmed by a person, then app
 (tools/agent_tool.py). Tenant and user always come from the caller, never from a tool's
 arguments.
 
-Waiting to be wired (their operations are being built elsewhere): each is one AgentTool
-line with an args model and a read function, like ``list_workflows``:
-``search_knowledge(query)`` (tools/knowledge.py).
+A new tool is one AgentTool line with an args model and a read function (like
+``list_workflows``), or a plan and an apply for a write.
 """
 
 from __future__ import annotations

@@ -36,3 +36,24 @@ async def test_health_logs_usage_and_summary_come_from_the_store(services: Servi
         log["id"] for log in logs["health_logs"]}
     [salesforce] = usage
     assert salesforce["provider"] == "salesforce" and salesforce["api_calls_today"] > 0
+
+
+async def test_search_knowledge_finds_a_log_by_meaning_and_names_it_as_a_source(
+        services: Services) -> None:
+    from jobs.embedding.backfill import embed_pending
+    from jobs.embedding.embedders import LocalE5
+    from tests.conftest import make_tenant
+
+    caller, _ = await make_tenant(services, "search")
+    async with services.db.transaction(caller.tenant_id) as session:
+        throttled = HealthLog(severity="warning", category="rate_limited",
+                              message="HubSpot answered 429 Too Many Requests; retrying")
+        session.add_all([throttled, HealthLog(severity="info", category="sync",
+                                              message="Mailchimp sync finished: 40 read")])
+    await embed_pending(services.db, LocalE5())
+    model = ScriptedModel(script=[call("search_knowledge", query="are we being throttled?"),
+                                  say("done")])
+    answer = await agent.ask(services, caller, "are we being throttled?", model=model)
+    [searched] = answer.tool_calls
+    assert searched["result"]["results"][0]["id"] == str(throttled.id)
+    assert answer.sources[0] == str(throttled.id)

@@ -26,6 +26,7 @@ CONTRACT = {
     "health_summary": set(), "health_logs": {"integration", "severity", "since"},
     "api_usage": {"integration"}, "list_insights": {"integration"},
     "recommendations": {"integration"}, "resolve_insight": {"insight"},
+    "search_knowledge": {"query"},
     "create_integration": {"provider", "name"}, "update_integration": {"integration"},
     "delete_integration": {"integration"}, "sync_now": {"integration", "data_flow"},
     "create_data_flow": {"integration", "name", "direction", "source_fields",
