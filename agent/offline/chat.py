@@ -83,9 +83,23 @@ def _answer_from(messages: list[BaseMessage], results: list[ToolMessage]) -> str
     names = {call["id"]: call["name"] for m in messages if isinstance(m, AIMessage)
              for call in m.tool_calls}
     return "\n\n".join(
-        write_answer(names.get(r.tool_call_id, r.name or "result"),
-                     {"error": _text(r)} if r.status == "error" else parse(r.content))
+        write_answer(names.get(r.tool_call_id, r.name or "result"), _result(r))
         for r in results)
+
+
+def _result(message: ToolMessage) -> Any:
+    """A tool's result as data: the structured artifact where the tool node kept one, else
+    the message's text without the line that marks it as data (agent.prompts.DATA_HEADER)."""
+    if message.status != "error" and message.artifact is not None:
+        return message.artifact
+    text = _text(message)
+    head, _, body = text.partition("\n")
+    if head.startswith("TOOL RESULT from ") and body:
+        text = body
+    if message.status == "error":
+        found = parse(text)
+        return found if isinstance(found, dict) and "error" in found else {"error": text}
+    return parse(text)
 
 
 _CURRENT = re.compile(r"^\s*current (integration|data_flow|workflow):\s*(.+?)\s*$",
