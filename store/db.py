@@ -40,11 +40,19 @@ def async_url(url: str) -> str:
     return url
 
 
+POOL_SIZE = 10
+MAX_CONNECTIONS = 15  # per process, as SQLAlchemy's default (5 kept + 10 more)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
+        # POOL_SIZE kept open: a webhook provider keeps up to 10 deliveries in flight
+        # (HubSpot's default), and a connection past the kept ones is opened for one
+        # checkout and closed after it, a new PostgreSQL backend each time
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_pre_ping=True)
+            self.url, pool_pre_ping=True, pool_size=POOL_SIZE,
+            max_overflow=MAX_CONNECTIONS - POOL_SIZE)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self, tenant_id: uuid.UUID) -> AsyncSession:
