@@ -101,9 +101,11 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
                                        event.event_type[:100], event.payload))
         # stored and handed to the workflows in one transaction: no event is left between
         made = await dispatch_in(session, integration.tenant_id, integration.id, new)
+        # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
+        flows = await realtime.realtime_flows(session, integration, spec.webhooks, events)
     await enqueue_all(services.queue, made)
     stored = len(new)
-    await realtime.on_webhook(services.db, services.queue, integration, spec.webhooks, events)
+    await realtime.start_flows(services.db, services.queue, integration.tenant_id, flows)
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())
