@@ -65,7 +65,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     request = WebhookRequest(method, url, headers, body)
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
-    async with services.db.system_session() as session:
+    async with services.db.system_read() as session:
         found = await find_integration(session, integration_id)
     if found is None:
         raise NotFound("no such webhook endpoint")
