@@ -40,12 +40,23 @@ def async_url(url: str) -> str:
     return url
 
 
+POOL_SIZE = 10
+MAX_CONNECTIONS = 15  # per process, as SQLAlchemy's default (5 kept + 10 more)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
+        # POOL_SIZE kept open: a webhook provider keeps up to 10 deliveries in flight
+        # (HubSpot's default), and a connection past the kept ones is opened for one
+        # checkout and closed after it, a new PostgreSQL backend each time
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_pre_ping=True)
+            self.url, pool_pre_ping=True, pool_size=POOL_SIZE,
+            max_overflow=MAX_CONNECTIONS - POOL_SIZE)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False)
 
     def session(self, tenant_id: uuid.UUID) -> AsyncSession:
         session = self._sessions()
@@ -54,6 +65,14 @@ class Database:
 
     def system_session(self) -> AsyncSession:
         session = self._sessions()
+        session.info["system"] = True
+        return session
+
+    def system_read(self) -> AsyncSession:
+        """A system session for one read on a hot path (the webhook door's integration
+        lookup): in autocommit, so no BEGIN and ROLLBACK round trips around it. A read of
+        several statements that must agree belongs in ``system_session``."""
+        session = self._reads()
         session.info["system"] = True
         return session
 

@@ -65,7 +65,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     request = WebhookRequest(method, url, headers, body)
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
-    async with services.db.system_session() as session:
+    async with services.db.system_read() as session:
         found = await find_integration(session, integration_id)
     if found is None:
         raise NotFound("no such webhook endpoint")
@@ -86,13 +86,16 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
         raise
     events = spec.webhooks.events(request)
     new: list[StoredEvent] = []  # the events stored now; a redelivery's are not
+    now = datetime.now(UTC)
     async with services.db.transaction(integration.tenant_id) as session:
         for event in events:
             inserted = await session.scalar(
                 insert(WebhookEvent).values(
                     id=uuid.uuid4(), tenant_id=integration.tenant_id,
                     integration_id=integration.id, provider_event_id=event.event_id[:200],
-                    event_type=event.event_type[:100], payload=event.payload)
+                    event_type=event.event_type[:100], payload=event.payload,
+                    # dispatched below, in this same transaction
+                    workflows_dispatched_at=now)
                 .on_conflict_do_nothing(
                     index_elements=["tenant_id", "integration_id", "provider_event_id"])
                 .returning(WebhookEvent.id))
@@ -100,10 +103,13 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
                 new.append(StoredEvent(inserted, event.event_id[:200],
                                        event.event_type[:100], event.payload))
         # stored and handed to the workflows in one transaction: no event is left between
-        made = await dispatch_in(session, integration.tenant_id, integration.id, new)
+        made = await dispatch_in(session, integration.tenant_id, integration.id, new,
+                                 stamped=True)
+        # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
+        flows = await realtime.realtime_flows(session, integration, spec.webhooks, events)
     await enqueue_all(services.queue, made)
     stored = len(new)
-    await realtime.on_webhook(services.db, services.queue, integration, spec.webhooks, events)
+    await realtime.start_flows(services.db, services.queue, integration.tenant_id, flows)
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from arq import ArqRedis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.registry import connector_spec
 from connectors.spec import InboundEvent, Webhooks
@@ -66,17 +67,32 @@ async def on_webhook(db: Database, queue: ArqRedis | None, integration: Integrat
     """Start (or follow up) the realtime flows these verified events concern; returns the
     runs it queued. Without a queue (or with Redis down) the run is queued in the database
     alone, and the stalled-run sweep hands it to a worker: the delivery is not refused."""
+    if not concerned_streams(webhooks, events):
+        return []
+    async with db.transaction(integration.tenant_id) as session:
+        flows = await realtime_flows(session, integration, webhooks, events)
+    return await start_flows(db, queue, integration.tenant_id, flows)
+
+
+async def realtime_flows(session: AsyncSession, integration: Integration, webhooks: Webhooks,
+                         events: list[InboundEvent]) -> list[uuid.UUID]:
+    """The active realtime flows the events concern, in the caller's session (the webhook
+    door's, which stores the events); the caller starts them with ``start_flows``."""
     streams = concerned_streams(webhooks, events)
     if not streams:
         return []
-    async with db.transaction(integration.tenant_id) as session:
-        flows = (await session.scalars(select(DataFlow.id).where(
-            DataFlow.integration_id == integration.id, DataFlow.status == "active",
-            DataFlow.sync_frequency == "realtime", DataFlow.direction != "outbound",
-            DataFlow.stream.in_(sorted(streams))).order_by(DataFlow.id))).all()
+    return list((await session.scalars(select(DataFlow.id).where(
+        DataFlow.integration_id == integration.id, DataFlow.status == "active",
+        DataFlow.sync_frequency == "realtime", DataFlow.direction != "outbound",
+        DataFlow.stream.in_(sorted(streams))).order_by(DataFlow.id))).all())
+
+
+async def start_flows(db: Database, queue: ArqRedis | None, tenant_id: uuid.UUID,
+                      flows: list[uuid.UUID]) -> list[uuid.UUID]:
+    """A run (or a follow-up) for each of ``flows``; returns the runs it queued."""
     started = []
     for flow_id in flows:
-        run, created = await open_run(db, integration.tenant_id, flow_id, trigger="webhook")
+        run, created = await open_run(db, tenant_id, flow_id, trigger="webhook")
         if created:
             if queue is not None:
                 try:
@@ -87,7 +103,7 @@ async def on_webhook(db: Database, queue: ArqRedis | None, integration: Integrat
                                 "sweep will hand it to a worker", run.id, exc)
             started.append(run.id)
         elif run.status != "queued":
-            await follow_up(db, integration.tenant_id, flow_id)
+            await follow_up(db, tenant_id, flow_id)
     return started
 
 

@@ -71,9 +71,10 @@ async def enqueue_all(queue: ArqRedis | None, made: list[uuid.UUID]) -> None:
 
 
 async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID,
-                      events: list[StoredEvent]) -> list[uuid.UUID]:
+                      events: list[StoredEvent], *, stamped: bool = False) -> list[uuid.UUID]:
     """The runs (and dead letters) for ``events``, in the caller's transaction, which may
-    be the one that stored them; the caller queues the runs it returns after committing."""
+    be the one that stored them (``stamped``: it stored them already marked dispatched,
+    an UPDATE fewer); the caller queues the runs it returns after committing."""
     if not events:
         return []
     now = utcnow()
@@ -109,6 +110,8 @@ async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_i
     if dead:
         await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
             index_elements=["webhook_event_id"]))
+    if stamped:
+        return made
     await session.execute(
         update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
         .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})

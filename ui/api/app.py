@@ -8,6 +8,7 @@ from tools.context import Services
 from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui.api import errors
 from ui.api.limits import BodyLimit
+from ui.api.nul import RefuseNul
 from ui.api.routes import (
     ask,
     conflicts,
@@ -35,6 +36,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    app.add_middleware(RefuseNul)
     # added last, so outermost: nothing reads a body before it is bounded
     app.add_middleware(BodyLimit, limit=services.settings.max_body_bytes,
                        by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})

@@ -13,7 +13,9 @@ from tools.context import AuthenticationFailed, Caller, Services
 _bearer = HTTPBearer(auto_error=False, description="A Connectus API key: `cx_...`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async, so FastAPI calls it on the event loop: a plain def would hop to its thread
+    # pool on every request, and on a busy machine each hop waits for the GIL to come back
     services: Services = request.app.state.services
     return services
 

@@ -102,23 +102,6 @@ def install(app: FastAPI) -> None:
             "invalid", "the request holds text that is not valid Unicode (a lone surrogate "
             "escape such as \\ud800?)"), status_code=422)
 
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next: Any) -> Any:
-        """PostgreSQL cannot store a NUL character; say so instead of failing deep down."""
-        where = None
-        if "%00" in request.url.path or "%00" in request.url.query:
-            where = "the URL"
-        elif request.method in {"POST", "PUT", "PATCH"}:
-            body = await request.body()
-            if b"\x00" in body or b"\\u0000" in body:
-                where = "the body"
-        if where:
-            return JSONResponse(error_body(
-                "invalid", f"{where} contains a NUL character (\\0), which Connectus cannot "
-                "store", [{"field": "query" if where == "the URL" else "body"}]),
-                status_code=422)
-        return await call_next(request)
-
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
