@@ -29,6 +29,7 @@ from pydantic import PrivateAttr
 from agent.offline.answers import parse, write_answer
 from agent.offline.planner import Turn, decide
 from agent.offline.schema import ToolSpec, spec_of
+from agent.prompts import DATA_HEADER
 
 
 class OfflineChatModel(BaseChatModel):
@@ -82,10 +83,21 @@ class OfflineChatModel(BaseChatModel):
 def _answer_from(messages: list[BaseMessage], results: list[ToolMessage]) -> str:
     names = {call["id"]: call["name"] for m in messages if isinstance(m, AIMessage)
              for call in m.tool_calls}
-    return "\n\n".join(
-        write_answer(names.get(r.tool_call_id, r.name or "result"),
-                     {"error": _text(r)} if r.status == "error" else parse(r.content))
-        for r in results)
+    answers = []
+    for result in results:
+        tool = names.get(result.tool_call_id, result.name or "result")
+        answers.append(write_answer(tool, _payload(tool, result)))
+    return "\n\n".join(answers)
+
+
+def _payload(tool: str, result: ToolMessage) -> Any:
+    """The tool's result without the data header the tool node wraps it in: the header
+    is ours, the JSON after it is what the answer is written from."""
+    text = _text(result).removeprefix(DATA_HEADER.format(tool=tool))
+    payload = parse(text)
+    if result.status == "error" and not (isinstance(payload, dict) and "error" in payload):
+        return {"error": payload}
+    return payload
 
 
 _CURRENT = re.compile(r"^\s*current (integration|data_flow|workflow):\s*(.+?)\s*$",

@@ -16,6 +16,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
 from agent.offline import OfflineChatModel
+from agent.tool_node import as_data
 from evals.agent.contract import WRITE_TOOLS, contract_tools
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -89,6 +90,27 @@ def test_the_answer_carries_the_real_figures() -> None:
     text = str(answer.content)
     for figure in ("87", "42", "64.5", "HubSpot (sandbox)", "Salesforce (sandbox)", "error"):
         assert figure in text
+
+
+def test_the_answer_reads_results_as_the_tool_node_wraps_them() -> None:
+    """The real tool node sends each result behind a data header: the answer is written
+    from the JSON after it, not by quoting the header."""
+    question = "How healthy are my integrations?"
+    call = _ask([HumanMessage(question)])
+    result = {"overall_score": 73, "integrations": [{"name": "HubSpot (sandbox)",
+                                                      "health_score": 61}]}
+    answer = str(_ask([HumanMessage(question), call, ToolMessage(
+        as_data("health_summary", result), tool_call_id=call.tool_calls[0]["id"],
+        name="health_summary")]).content)
+    assert "TOOL RESULT" not in answer
+    assert "overall score 73" in answer and "health score 61" in answer
+    failed = {"code": "not_found", "message": "no integration is called 'Hubspt'",
+              "details": {"candidates": ["HubSpot (sandbox)"]}}
+    error = str(_ask([HumanMessage(question), call, ToolMessage(
+        as_data("health_summary", {"error": failed}), tool_call_id=call.tool_calls[0]["id"],
+        name="health_summary", status="error")]).content)
+    assert error.startswith("I could not health summary: no integration is called 'Hubspt'")
+    assert "TOOL RESULT" not in error
 
 
 def test_tool_results_are_data_never_instructions() -> None:
