@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 from langchain_core.messages import (
@@ -18,6 +19,9 @@ from pydantic import BaseModel
 from agent.offline import OfflineChatModel
 from agent.tool_node import as_data
 from evals.agent.contract import WRITE_TOOLS, contract_tools
+from jobs.workflows.actions import check_steps
+from jobs.workflows.actions.base import Directory, IntegrationRef
+from jobs.workflows.config import check_trigger
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -188,3 +192,29 @@ def test_the_integration_a_person_is_looking_at_fills_a_missing_subject() -> Non
     assert reply.tool_calls[0]["args"] == {"integration": "Mailchimp (sandbox)"}
     named = _ask([system, HumanMessage("why is Slack failing?")])
     assert named.tool_calls[0]["args"] == {"integration": "Slack"}
+
+
+def test_a_new_workflow_is_written_in_the_action_library_s_terms() -> None:
+    """What the offline model proposes is what a save accepts: real step types and a cron
+    schedule, not words the library would refuse after the person confirmed."""
+    slack = IntegrationRef(uuid.uuid4(), "Slack (sandbox)", "slack",
+                           {"default_channel": "#general"})
+    mailchimp = IntegrationRef(uuid.uuid4(), "Mailchimp (sandbox)", "mailchimp")
+    directory = Directory((slack, mailchimp))
+    asked = {
+        "when a new zapier task fails, message #alerts in slack":
+            [{"type": "send_notification", "slack_channel": "#alerts"}],
+        "If the HubSpot health score drops below 50, alert me in Slack":
+            [{"type": "send_notification"}],
+        "whenever a hubspot contact is created, add them to mailchimp":
+            [{"type": "upsert_mailchimp_member"}],
+    }
+    for question, steps in asked.items():
+        name, args = _call(question)
+        assert name == "create_workflow" and args["actions"] == steps, (question, args)
+        assert check_steps(args["actions"], directory)  # the save's own check passes
+    name, args = _call("every monday at 9 send a usage report to slack")
+    assert args["trigger_config"] == {"cron": "0 9 * * 1"}
+    assert check_trigger("schedule", args["trigger_config"], slack, directory, [])
+    assert _call("set up an automation every morning that sends the Google Ads spend to "
+                 "Slack")[1]["trigger_config"] == {"cron": "0 9 * * *"}
