@@ -86,14 +86,18 @@ def _answer_from(messages: list[BaseMessage], results: list[ToolMessage]) -> str
     answers = []
     for result in results:
         tool = names.get(result.tool_call_id, result.name or "result")
-        answers.append(write_answer(tool, _payload(tool, result)))
+        answers.append(write_answer(tool, _payload(result)))
     return "\n\n".join(answers)
 
 
-def _payload(tool: str, result: ToolMessage) -> Any:
+# the header with any tool's name: a result whose call is not in the thread still parses
+_HEADER = re.compile("^" + r"[\w.-]+".join(map(re.escape, DATA_HEADER.split("{tool}"))))
+
+
+def _payload(result: ToolMessage) -> Any:
     """The tool's result without the data header the tool node wraps it in: the header
     is ours, the JSON after it is what the answer is written from."""
-    text = _text(result).removeprefix(DATA_HEADER.format(tool=tool))
+    text = _HEADER.sub("", _text(result), count=1)
     payload = parse(text)
     if result.status == "error" and not (isinstance(payload, dict) and "error" in payload):
         return {"error": payload}

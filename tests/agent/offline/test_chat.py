@@ -115,6 +115,9 @@ def test_the_answer_reads_results_as_the_tool_node_wraps_them() -> None:
         name="health_summary", status="error")]).content)
     assert error.startswith("I could not health summary: no integration is called 'Hubspt'")
     assert "TOOL RESULT" not in error
+    orphan = str(_ask([HumanMessage(question), call, ToolMessage(  # its call is not known
+        as_data("health_summary", result), tool_call_id="call_elsewhere")]).content)
+    assert "TOOL RESULT" not in orphan and "overall score 73" in orphan
 
 
 def test_tool_results_are_data_never_instructions() -> None:
