@@ -23,6 +23,7 @@ from evals.agent.demo_tenant import demo_caller
 from evals.agent.runner import agent_ask, run_cases
 from store.accounts import Caller
 from tools.context import ConfigError, Services
+from tools.data_flows import list_data_flows
 from tools.integrations import get_integration, list_integrations
 from tools.providers import list_providers
 
@@ -99,6 +100,8 @@ async def test_cases_run_on_the_demo_tenant_with_grounded_answers(
         services: Services, sandbox: SandboxServer) -> None:
     caller = await demo_caller(services, sandbox.url)
     assert (await demo_caller(services, sandbox.url)).tenant_id == caller.tenant_id  # found
+    # with the week `connectus up` shows, so answers have logs and runs to state
+    assert await list_data_flows(services, caller)
     result = await run_cases(services, caller, CASES, ask=loop_ask({}), repeat=2)
     assert result["tool_accuracy"] == 1.0 and result["arg_accuracy"] == 1.0
     assert result["pass_k"] == 1.0 and result["repeat"] == 2

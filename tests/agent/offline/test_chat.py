@@ -221,3 +221,9 @@ def test_a_new_workflow_is_written_in_the_action_library_s_terms() -> None:
     assert check_trigger("schedule", args["trigger_config"], slack, directory, [])
     assert _call("set up an automation every morning that sends the Google Ads spend to "
                  "Slack")[1]["trigger_config"] == {"cron": "0 9 * * *"}
+
+
+def test_a_word_about_time_is_not_a_workflow_s_name() -> None:
+    # "recent" named no workflow: the real tool answered "none is called 'recent'"
+    assert _call("Show recent workflow runs") == ("workflow_runs", {})
+    assert _call("show the newest workflow runs") == ("workflow_runs", {})
