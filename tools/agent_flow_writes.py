@@ -4,7 +4,7 @@ before a person confirms it (replays are dry-run on the failed records first).""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from store.errors import NotFound, ValidationFailed
 from store.models import DeadLetter, Role, SyncConflict
 from store.queries import load_data_flow, load_integration
 from tools import conflicts, data_flows, dead_letters, flow_dry_run, workflows
-from tools.agent_tool import AgentTool, Inverse, Plan, ToolArgs, compact
+from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs, compact
 from tools.context import Services
 from tools.resolve import resolve
 
@@ -228,7 +228,7 @@ async def apply_replay(services: Services, caller: Caller,
 
 
 class ResolveConflictArgs(ToolArgs):
-    conflict: uuid.UUID | Literal["latest"] = Field(description=(
+    conflict: Annotated[uuid.UUID | Literal["latest"], ID_OR_WORD] = Field(description=(
         'the conflict\'s id, or "latest": the newest open one'))
     keep: Literal["local", "remote"] = Field(description="local: Connectus's values, written "
                                              "to the provider; remote: the provider's")

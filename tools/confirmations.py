@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import AgentConfirmation, Role
 from store.models.base import utcnow
-from tools.agent_tool import AgentTool, Inverse, Plan, ToolArgs
+from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs
 from tools.blast_radius import thresholds
 from tools.context import Services, require
 
@@ -107,7 +107,7 @@ async def finish(services: Services, caller: Caller, confirmation_id: uuid.UUID,
 # -- undo ---------------------------------------------------------------------------------
 
 class UndoArgs(ToolArgs):
-    action: uuid.UUID | Literal["last"] = Field(description=(
+    action: Annotated[uuid.UUID | Literal["last"], ID_OR_WORD] = Field(description=(
         'the confirmation id of the write to undo, or "last": your most recent write'))
 
 
