@@ -4,7 +4,7 @@ before a person confirms it (replays are dry-run on the failed records first).""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from store.errors import NotFound, ValidationFailed
 from store.models import DeadLetter, Role, SyncConflict
 from store.queries import load_data_flow, load_integration
 from tools import conflicts, data_flows, dead_letters, flow_dry_run, workflows
-from tools.agent_tool import AgentTool, Inverse, Plan, ToolArgs, compact
+from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs, compact
 from tools.context import Services
 from tools.resolve import resolve
 
@@ -228,17 +228,24 @@ async def apply_replay(services: Services, caller: Caller,
 
 
 class ResolveConflictArgs(ToolArgs):
-    conflict: uuid.UUID = Field(description="the conflict's id")
+    conflict: Annotated[uuid.UUID | Literal["latest"], ID_OR_WORD] = Field(description=(
+        'the conflict\'s id, or "latest": the newest open one'))
     keep: Literal["local", "remote"] = Field(description="local: Connectus's values, written "
                                              "to the provider; remote: the provider's")
 
 
 async def plan_resolve_conflict(services: Services, caller: Caller,
                                 args: ResolveConflictArgs) -> Plan:
+    wanted = args.conflict
+    if wanted == "latest":  # "for that conflict keep the remote version"
+        newest = await conflicts.list_conflicts(services, caller, status="open", limit=1)
+        if not newest:
+            raise ValidationFailed("there is no open conflict to settle", field="conflict")
+        wanted = newest[0].id
     async with services.db.session(caller.tenant_id) as session:
-        row = await session.get(SyncConflict, args.conflict)
+        row = await session.get(SyncConflict, wanted)
     if row is None:
-        raise NotFound(f"no conflict {args.conflict}")
+        raise NotFound(f"no conflict {wanted}")
     kept, lost = (row.local, row.remote) if args.keep == "local" else (row.remote, row.local)
     side = "the provider's" if args.keep == "local" else "Connectus's"
     return Plan(args={"conflict": str(row.id), "keep": args.keep}, records=1,

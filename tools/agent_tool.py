@@ -13,11 +13,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from store.accounts import Caller
 from store.models import Role
 from tools.context import Services
+
+# an id, or a word for "the one you mean" ("last", "latest"): shown to the model as a plain
+# string (an anyOf with an enum reads as "only the word"); the validation stays strict
+ID_OR_WORD = WithJsonSchema({"type": "string"})
 
 
 class ToolArgs(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import AgentConfirmation, Role
 from store.models.base import utcnow
-from tools.agent_tool import AgentTool, Inverse, Plan, ToolArgs
+from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs
 from tools.blast_radius import thresholds
 from tools.context import Services, require
 
@@ -107,11 +107,27 @@ async def finish(services: Services, caller: Caller, confirmation_id: uuid.UUID,
 # -- undo ---------------------------------------------------------------------------------
 
 class UndoArgs(ToolArgs):
-    action: uuid.UUID = Field(description="the confirmation id of the write to undo")
+    action: Annotated[uuid.UUID | Literal["last"], ID_OR_WORD] = Field(description=(
+        'the confirmation id of the write to undo, or "last": your most recent write'))
+
+
+async def _last_undoable(services: Services, caller: Caller) -> AgentConfirmation:
+    """The caller's newest write that recorded an inverse: what "undo that" means."""
+    async with services.db.session(caller.tenant_id) as session:
+        row = await session.scalar(
+            select(AgentConfirmation)
+            .where(AgentConfirmation.user_id == caller.user_id,
+                   AgentConfirmation.inverse.is_not(None))
+            .order_by(AgentConfirmation.decided_at.desc().nulls_last(),
+                      AgentConfirmation.created_at.desc()).limit(1))
+    if row is None:
+        raise ValidationFailed("you have made no write that can be undone", field="action")
+    return row
 
 
 async def plan_undo(services: Services, caller: Caller, args: UndoArgs) -> Plan:
-    row = await load(services, caller, args.action)
+    row = await (_last_undoable(services, caller) if args.action == "last"
+                 else load(services, caller, args.action))
     if row.inverse is None:
         raise ValidationFailed(f"{row.preview.get('summary')!r} cannot be undone", field="action")
     if row.status != "done":

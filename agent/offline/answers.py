@@ -42,12 +42,12 @@ def write_answer(tool: str, result: Any) -> str:
         if any(key in result for key in _PENDING) or str(result.get("status", "")) in {
                 "pending", "pending_confirmation", "awaiting_confirmation"}:
             return _pending(title, result)
-        listed = _the_list(result)
-        if listed is not None:
-            key, items = listed
-            rest = _scalars(result, skip={key})
-            head = f"{title.capitalize()}: {rest}." if rest else ""
-            return " ".join(p for p in (head, _items(key, items)) if p)
+        listed = _the_lists(result)
+        if listed:
+            rest = _scalars(result, skip={key for key, _ in listed})
+            head = [f"{title.capitalize()}: {rest}."] if rest else []
+            # every list is shown: an empty one first must not hide a full one after it
+            return " ".join(head + [_items(key, items) for key, items in listed])
         body = _scalars(result) or _nested(result)
         return f"{title.capitalize()}: {body or 'nothing to report'}."
     if isinstance(result, list):
@@ -97,10 +97,9 @@ def _pending(title: str, result: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _the_list(result: dict[str, Any]) -> tuple[str, list[Any]] | None:
+def _the_lists(result: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     lists = [(k, v) for k, v in result.items() if isinstance(v, list) and k not in _SKIP]
-    dict_lists = [(k, v) for k, v in lists if not v or isinstance(v[0], dict)]
-    return dict_lists[0] if dict_lists else None
+    return [(k, v) for k, v in lists if not v or isinstance(v[0], dict)]
 
 
 def _items(what: str, items: list[Any]) -> str:

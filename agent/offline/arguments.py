@@ -183,29 +183,35 @@ class Reader:
 
     def trigger_config(self) -> dict[str, Any] | None:
         kind = self.trigger_type()
-        if kind == "schedule" and self.found.frequency:
-            return {"frequency": self.found.frequency}
+        if kind == "schedule":
+            return _cron(self.text.lower, self.found.frequency)
         if kind == "webhook":
             return _event(self.text, self.found)
         return None
 
     def actions(self) -> list[dict[str, Any]] | None:
+        """What the workflow does, as steps of the action library (jobs/workflows/actions):
+        "post to #sales in Slack" -> send_notification; "add them to Mailchimp" ->
+        upsert_mailchimp_member. A step the library does not know would fail on save."""
         lower = self.text.lower
-        m = re.search(r"\b(then|to|and)\s+(notify|post|send|alert|message|ping|email|tell|"
-                      r"create|add|update)\b(.*)$", lower)
+        # a new workflow's steps may follow any clause ("..., notify the team on Slack");
+        # elsewhere only an explicit "then/and/to <verb>" names them
+        pattern = _STEP_ANYWHERE if self.spec.name == "create_workflow" else _STEP_AFTER
+        m = pattern.search(lower)
         if not m:
             return None
-        verb, rest = m.group(2), m.group(3).strip(" .?!")
-        target = next((p.provider.key for p in self.found.providers[1:]), None) or (
-            "slack" if "slack" in lower or "channel" in lower else None)
-        action: dict[str, Any] = {"type": "slack_message" if target == "slack" and verb in {
-            "notify", "post", "send", "alert", "message", "ping", "tell"} else verb,
-            "description": f"{verb} {rest}".strip()}
-        channel = re.search(r"#([a-z0-9_-]+)", lower)
-        if channel:
-            action["channel"] = "#" + channel.group(1)
-        return [action]
-
+        verb = m.group("verb").removesuffix("s")
+        rest = lower[m.end("verb"):]
+        targets = [p.provider.key for p in self.found.providers[1:]]
+        if verb in _NOTIFY and ("slack" in lower or "channel" in lower or "#" in rest):
+            channel = re.search(r"#([a-z0-9_-]+)", rest)
+            return [{"type": "send_notification",
+                     **({"slack_channel": "#" + channel.group(1)} if channel else {})}]
+        target = next((t for t in targets if t in _STEP_FOR), None) or next(
+            (t for t in _STEP_FOR if t in rest.replace(" ", "_")), None)
+        if target is None:
+            return None
+        return [_STEP_FOR[target](target)]
 
 # what a new flow gets when the person did not say: shown in the confirmation, so the
 # person sees and can change it before anything is written
@@ -257,6 +263,44 @@ def _source_provider(text: Text, found: Entities) -> str:
 
 _SKIP_WORDS = {"a", "an", "the", "new", "my", "our", "any", "is", "are", "gets", "get",
                "somebody", "someone"}
+
+
+_NOTIFY = {"notify", "post", "send", "alert", "message", "ping", "tell"}
+_STEP_VERBS = (r"(?P<verb>notify|posts?|sends?|alerts?|message|ping|tell|email|adds?|copy|"
+               r"push|create|update)")
+_STEP_ANYWHERE = re.compile(r"(?<![#\w])" + _STEP_VERBS + r"\b(?! an? (?:new )?"
+                            r"(?:workflow|automation|flow|integration)\b)")
+_STEP_AFTER = re.compile(r"\b(?:then|to|and)\s+" + _STEP_VERBS + r"\b")
+# the library's step for "put the record in <provider>"
+_STEP_FOR: dict[str, Callable[[str], dict[str, Any]]] = {
+    "mailchimp": lambda _: {"type": "upsert_mailchimp_member"},
+    "zapier": lambda _: {"type": "post_to_zapier"},
+    "hubspot": lambda key: {"type": "create_contact", "target": key},
+    "salesforce": lambda key: {"type": "create_contact", "target": key},
+}
+
+
+_WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+
+
+def _cron(lower: str, frequency: str | None) -> dict[str, Any] | None:
+    """A schedule trigger as the library stores it: "every monday at 9" -> {"cron":
+    "0 9 * * 1"}. A time not said is 9:00, shown in the confirmation before any save."""
+    day = next((n for n, d in enumerate(_WEEKDAYS) if re.search(rf"\b{d}s?\b", lower)), None)
+    if frequency is None:
+        frequency = "weekly" if day is not None else "daily" if re.search(
+            r"\b(morning|evening|night|day)\b", lower) else None
+    if frequency == "hourly":
+        return {"cron": "0 * * * *"}
+    if frequency not in {"daily", "weekly"}:
+        return None
+    at = re.search(r"\bat (\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b", lower)
+    hour = int(at.group(1)) % 24 if at else 18 if re.search(r"\bevening\b", lower) else 9
+    if at and at.group(3) == "pm" and hour < 12:
+        hour += 12
+    minute = int(at.group(2)) if at and at.group(2) else 0
+    days = "*" if frequency == "daily" else str(1 if day is None else day)
+    return {"cron": f"{minute} {hour} * * {days}"}
 
 
 def _event(text: Text, found: Entities) -> dict[str, Any] | None:

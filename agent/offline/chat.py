@@ -29,6 +29,7 @@ from pydantic import PrivateAttr
 from agent.offline.answers import parse, write_answer
 from agent.offline.planner import Turn, decide
 from agent.offline.schema import ToolSpec, spec_of
+from agent.prompts import DATA_HEADER
 
 
 class OfflineChatModel(BaseChatModel):
@@ -82,24 +83,25 @@ class OfflineChatModel(BaseChatModel):
 def _answer_from(messages: list[BaseMessage], results: list[ToolMessage]) -> str:
     names = {call["id"]: call["name"] for m in messages if isinstance(m, AIMessage)
              for call in m.tool_calls}
-    return "\n\n".join(
-        write_answer(names.get(r.tool_call_id, r.name or "result"), _result(r))
-        for r in results)
+    answers = []
+    for result in results:
+        tool = names.get(result.tool_call_id, result.name or "result")
+        answers.append(write_answer(tool, _payload(result)))
+    return "\n\n".join(answers)
 
 
-def _result(message: ToolMessage) -> Any:
-    """A tool's result as data: the structured artifact where the tool node kept one, else
-    the message's text without the line that marks it as data (agent.prompts.DATA_HEADER)."""
-    if message.status != "error" and message.artifact is not None:
-        return message.artifact
-    text = _text(message)
-    head, _, body = text.partition("\n")
-    if head.startswith("TOOL RESULT from ") and body:
-        text = body
-    if message.status == "error":
-        found = parse(text)
-        return found if isinstance(found, dict) and "error" in found else {"error": text}
-    return parse(text)
+# the header with any tool's name: a result whose call is not in the thread still parses
+_HEADER = re.compile("^" + r"[\w.-]+".join(map(re.escape, DATA_HEADER.split("{tool}"))))
+
+
+def _payload(result: ToolMessage) -> Any:
+    """The tool's result without the data header the tool node wraps it in: the header
+    is ours, the JSON after it is what the answer is written from."""
+    text = _HEADER.sub("", _text(result), count=1)
+    payload = parse(text)
+    if result.status == "error" and not (isinstance(payload, dict) and "error" in payload):
+        return {"error": payload}
+    return payload
 
 
 _CURRENT = re.compile(r"^\s*current (integration|data_flow|workflow):\s*(.+?)\s*$",

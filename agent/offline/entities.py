@@ -25,7 +25,7 @@ _NAME_STOPS = {"the", "my", "our", "a", "an", "this", "that", "of", "for", "on",
                "should", "could", "would", "keep", "keeps", "fire", "kick", "off", "rows",
                "letters", "dead", "preview", "reprocess", "resolve", "dismiss", "acknowledge",
                "close", "mark", "clear", "resend", "push", "make", "every",
-               "all", "its", "their"}
+               "all", "its", "their", "recent", "newest", "most", "previous", "earlier"}
 _AFTER_STOPS = {"now", "please", "today", "again", "yesterday", "hourly", "daily", "weekly",
                 "instead", "run", "runs", "is", "was", "failed", "work", "works"}
 _KINDS = {"integration": ("integration", "connection", "connector", "account"),

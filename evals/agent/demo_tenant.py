@@ -11,6 +11,7 @@ from store.accounts import Caller
 from store.models import Integration, Tenant, User
 from tools.context import Services
 from tools.demo import DEMO_EMAIL, DEMO_SLUG, seed_demo, seed_sandbox_integrations
+from tools.demo_history import seed_demo_history
 
 
 async def demo_caller(services: Services, sandbox_url: str | None) -> Caller:
@@ -30,4 +31,8 @@ async def demo_caller(services: Services, sandbox_url: str | None) -> Caller:
             from tools.demo import Demo
 
             await seed_sandbox_integrations(services, Demo(tenant, owner, ""), sandbox_url)
+    if sandbox_url:
+        # the week `connectus up` shows (runs, failures, logs, usage), so the answers have
+        # figures to state and the grounding check has them to check
+        await seed_demo_history(services, tenant.id, owner.id)
     return Caller(tenant_id=tenant.id, user_id=owner.id, role=owner.role, email=owner.email)

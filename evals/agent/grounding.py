@@ -42,3 +42,10 @@ def _counts(value: Any) -> set[float]:
 def ungrounded(answer: str, question: str, results: list[Any]) -> set[float]:
     """The figures of an answer that no tool result and not the question holds."""
     return figures(answer) - source_figures(question, results)
+
+
+def ungrounded_figures(answer: str, question: str, results: list[Any]) -> list[str]:
+    """The invented figures as the answer wrote them, in order, once each, for a reader."""
+    known = source_figures(question, results)
+    written = dict.fromkeys(n for n in _NUMBER.findall(answer) if float(n) not in known)
+    return list(written)

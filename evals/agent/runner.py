@@ -14,7 +14,7 @@ from typing import Any
 
 from evals.agent.cases import Case
 from evals.agent.contract import WRITE_TOOLS
-from evals.agent.grounding import figures, ungrounded
+from evals.agent.grounding import figures, ungrounded_figures
 from evals.agent.matching import args_right, tool_right
 from evals.agent.summary import accuracy, by_split, latency
 from store.accounts import Caller
@@ -57,7 +57,7 @@ async def run_cases(services: Services, caller: Caller, cases: list[Case], *, as
     if repeat > 1:
         summary["pass_k"] = round(sum(r["passed"] == repeat for r in rows) / (len(rows) or 1), 3)
     summary["cases"] = [{k: r[k] for k in ("id", "actual_tool", "actual_tools", "actual_args",
-                                           "answer")} for r in rows]
+                                           "answer", "grounded", "ungrounded")} for r in rows]
     return summary
 
 
@@ -80,11 +80,12 @@ async def _one_try(services: Services, caller: Caller, case: Case, ask: Ask, mod
     if pending is not None:
         results.append(pending if isinstance(pending, dict | list | str) else str(pending))
     tool_ok = tool_right(case.expected_tool, tool)
+    invented = ungrounded_figures(text, case.question, results) if figures(text) else []
     return {"id": case.id, "split": case.split, "actual_tool": tool,
             "actual_tools": [c["name"] for c in calls], "actual_args": args, "answer": text,
             "tool_ok": tool_ok, "args_ok": tool_ok and args_right(case.expected_args, args, now),
-            "grounded": None if not figures(text) else
-            not ungrounded(text, case.question, results)}
+            # None when the answer states no figure: there is nothing to check
+            "grounded": None if not figures(text) else not invented, "ungrounded": invented}
 
 
 def _calls(answer: Any) -> list[dict[str, Any]]:

@@ -58,3 +58,20 @@ async def test_a_sync_has_no_undo(services: Services, owner: Caller,
     assert done.tool_calls[-1]["result"]["undo"] is None
     with pytest.raises(ValidationFailed, match="cannot be undone"):
         await confirmations.plan_undo(services, owner, confirmations.UndoArgs(action=action))
+
+
+async def test_undo_last_is_the_person_s_newest_write(
+        services: Services, owner: Caller, hubspot: tuple[uuid.UUID, uuid.UUID]) -> None:
+    """"undo that" without an id (what the offline model passes) means the newest write."""
+    with pytest.raises(ValidationFailed, match="no write that can be undone"):
+        await confirmations.plan_undo(services, owner, confirmations.UndoArgs(action="last"))
+    model = ScriptedModel(script=[call(
+        "create_data_flow", integration="hubspot", name="Leads", direction="inbound",
+        source_fields=["email"], target_fields=["email"], sync_frequency="hourly")])
+    made = await _confirmed(services, owner, model, "copy hubspot emails hourly into Leads")
+    model.script.append(call("undo", "call_undo", action="last"))
+    undone = await _confirmed(services, owner, model, "undo that", made.thread_id)
+    assert undone.tool_calls[-1]["args"] == {"action": "last"}
+    assert await _flows(services, owner) == ["Contacts Sync"]
+    with pytest.raises(ValidationFailed, match="is undone, so there is nothing to undo"):
+        await confirmations.plan_undo(services, owner, confirmations.UndoArgs(action="last"))

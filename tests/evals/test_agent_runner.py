@@ -23,6 +23,7 @@ from evals.agent.demo_tenant import demo_caller
 from evals.agent.runner import agent_ask, run_cases
 from store.accounts import Caller
 from tools.context import ConfigError, Services
+from tools.data_flows import list_data_flows
 from tools.integrations import get_integration, list_integrations
 from tools.providers import list_providers
 
@@ -99,11 +100,16 @@ async def test_cases_run_on_the_demo_tenant_with_grounded_answers(
         services: Services, sandbox: SandboxServer) -> None:
     caller = await demo_caller(services, sandbox.url)
     assert (await demo_caller(services, sandbox.url)).tenant_id == caller.tenant_id  # found
+    # with the week `connectus up` shows, so answers have logs and runs to state
+    assert await list_data_flows(services, caller)
     result = await run_cases(services, caller, CASES, ask=loop_ask({}), repeat=2)
     assert result["tool_accuracy"] == 1.0 and result["arg_accuracy"] == 1.0
     assert result["pass_k"] == 1.0 and result["repeat"] == 2
     assert result["grounded"] == 1.0
     assert result["grounded_answers"] >= 4
+    assert all(c["ungrounded"] == [] for c in result["cases"])
+    assert by_id_grounded(result) == {"list": True, "one": True, "follow": True,
+                                      "write": None, "providers": True}
     by_id = {c["id"]: c for c in result["cases"]}
     assert by_id["write"]["actual_tool"] == "sync_now"
     assert by_id["write"]["actual_tools"] == ["sync_now"]
@@ -127,7 +133,13 @@ async def test_an_invented_figure_is_not_grounded(services: Services,
 
     result = await run_cases(services, caller, CASES[1:2], ask=boastful)
     assert result["grounded"] == 0.0 and result["grounded_answers"] == 1
+    row = result["cases"][0]  # the case says why: which figure no result holds
+    assert row["grounded"] is False and row["ungrounded"] == ["99"]
     assert result["tool_accuracy"] == 1.0 and result["arg_accuracy"] == 0.0
+
+
+def by_id_grounded(result: dict[str, Any]) -> dict[str, bool | None]:
+    return {c["id"]: c["grounded"] for c in result["cases"]}
 
 
 def test_a_build_without_the_agent_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,3 +166,10 @@ async def test_the_agent_itself_on_a_small_subset(services: Services,
     result = await run_cases(services, caller, cases, ask=ask)
     assert result["tool_accuracy"] >= 0.9 and result["arg_accuracy"] >= 0.85, result["cases"]
     assert result["grounded"] == 1.0, result["cases"]
+    # the answers are written from the results, with the demo tenant's real scores
+    rows = await list_integrations(services, caller)
+    health = next(c for c in result["cases"] if c["id"] == "health-1")
+    assert health["grounded"] is True, health
+    for row in rows:  # every integration's score, not only the (empty) problem list
+        assert row.name in health["answer"], health
+    assert not any("TOOL RESULT" in c["answer"] for c in result["cases"])

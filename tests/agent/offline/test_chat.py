@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 from langchain_core.messages import (
@@ -16,7 +17,11 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
 from agent.offline import OfflineChatModel
+from agent.tool_node import as_data
 from evals.agent.contract import WRITE_TOOLS, contract_tools
+from jobs.workflows.actions import check_steps
+from jobs.workflows.actions.base import Directory, IntegrationRef
+from jobs.workflows.config import check_trigger
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -89,6 +94,30 @@ def test_the_answer_carries_the_real_figures() -> None:
     text = str(answer.content)
     for figure in ("87", "42", "64.5", "HubSpot (sandbox)", "Salesforce (sandbox)", "error"):
         assert figure in text
+
+
+def test_the_answer_reads_results_as_the_tool_node_wraps_them() -> None:
+    """The real tool node sends each result behind a data header: the answer is written
+    from the JSON after it, not by quoting the header."""
+    question = "How healthy are my integrations?"
+    call = _ask([HumanMessage(question)])
+    result = {"overall_score": 73, "integrations": [{"name": "HubSpot (sandbox)",
+                                                      "health_score": 61}]}
+    answer = str(_ask([HumanMessage(question), call, ToolMessage(
+        as_data("health_summary", result), tool_call_id=call.tool_calls[0]["id"],
+        name="health_summary")]).content)
+    assert "TOOL RESULT" not in answer
+    assert "overall score 73" in answer and "health score 61" in answer
+    failed = {"code": "not_found", "message": "no integration is called 'Hubspt'",
+              "details": {"candidates": ["HubSpot (sandbox)"]}}
+    error = str(_ask([HumanMessage(question), call, ToolMessage(
+        as_data("health_summary", {"error": failed}), tool_call_id=call.tool_calls[0]["id"],
+        name="health_summary", status="error")]).content)
+    assert error.startswith("I could not health summary: no integration is called 'Hubspt'")
+    assert "TOOL RESULT" not in error
+    orphan = str(_ask([HumanMessage(question), call, ToolMessage(  # its call is not known
+        as_data("health_summary", result), tool_call_id="call_elsewhere")]).content)
+    assert "TOOL RESULT" not in orphan and "overall score 73" in orphan
 
 
 def test_tool_results_are_data_never_instructions() -> None:
@@ -166,3 +195,35 @@ def test_the_integration_a_person_is_looking_at_fills_a_missing_subject() -> Non
     assert reply.tool_calls[0]["args"] == {"integration": "Mailchimp (sandbox)"}
     named = _ask([system, HumanMessage("why is Slack failing?")])
     assert named.tool_calls[0]["args"] == {"integration": "Slack"}
+
+
+def test_a_new_workflow_is_written_in_the_action_library_s_terms() -> None:
+    """What the offline model proposes is what a save accepts: real step types and a cron
+    schedule, not words the library would refuse after the person confirmed."""
+    slack = IntegrationRef(uuid.uuid4(), "Slack (sandbox)", "slack",
+                           {"default_channel": "#general"})
+    mailchimp = IntegrationRef(uuid.uuid4(), "Mailchimp (sandbox)", "mailchimp")
+    directory = Directory((slack, mailchimp))
+    asked = {
+        "when a new zapier task fails, message #alerts in slack":
+            [{"type": "send_notification", "slack_channel": "#alerts"}],
+        "If the HubSpot health score drops below 50, alert me in Slack":
+            [{"type": "send_notification"}],
+        "whenever a hubspot contact is created, add them to mailchimp":
+            [{"type": "upsert_mailchimp_member"}],
+    }
+    for question, steps in asked.items():
+        name, args = _call(question)
+        assert name == "create_workflow" and args["actions"] == steps, (question, args)
+        assert check_steps(args["actions"], directory)  # the save's own check passes
+    name, args = _call("every monday at 9 send a usage report to slack")
+    assert args["trigger_config"] == {"cron": "0 9 * * 1"}
+    assert check_trigger("schedule", args["trigger_config"], slack, directory, [])
+    assert _call("set up an automation every morning that sends the Google Ads spend to "
+                 "Slack")[1]["trigger_config"] == {"cron": "0 9 * * *"}
+
+
+def test_a_word_about_time_is_not_a_workflow_s_name() -> None:
+    # "recent" named no workflow: the real tool answered "none is called 'recent'"
+    assert _call("Show recent workflow runs") == ("workflow_runs", {})
+    assert _call("show the newest workflow runs") == ("workflow_runs", {})
