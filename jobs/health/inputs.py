@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.registry import connector_spec
+from jobs.tokens import token_facts
 from store.crypto import SecretBox
 from store.models import (
     ApiUsage,
@@ -22,7 +23,6 @@ from store.models import (
     SyncRun,
     WebhookEvent,
 )
-from store.queries import decrypt_credentials
 
 WINDOW = timedelta(hours=24)  # syncs and errors count over the last day
 PACE_HOURS = 2  # the usage pace is read over the current hour and the two before it
@@ -103,13 +103,8 @@ def _own_inputs(row: Integration, provider: str, vault: SecretBox,
     if isinstance(reported.get("used"), int) and isinstance(reported.get("at"), str) and \
             datetime.fromisoformat(reported["at"]) >= _hour(now).replace(hour=0):
         inputs.reported_today = reported["used"]
-    # only the expiry and whether a refresh token exists are read; no secret leaves here
-    credentials = decrypt_credentials(vault, row)
-    if isinstance(credentials.get("expires_at"), int | float):
-        inputs.token_expires_at = datetime.fromtimestamp(credentials["expires_at"], UTC)
-    oauth = spec.auth.oauth if spec is not None else None
-    inputs.can_refresh = bool(oauth is not None and oauth.refresh
-                              and credentials.get("refresh_token"))
+    token = token_facts(vault, row, provider)
+    inputs.token_expires_at, inputs.can_refresh = token.expires_at, token.renews_itself
     return inputs
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from jobs.insights.finding import DAY, GOOD, WINDOW, EventStats, IntegrationView, Snapshot
+from jobs.tokens import token_facts
 from store.crypto import SecretBox
-from store.errors import SecretError
 from store.models import (
     ApiUsage,
     DataFlow,
@@ -26,7 +26,6 @@ from store.models import (
     WebhookEvent,
     WorkflowAutomation,
 )
-from store.queries import decrypt_credentials
 
 MAX_REJECTIONS = 2_000  # dead letters read per tick to find the rule that fails most
 # what the detectors read of a run: not its cursors, checkpoint or summary
@@ -43,17 +42,12 @@ def _daily_limit(row: Integration, limits: dict[str, Any]) -> int | None:
 
 
 def _view(row: Integration, provider: IntegrationProvider, vault: SecretBox) -> IntegrationView:
-    try:
-        credentials = decrypt_credentials(vault, row)
-    except SecretError:  # a key problem for the operator; the token's expiry is unknown then
-        credentials = {}
-    expires = credentials.get("expires_at")
+    token = token_facts(vault, row, provider.name)
     return IntegrationView(
         id=row.id, name=row.name, provider=provider.name, status=row.status,
         daily_limit=_daily_limit(row, provider.rate_limits or {}),
-        token_expires_at=float(expires) if isinstance(expires, int | float | str)
-        and str(expires).replace(".", "", 1).isdigit() else None,
-        renews_itself=bool(credentials.get("refresh_token")),
+        token_expires_at=token.expires_at.timestamp() if token.expires_at else None,
+        renews_itself=token.renews_itself,
         oauth=provider.auth_type == "oauth2", last_error=row.last_error)
 
 
