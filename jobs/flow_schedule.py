@@ -13,6 +13,8 @@ from store.errors import ValidationFailed
 FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "manual", "cron")
 EVERY = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_CRON = 100
+# a realtime flow also runs a delta this often, in case a webhook was lost
+REALTIME_SAFETY_NET = timedelta(hours=1)
 
 
 def check_schedule(frequency: str, schedule: dict[str, Any]) -> dict[str, Any]:
@@ -62,3 +64,11 @@ def next_run_at(frequency: str, schedule: dict[str, Any],
             return None
         return found.astimezone(UTC)
     return None
+
+
+def next_slot(frequency: str, schedule: dict[str, Any], after: datetime) -> datetime | None:
+    """The next time after ``after`` the flow is meant to run, a realtime flow's safety-net
+    delta included; None for a manual flow."""
+    if frequency == "realtime":
+        return after + REALTIME_SAFETY_NET
+    return next_run_at(frequency, schedule, after)

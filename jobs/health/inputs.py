@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.registry import connector_spec
+from jobs.sync.contracts import staleness_limit
 from jobs.tokens import token_facts
 from store.crypto import SecretBox
 from store.models import (
@@ -27,9 +28,6 @@ from store.models import (
 WINDOW = timedelta(hours=24)  # syncs and errors count over the last day
 PACE_HOURS = 2  # the usage pace is read over the current hour and the two before it
 WEBHOOK_BASELINE = timedelta(days=7)
-# how long a flow may go without a run before it is stale: twice its own interval
-INTERVALS = {"realtime": timedelta(hours=1), "hourly": timedelta(hours=1),
-             "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
 @dataclass
@@ -174,12 +172,12 @@ async def _usage(session: AsyncSession, found: dict[uuid.UUID, HealthInputs],
 async def _flows(session: AsyncSession, found: dict[uuid.UUID, HealthInputs],
                  ids: list[uuid.UUID], now: datetime) -> None:
     flows = await session.scalars(
-        select(DataFlow).where(DataFlow.integration_id.in_(ids), DataFlow.status == "active",
-                               DataFlow.sync_frequency.in_(list(INTERVALS))))
+        select(DataFlow).where(DataFlow.integration_id.in_(ids), DataFlow.status == "active"))
     for flow in flows:
         since = flow.last_run_at or flow.created_at
         idle = now - since
-        if idle > 2 * INTERVALS[flow.sync_frequency]:
+        limit = staleness_limit(flow, since)  # the one rule the stale alerts use too
+        if limit is not None and idle > limit:
             found[flow.integration_id].stale_flows.append(
                 StaleFlow(flow.name, flow.sync_frequency, flow.last_run_at, idle))
 

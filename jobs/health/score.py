@@ -10,7 +10,7 @@ every point lost explained in words a person understands.
                             error 4, warning 1
     quota        20         used today: 0 below 70% of the limit, to 20 at 100%; or 15
                             when the current pace runs out before the reset
-    staleness    20         10 for each active flow idle for twice its interval
+    staleness    20         10 for each active flow that missed two of its own runs
     webhooks     10         deliveries gone quiet for 4x their usual gap (at least 1 h)
 
 The predictive inputs (an expiring token, a quota the pace will exhaust, webhooks gone

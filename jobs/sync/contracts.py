@@ -42,12 +42,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from croniter import croniter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.spec import Stream
-from jobs.flow_schedule import EVERY
+from jobs.flow_schedule import EVERY, next_slot
 from jobs.sync import runs
 from store.db import Database
 from store.errors import ValidationFailed
@@ -228,22 +227,17 @@ async def fail(db: Database, run: SyncRun, owner: str, reason: str) -> SyncRun:
 # -- staleness ------------------------------------------------------------------------------
 
 
-def staleness_limit(flow: DataFlow, now: datetime | None = None) -> timedelta | None:
-    """How long the flow may go without a successful sync: its contract's max_staleness,
-    else twice its frequency (a cron flow: twice the gap between its next two times)."""
+def staleness_limit(flow: DataFlow, since: datetime) -> timedelta | None:
+    """How long after ``since`` (its last good run, or its creation) the flow is stale:
+    its contract's max_staleness, else two of its own slots missed. A cron flow counts its
+    next two fire times after ``since``, so a weekday cron is not stale over a weekend.
+    None for a flow with no slots (manual)."""
     contract = contract_of(flow.contract)
     if contract.max_staleness_s is not None:
         return timedelta(seconds=contract.max_staleness_s)
-    if flow.sync_frequency in EVERY:
-        return 2 * EVERY[flow.sync_frequency]
-    if flow.sync_frequency == "cron" and (flow.schedule or {}).get("cron"):
-        try:
-            times = croniter(flow.schedule["cron"], now or datetime.now(UTC))
-            first, second = times.get_next(datetime), times.get_next(datetime)
-        except (ValueError, KeyError):
-            return None
-        return 2 * (second - first)
-    return None
+    first = next_slot(flow.sync_frequency, flow.schedule or {}, since)
+    second = next_slot(flow.sync_frequency, flow.schedule or {}, first) if first else None
+    return second - since if second else None
 
 
 def _episode(last_ok: datetime | None) -> str:
@@ -287,10 +281,10 @@ async def alert_stale_flows(ctx: dict[str, Any]) -> int:
                 alert.resolution = ("the flow synced again" if fresh_since.get(flow_key)
                                     else "the flow is no longer active")
         for flow, ok in flows:
-            limit = staleness_limit(flow, now)
+            since = ok or flow.created_at
+            limit = staleness_limit(flow, since)
             if limit is None:
                 continue
-            since = ok or flow.created_at
             if now - since <= limit:
                 continue
             episode = _episode(ok)

@@ -37,7 +37,7 @@ from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from jobs.constants import SYNC_JOB, SYNC_JOB_ID
-from jobs.flow_schedule import EVERY, next_run_at
+from jobs.flow_schedule import EVERY, REALTIME_SAFETY_NET, next_run_at
 from jobs.sync.runs import ACTIVE, OPEN, UPKEEP
 from store.db import Database
 from store.models import DataFlow, Integration, SyncRun
@@ -48,7 +48,7 @@ SCHEDULE_EVERY_S = 10  # how often a worker looks for due flows
 SCHEDULE_BATCH = 200  # due flows claimed per tick; the rest wait for the next one
 JITTER_FRACTION = 0.1  # of the interval between two slots ...
 JITTER_CAP = timedelta(minutes=5)  # ... and never more than this
-SAFETY_NET = timedelta(hours=1)  # a realtime flow's scheduled delta
+SAFETY_NET = REALTIME_SAFETY_NET  # a realtime flow's scheduled delta
 # a person switched the integration off: its flows wait (due) until it is back
 INTEGRATION_OFF = ("inactive",)
 

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from jobs.sync.contracts import alert_stale_flows, check_contract, parse_duration, stale_alerts
+from jobs.health.inputs import gather
+from jobs.sync.contracts import (
+    alert_stale_flows,
+    check_contract,
+    parse_duration,
+    stale_alerts,
+    staleness_limit,
+)
 from store.errors import ValidationFailed
 from store.models import DataFlow
 from tests.jobs.conftest import Flow
@@ -100,6 +107,49 @@ async def test_a_stale_flow_alerts_once_per_episode(contacts_flow: Flow) -> None
     await age_runs(contacts_flow, datetime.now(UTC) - timedelta(hours=2))
     assert await alert_stale_flows(ctx) == 1  # a new episode alerts again
     assert len(await stale_alerts(db, tenant, contacts_flow.id)) == 2
+
+
+FRIDAY_6AM_BERLIN = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("frequency", "schedule", "contract", "limit"), [
+    ("hourly", {}, {}, timedelta(hours=2)),
+    ("weekly", {}, {}, timedelta(days=14)),
+    ("realtime", {}, {}, timedelta(hours=2)),  # two of its hourly safety-net deltas
+    ("manual", {}, {}, None),
+    ("daily", {}, {"max_staleness": "10m"}, timedelta(minutes=10)),
+    # weekdays at 06:00 Berlin, last run on a Friday: Monday's and Tuesday's runs missed
+    ("cron", {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"}, {},
+     timedelta(days=4)),
+    ("cron", {"cron": "*/15 * * * *", "timezone": "UTC"}, {}, timedelta(minutes=30)),
+])
+def test_a_flow_is_stale_once_two_of_its_own_slots_are_missed(
+        frequency: str, schedule: dict[str, Any], contract: dict[str, Any],
+        limit: timedelta | None) -> None:
+    flow = DataFlow(sync_frequency=frequency, schedule=schedule, contract=contract)
+    assert staleness_limit(flow, FRIDAY_6AM_BERLIN) == limit
+
+
+async def test_a_cron_flow_is_judged_by_its_own_schedule(contacts_flow: Flow) -> None:
+    """A cron flow every minute, one minute late is fine; three minutes late is stale, for
+    the stale alerts and the health score alike (the score once skipped cron flows)."""
+    ctx, tenant = contacts_flow.ctx(), contacts_flow.caller.tenant_id
+    await _set(contacts_flow, sync_frequency="cron", last_run_at=None,
+               schedule={"cron": "* * * * *", "timezone": "UTC"})
+    await contacts_flow.run()
+
+    async def judged(ago: timedelta) -> tuple[int, list[str]]:
+        when = datetime.now(UTC) - ago
+        await age_runs(contacts_flow, when)
+        await _set(contacts_flow, last_run_at=when)
+        alerts = await alert_stale_flows(ctx)
+        async with contacts_flow.services.db.session(tenant) as session:
+            found = await gather(session, contacts_flow.services.vault, datetime.now(UTC),
+                                 [contacts_flow.integration.id])
+        return alerts, [f.name for f in found[contacts_flow.integration.id].stale_flows]
+
+    assert await judged(timedelta(seconds=30)) == (0, [])
+    assert await judged(timedelta(minutes=3)) == (1, [contacts_flow.row.name])
 
 
 async def test_a_flow_that_never_synced_is_stale_from_its_creation(contacts_flow: Flow) -> None:

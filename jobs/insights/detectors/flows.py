@@ -6,23 +6,21 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 
-from jobs.flow_schedule import EVERY
 from jobs.insights.detectors.links import flow_runs
 from jobs.insights.finding import GOOD, WINDOW, Finding, Snapshot
+from jobs.sync.contracts import staleness_limit
 from store.models import DataFlow
 
-STALE_AFTER = 2  # intervals without a good run
-VERY_STALE_AFTER = 6
+VERY_STALE = 3  # times the flow's staleness limit: a high priority
 VOLUME_FACTOR = 5  # the last run read 5x more or less than its median
 MIN_VOLUME = 20  # a median under this is too small to judge
 MIN_RUNS = 5  # earlier runs that make a baseline
 
 
-def _interval(flow: DataFlow) -> timedelta | None:
-    limit = (flow.contract or {}).get("max_staleness_s")
-    if isinstance(limit, int | float) and limit > 0:
-        return timedelta(seconds=float(limit) / STALE_AFTER)
-    return EVERY.get(flow.sync_frequency)
+def _schedule(flow: DataFlow) -> str:
+    cron = (flow.schedule or {}).get("cron")
+    return f"cron {cron!r} {flow.schedule.get('timezone', 'UTC')}" if cron \
+        else flow.sync_frequency
 
 
 def _hours(span: timedelta) -> str:
@@ -33,25 +31,25 @@ def _hours(span: timedelta) -> str:
 def stale_flows(snap: Snapshot) -> list[Finding]:
     found = []
     for flow in snap.flows:
-        interval = _interval(flow)
-        if flow.status != "active" or interval is None:
+        if flow.status != "active":
             continue
         since = snap.last_good.get(flow.id) or flow.created_at
+        limit = staleness_limit(flow, since)  # the rule the health score and alerts use
         behind = snap.now - since
-        if behind <= interval * STALE_AFTER:
+        if limit is None or behind <= limit:
             continue
         found.append(Finding(
             detector="stale_flow", subject=str(flow.id), integration_id=flow.integration_id,
             insight_type="warning",
-            priority="high" if behind > interval * VERY_STALE_AFTER else "medium",
+            priority="high" if behind > limit * VERY_STALE else "medium",
             title=f"Flow {flow.name!r} is stale",
-            description=(f"No successful run for {_hours(behind)}; it should run every "
-                         f"{_hours(interval)} ({flow.sync_frequency})."),
+            description=(f"No successful run for {_hours(behind)}; it may go at most "
+                         f"{_hours(limit)} without one ({_schedule(flow)})."),
             recommendation="Check that a worker is running and the flow's runs succeed; "
                            "run it now to catch up.",
             action_items=(flow_runs(flow.id),),
             details={"flow_id": str(flow.id), "behind_s": int(behind.total_seconds()),
-                     "interval_s": int(interval.total_seconds())}))
+                     "limit_s": int(limit.total_seconds())}))
     return found
 
 
