@@ -1,5 +1,5 @@
-"""One live Connectus web app for a whole module, on an OS-chosen port, over a database of
-the module's own holding the demo tenant (its sandbox integrations and history) and a
+"""One live Connectus web app for the whole package, on an OS-chosen port, over a database of
+its own holding the demo tenant (its sandbox integrations and history) and a
 second tenant; and MCP client sessions against it, as other agents connect."""
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Live:
     other: Caller  # another tenant's owner
     other_key: str
     database_url: str
+    redis_url: str
     secret_key: str
 
     @property
@@ -52,14 +53,14 @@ class Live:
         return f"{self.url}/mcp"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def module_database(server_url: str, template_url: str) -> Iterator[str]:
     name, url = _create_database(server_url, TEMPLATE)
     yield url
     _drop_database(server_url, name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def live(module_database: str, redis_server_url: str, sandbox_server: SandboxServer,
                tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     secret = Fernet.generate_key().decode()
@@ -88,7 +89,7 @@ async def live(module_database: str, redis_server_url: str, sandbox_server: Sand
                    email=demo.owner.email)
     try:
         yield Live(f"http://127.0.0.1:{port}", services, owner, demo.api_key, viewer_key,
-                   other, other_key, module_database, secret)
+                   other, other_key, module_database, redis_server_url, secret)
     finally:
         server.should_exit = True
         await serving
