@@ -42,6 +42,7 @@ class Live:
     demo: Caller
     owner_key: str
     viewer_key: str
+    member_key: str
     other: Caller  # another tenant's owner
     other_key: str
     database_url: str
@@ -75,6 +76,8 @@ async def live(module_database: str, redis_server_url: str, sandbox_server: Sand
     async with db.transaction(None) as session:
         viewer = await create_user(session, demo.tenant.id, "viewer@demo.example", Role.viewer)
         viewer_key = await issue_api_key(session, viewer)
+        member = await create_user(session, demo.tenant.id, "member@demo.example", Role.member)
+        member_key = await issue_api_key(session, member)
     other, other_key = await make_tenant(services, "globex")
 
     listening = socket.create_server(("127.0.0.1", 0))
@@ -89,7 +92,7 @@ async def live(module_database: str, redis_server_url: str, sandbox_server: Sand
                    email=demo.owner.email)
     try:
         yield Live(f"http://127.0.0.1:{port}", services, owner, demo.api_key, viewer_key,
-                   other, other_key, module_database, redis_server_url, secret)
+                   member_key, other, other_key, module_database, redis_server_url, secret)
     finally:
         server.should_exit = True
         await serving

@@ -149,6 +149,32 @@ async def test_a_viewers_write_is_refused_and_nothing_proposed(live: Live) -> No
     assert not read.is_error  # a viewer reads
 
 
+async def test_a_big_write_needs_an_admin_to_confirm_it(live: Live) -> None:
+    name = "HubSpot (sandbox)"
+    async with live.services.db.transaction(live.demo.tenant_id) as session:
+        hubspot = await session.scalar(select(Integration).where(Integration.name == name))
+        assert hubspot is not None
+        limit, hubspot.api_calls_limit = hubspot.api_calls_limit, hubspot.api_calls_today + 1
+    try:
+        async with mcp_session(live.mcp, live.member_key) as member:
+            proposed = await member.call_tool("sync_now", {"integration": name})
+            assert proposed.structured_content is not None, proposed.content
+            pending = proposed.structured_content["pending"]
+            assert pending["needs_role"] == "admin"  # all of the quota left
+            refused = await member.call_tool("confirm", {"confirmation": pending["id"]})
+        assert refused.is_error and "needs the admin role; you are member" in str(
+            refused.content)
+        async with mcp_session(live.mcp, live.owner_key) as owner:
+            shown = await owner.call_tool("confirm", {"confirmation": pending["id"]})
+        assert shown.structured_content is not None, shown.content
+        assert shown.structured_content["confirmation"]["status"] == "done"
+    finally:
+        async with live.services.db.transaction(live.demo.tenant_id) as session:
+            hubspot = await session.scalar(select(Integration).where(Integration.name == name))
+            assert hubspot is not None
+            hubspot.api_calls_limit = limit
+
+
 async def test_bad_arguments_are_a_tool_error_naming_the_field(live: Live) -> None:
     async with mcp_session(live.mcp, live.owner_key) as session:
         wrong = await session.call_tool("update_integration", {"integration": "HubSpot",

@@ -49,7 +49,7 @@ def describe(pending: dict[str, Any]) -> str:
     if preview["api_calls"]:
         lines.append(f"provider API calls: {preview['api_calls']}")
     if preview["quota_share"] is not None:
-        lines.append(f"share of the remaining quota: {preview['quota_share']:.0%}")
+        lines.append(f"share of the remaining quota: {preview['quota_share']:.1%}")
     lines += [f"note: {note}" for note in preview["notes"]]
     return "\n".join(lines)
 
