@@ -155,12 +155,22 @@ async def test_a_big_write_needs_an_admin_to_confirm_it(live: Live) -> None:
         hubspot = await session.scalar(select(Integration).where(Integration.name == name))
         assert hubspot is not None
         limit, hubspot.api_calls_limit = hubspot.api_calls_limit, hubspot.api_calls_today + 1
+    asked: list[str] = []
+
+    async def would_accept(_: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={})
+
     try:
-        async with mcp_session(live.mcp, live.member_key) as member:
+        async with mcp_session(live.mcp, live.member_key,
+                               elicitation_callback=would_accept) as member:
             proposed = await member.call_tool("sync_now", {"integration": name})
             assert proposed.structured_content is not None, proposed.content
             pending = proposed.structured_content["pending"]
             assert pending["needs_role"] == "admin"  # all of the quota left
+            assert not asked  # a member's yes could not apply it: no prompt, it waits
+            assert "needs admin or above to confirm, and you are member" in \
+                proposed.structured_content["message"]
             refused = await member.call_tool("confirm", {"confirmation": pending["id"]})
         assert refused.is_error and "needs the admin role; you are member" in str(
             refused.content)

@@ -19,7 +19,7 @@ import agent
 from agent.threads import thread_key
 from tools import confirmations
 from tools.agent_tool import AgentTool, ToolArgs
-from tools.context import Caller, Services
+from tools.context import Caller, Role, Services
 
 # accepting is the whole answer: the form asks for nothing beyond yes or no
 NOTHING_TO_FILL: dict[str, Any] = {"type": "object", "properties": {}}
@@ -90,6 +90,11 @@ async def write(services: Services, caller: Caller, ctx: ServerRequestContext[An
         f"Nothing is written yet. {what}\nCall confirm with confirmation {pending['id']} "
         "to apply it once the person agrees, or cancel.")}
     if not can_elicit(ctx):
+        return waiting
+    if not caller.role.at_least(Role(pending["needs_role"])):  # asking could not approve it
+        waiting["message"] = (f"Nothing is written yet: this needs {pending['needs_role']} or "
+                              f"above to confirm, and you are {caller.role.value}. {what}\n"
+                              f"Someone who may can confirm {pending['id']}.")
         return waiting
     try:
         reply = await ctx.session.elicit_form(f"Apply this change?\n{what}", NOTHING_TO_FILL,
