@@ -89,12 +89,12 @@ async def write(services: Services, caller: Caller, ctx: ServerRequestContext[An
     waiting = {"pending": pending, "message": (
         f"Nothing is written yet. {what}\nCall confirm with confirmation {pending['id']} "
         "to apply it once the person agrees, or cancel.")}
-    if not can_elicit(ctx):
-        return waiting
     if not caller.role.at_least(Role(pending["needs_role"])):  # asking could not approve it
         waiting["message"] = (f"Nothing is written yet: this needs {pending['needs_role']} or "
                               f"above to confirm, and you are {caller.role.value}. {what}\n"
                               f"Someone who may can confirm {pending['id']}.")
+        return waiting
+    if not can_elicit(ctx):
         return waiting
     try:
         reply = await ctx.session.elicit_form(f"Apply this change?\n{what}", NOTHING_TO_FILL,
