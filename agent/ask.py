@@ -205,11 +205,25 @@ async def ask(services: Services, caller: Caller, question: str, thread_id: str 
                               integration_id=integration_id, model=model))
 
 
+async def _settle_direct(services: Services, caller: Caller,
+                         confirmation_id: uuid.UUID) -> Answer:
+    result = await confirmations.settle(services, caller, confirmation_id)
+    row = await confirmations.load(services, caller, confirmation_id)
+    summary = row.preview.get("summary", row.tool)
+    text = f"Done: {summary}." if row.status == "done" else \
+        f"Cancelled: {summary}; nothing was written." if row.status == "cancelled" else \
+        f"{summary}: {row.status}."
+    return Answer(text=text, thread_id=public_id(row.thread_id),
+                  tool_calls=[{"name": row.tool, "args": row.args, "result": result}])
+
+
 async def _decide(services: Services, caller: Caller, confirmation_id: uuid.UUID,
                   approve: bool, model: BaseChatModel | None) -> Answer:
     row = await confirmations.decide(services, caller, confirmation_id, approve)
     if not row.thread_id.startswith(f"{caller.tenant_id}:"):  # the session's filter holds
         raise AssertionError("a confirmation of another tenant was loaded")
+    if confirmations.is_direct(row):  # proposed over MCP: no graph waits on it
+        return await _settle_direct(services, caller, row.id)
     return await _last(_run(services, caller, row.thread_id,
                             Command(resume={"confirmation": str(row.id)}),
                             _model(services, model), None))

@@ -27,7 +27,7 @@ from agent.prompts import DATA_HEADER
 from agent.state import State
 from tools import confirmations
 from tools.agent_tool import AgentTool
-from tools.context import ConnectusError, require
+from tools.context import ConnectusError, fixable, require
 from tools.registry import tool_named
 
 
@@ -40,13 +40,6 @@ def _error(call: ToolCall, payload: dict[str, Any]) -> ToolMessage:
                        name=call["name"], status="error")
 
 
-def _fixable(exc: ConnectusError) -> dict[str, Any] | None:
-    if exc.kind == "system":
-        return None
-    return {"code": exc.code, "message": exc.message, "action": exc.advice(),
-            "details": exc.details}
-
-
 async def _write(tool: AgentTool, call: ToolCall, args: Any, ctx: Context) -> Any:
     assert tool.plan is not None and tool.apply is not None
     plan = await tool.plan(ctx.services, ctx.caller, args)
@@ -55,20 +48,7 @@ async def _write(tool: AgentTool, call: ToolCall, args: Any, ctx: Context) -> An
     if row.status == "pending":
         interrupt({"confirmation": confirmations.public(row).model_dump(mode="json")})
     # resumed: the row says what the person decided (a fresh read, not the resume value)
-    row = await confirmations.load(ctx.services, ctx.caller, row.id)
-    if row.status == "cancelled":
-        return {"cancelled": True, "message": "the person cancelled it; nothing was written"}
-    if row.status in ("done", "failed", "undone"):  # applied before this node ran again
-        return row.result
-    try:
-        result, inverse = await tool.apply(ctx.services, ctx.caller, row.args)
-    except ConnectusError as exc:
-        await confirmations.finish(ctx.services, ctx.caller, row.id, _fixable(exc) or {},
-                                   None, failed=True)
-        raise
-    await confirmations.finish(ctx.services, ctx.caller, row.id, result, inverse)
-    return {"done": True, "action": str(row.id), "result": result,
-            "undo": inverse.summary if inverse else None}
+    return await confirmations.settle(ctx.services, ctx.caller, row.id)
 
 
 async def _one(call: ToolCall, ctx: Context, *, write_allowed: bool) -> ToolMessage:
@@ -94,10 +74,10 @@ async def _one(call: ToolCall, ctx: Context, *, write_allowed: bool) -> ToolMess
             assert tool.read is not None
             result = await tool.read(ctx.services, ctx.caller, args)
     except ConnectusError as exc:
-        fixable = _fixable(exc)
-        if fixable is None:
+        answer = fixable(exc)
+        if answer is None:
             raise
-        return _error(call, fixable)
+        return _error(call, answer)
     return ToolMessage(as_data(tool.name, result), tool_call_id=call["id"] or "",
                        name=tool.name, artifact=result)
 

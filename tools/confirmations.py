@@ -22,7 +22,11 @@ from store.models import AgentConfirmation, Role
 from store.models.base import utcnow
 from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs
 from tools.blast_radius import thresholds
-from tools.context import Services, require
+from tools.context import ConnectusError, Services, fixable, require
+
+# the tool-call id of a write proposed by a door that runs no agent graph (MCP): confirming
+# it applies it directly, as there is no interrupted graph to resume
+DIRECT = "direct:"
 
 
 class ConfirmationPublic(BaseModel):
@@ -102,6 +106,31 @@ async def finish(services: Services, caller: Caller, confirmation_id: uuid.UUID,
         if inverse is not None and not failed:
             row.inverse = inverse.stored()
             row.undo_until = utcnow() + timedelta(seconds=limits.undo_window_s)
+
+
+def is_direct(row: AgentConfirmation) -> bool:
+    return row.tool_call_id.startswith(DIRECT)
+
+
+async def settle(services: Services, caller: Caller, confirmation_id: uuid.UUID) -> Any:
+    """What a decided confirmation comes to: nothing written when it was cancelled, the
+    stored result when it ran already, else its write applied now (result and inverse
+    recorded). The one apply path of every door."""
+    from tools.registry import applier
+
+    row = await load(services, caller, confirmation_id)
+    if row.status == "cancelled":
+        return {"cancelled": True, "message": "the person cancelled it; nothing was written"}
+    if row.status in ("done", "failed", "undone"):  # applied before this ran again
+        return row.result
+    try:
+        result, inverse = await applier(row.tool)(services, caller, row.args)
+    except ConnectusError as exc:
+        await finish(services, caller, row.id, fixable(exc) or {}, None, failed=True)
+        raise
+    await finish(services, caller, row.id, result, inverse)
+    return {"done": True, "action": str(row.id), "result": result,
+            "undo": inverse.summary if inverse else None}
 
 
 # -- undo ---------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from store.settings import Settings
 
 # the doors see the error tree through here (DESIGN.md: ui -> tools, never ui -> store)
 __all__ = ["AuthenticationFailed", "Caller", "ConfigError", "Conflict", "ConnectusError",
-           "Services", "Settings", "TransientError", "ValidationFailed", "require"]
+           "Role", "Services", "Settings", "TransientError", "ValidationFailed", "fixable",
+           "require"]
 
 
 @dataclass
@@ -38,3 +39,12 @@ def require(caller: Caller, role: Role, action: str) -> None:
     """Writes are permission-checked: viewer < member < admin < owner."""
     if not caller.role.at_least(role):
         raise PermissionDenied(f"{action} needs the {role.value} role; you are {caller.role.value}")
+
+
+def fixable(exc: ConnectusError) -> dict[str, Any] | None:
+    """An error a person could fix, as a tool answers it (to a model or an MCP client);
+    None for a bug, which should propagate instead."""
+    if exc.kind == "system":
+        return None
+    return {"code": exc.code, "message": exc.message, "action": exc.advice(),
+            "details": exc.details}

@@ -244,5 +244,14 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in plain lan
     _run(ask_in_terminal(_settings(), question, thread, api_key, yes))
 
 
+@app.command("mcp")
+def mcp_stdio(api_key: Annotated[str | None, typer.Option(
+        envvar="CONNECTUS_API_KEY", help="act as this key's user")] = None) -> None:
+    """Serve the agent's tools over MCP on stdin/stdout (for a client that starts it)."""
+    from ui.mcp.stdio import serve_stdio
+
+    _run(serve_stdio(_settings(), api_key))
+
+
 if __name__ == "__main__":
     app()

@@ -86,6 +86,8 @@ async def _serve_everything(settings: Settings, host: str, port: int,
         url = f"http://{host}:{port}"
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
         typer.echo(f"  API docs      {url}/docs")
+        typer.echo(f"  MCP           {url}/mcp (streamable HTTP, Bearer API key; "
+                   "docs/mcp.md)")
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
                    f"{url}/integrations/integrations/")

@@ -63,11 +63,14 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert '"succeeded"' in synced.stdout, synced.stdout
         after = httpx.get(f"{base}/healthz", timeout=5).json()
         assert after["checks"]["queue"] == "ok", after
+        # MCP is on the same server, behind the same keys (tests/mcp/ goes further)
+        assert httpx.post(f"{base}/mcp", json={}, timeout=10).status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert DEMO_KEY in output  # the key is printed for the person who ran it
+    assert f"{base}/mcp" in output  # and where MCP clients connect
     if not os.environ.get("DATABASE_URL"):
         assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists(), output
     if not os.environ.get("REDIS_URL"):

@@ -25,6 +25,7 @@ from ui.api.routes import (
     webhooks,
     workflows,
 )
+from ui.mcp.http import mount_mcp
 
 
 def create_app(services: Services) -> FastAPI:
@@ -55,4 +56,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(ask.router)
     app.include_router(insights.router)
+    mount_mcp(app, services)  # /mcp: the agent's tools for other agents, same keys
     return app
