@@ -2,7 +2,8 @@
 
 ``python -m evals.bench.workflow_load CONFIG_JSON`` POSTs, for ``CONFIG.seconds``, one
 HubSpot ``contact.creation`` delivery after another to ``CONFIG.url`` at ``CONFIG.rate``
-a second (open loop: each is due at its time whether or not the earlier ones were
+a second (each of ``CONFIG.events_per_delivery`` events, 1 unless set: HubSpot sends up
+to 100 in one JSON array) (open loop: each is due at its time whether or not the earlier ones were
 answered, at most ``CONFIG.concurrency`` in flight, HubSpot's default 10), each a
 distinct event about a distinct contact, signed as HubSpot signs
 (``X-HubSpot-Signature-v3`` over method, URI, body and ``X-HubSpot-Request-Timestamp``).
@@ -65,6 +66,8 @@ class Load:
         self.first_contact = int(config["first_contact"])
         self.redelivery_share = float(config.get("redelivery_share", 0.02))
         self.concurrency = int(config.get("concurrency", CONCURRENCY))
+        # HubSpot sends a JSON array of up to 100 events a delivery
+        self.batch = max(1, min(100, int(config.get("events_per_delivery", 1))))
         self.gate = asyncio.Semaphore(self.concurrency)
         self.random = random.Random(int(config.get("seed", 7)))
         self.latencies: list[float] = []
@@ -77,12 +80,13 @@ class Load:
         self.redeliveries = 0  # sent
         self.late_ms = 0.0  # how far behind its schedule the latest send was, at most
 
-    async def send(self, client: httpx.AsyncClient, item: dict[str, Any], new: bool) -> None:
+    async def send(self, client: httpx.AsyncClient, items: list[dict[str, Any]],
+                   new: int) -> None:
         async with self.gate:
             if time.perf_counter() > self.deadline:
                 self.unsent += 1  # its time came while the ingress was still busy
                 return
-            headers, body = signed(self.secret, self.url, [item])  # fresh when it goes
+            headers, body = signed(self.secret, self.url, items)  # fresh when it goes
             started = time.perf_counter()
             try:
                 answer = await client.post(self.url, headers=headers, content=body)
@@ -91,9 +95,9 @@ class Load:
                 status = type(exc).__name__
             self.latencies.append((time.perf_counter() - started) * 1000)
         self.statuses[status] += 1
-        self.redeliveries += not new
+        self.redeliveries += len(items) - new
         if status.startswith("2"):
-            self.accepted.add(int(item["eventId"]))
+            self.accepted.update(int(item["eventId"]) for item in items)
 
     def next_item(self, n: int) -> tuple[dict[str, Any], bool]:
         # the second delivery always repeats the first, so even a short run checks it
@@ -122,16 +126,21 @@ class Load:
                     await asyncio.sleep(wait)
                 else:
                     self.late_ms = max(self.late_ms, -wait * 1000)
-                item, new = self.next_item(n)
-                n += new
+                items, new = [], 0
+                for _ in range(self.batch):
+                    item, fresh = self.next_item(n)
+                    items.append(item)
+                    n += fresh
+                    new += fresh
                 sent += 1
-                task = asyncio.create_task(self.send(client, item, new))
+                task = asyncio.create_task(self.send(client, items, new))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - began
         sent -= self.unsent
         return {"began_at": began_at, "seconds": round(elapsed, 3), "sent": sent,
+                "events_per_delivery": self.batch,
                 "unsent": self.unsent, "redeliveries": self.redeliveries,
                 "events": len(self.accepted), "statuses": dict(self.statuses),
                 "redelivered_events": len(self.redelivered),
