@@ -48,7 +48,7 @@ async def store_events(services: Services, delivery: Delivery) -> int:
     store = services.extras.get(STORE_KEY)
     if store is None:
         store = services.extras[STORE_KEY] = Coalescer(
-            lambda batch: _flush_or_one_by_one(services, batch), max_items=MAX_BATCH)
+            lambda batch: _flush(services, batch), max_items=MAX_BATCH)
     stored: int = await store.submit(delivery)
     return stored
 
@@ -75,23 +75,7 @@ async def _lookup(services: Services, ids: list[uuid.UUID]
     return [found.get(i) for i in ids]
 
 
-async def _flush_or_one_by_one(services: Services,
-                               batch: list[Delivery]) -> list[int | BaseException]:
-    try:
-        return list(await _flush(services, batch))
-    except Exception:  # a delivery the database refuses: tried alone, failing only itself
-        if len(batch) == 1:
-            raise
-    results: list[int | BaseException] = []
-    for delivery in batch:
-        try:
-            results.extend(await _flush(services, [delivery]))
-        except Exception as exc:  # its own failure, answered to its own sender
-            results.append(exc)
-    return results
-
-
-async def _flush(services: Services, batch: list[Delivery]) -> list[int]:
+async def _flush(services: Services, batch: list[Delivery]) -> list[int | BaseException]:
     stored = [0] * len(batch)
     by_tenant: dict[uuid.UUID, list[int]] = defaultdict(list)
     for n, delivery in enumerate(batch):
@@ -104,7 +88,8 @@ async def _flush(services: Services, batch: list[Delivery]) -> list[int]:
     await enqueue_all(services.queue, made)
     for tenant_id, ids in flows.items():
         await realtime.start_flows(services.db, services.queue, tenant_id, ids)
-    return stored
+    results: list[int | BaseException] = list(stored)
+    return results
 
 
 async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: list[Delivery],

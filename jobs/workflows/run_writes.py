@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, text, update
+from sqlalchemy import and_, or_, select, text, update
 
 from jobs.batching import Coalescer
 from store.db import Database
-from store.models import WorkflowRun
+from store.models import Integration, IntegrationProvider, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
 
 MAX_BATCH = 100
@@ -61,8 +61,18 @@ class End:
     context: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Resolve:
+    tenant_id: uuid.UUID
+    workflow_id: uuid.UUID
+
+
+Resolved = tuple[WorkflowAutomation, Integration, str]
+
+
 class RunWrites:
-    """The coalesced claim, save and end of one database's runs, in this process."""
+    """The coalesced claim, save and end of one database's runs, in this process, and
+    the read each run starts with: its workflow and the workflow's integration."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -70,6 +80,31 @@ class RunWrites:
             self._claim, max_items=MAX_BATCH)
         self.saves: Coalescer[Save, bool] = Coalescer(self._save, max_items=MAX_BATCH)
         self.ends: Coalescer[End, datetime | None] = Coalescer(self._end, max_items=MAX_BATCH)
+        self.workflows: Coalescer[Resolve, Resolved | None] = Coalescer(
+            self._resolve, max_items=MAX_BATCH)
+
+    async def _resolve(self, wanted: list[Resolve]) -> list[Resolved | BaseException | None]:
+        """Each workflow and its integration as they are now (read fresh for each batch,
+        so an edit is seen by the next run), in the tenant's own session."""
+        found: dict[tuple[uuid.UUID, uuid.UUID], Resolved] = {}
+        groups: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for want in wanted:
+            groups[want.tenant_id].add(want.workflow_id)
+        for tenant_id, ids in groups.items():
+            async with self.db.session(tenant_id) as session:
+                workflows = (await session.scalars(select(WorkflowAutomation).where(
+                    WorkflowAutomation.id.in_(sorted(ids))))).all()
+                integrations = {row[0].id: (row[0], row[1]) for row in (await session.execute(
+                    select(Integration, IntegrationProvider.name)
+                    .join(IntegrationProvider,
+                          IntegrationProvider.id == Integration.provider_id)
+                    .where(Integration.id.in_(sorted({w.integration_id for w in workflows}))))
+                ).all()}
+            for workflow in workflows:
+                if workflow.integration_id in integrations:
+                    integration, provider = integrations[workflow.integration_id]
+                    found[(tenant_id, workflow.id)] = (workflow, integration, provider)
+        return [found.get((w.tenant_id, w.workflow_id)) for w in wanted]
 
     async def _claim(self, claims: list[Claim]) -> list[WorkflowRun | BaseException | None]:
         """A queued run, or a running one whose lease lapsed; one UPDATE for the batch, each

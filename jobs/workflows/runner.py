@@ -48,6 +48,7 @@ from jobs.usage_batches import UsageBatches
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
 from jobs.workflows.conditions import matches
+from jobs.workflows.run_writes import Resolve, writes_for
 from store.errors import Failure, NotFound, TransientError, classify_failure
 from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
@@ -130,15 +131,14 @@ class Execution:
 
     async def _go(self) -> dict[str, Any]:
         run = self.run
-        async with self.db.session(run.tenant_id) as session:
-            workflow = await session.get(WorkflowAutomation, run.workflow_id)
-            found = await find_integration(session, workflow.integration_id) \
-                if workflow else None
-        if workflow is None or found is None:
+        resolved = await writes_for(self.db).workflows.submit(
+            Resolve(run.tenant_id, run.workflow_id))
+        if resolved is None:
             return await self._end("failed", "the workflow or its integration was deleted")
-        self.workflow, (integration, provider) = workflow, found
+        workflow, integration, provider = resolved
+        self.workflow = workflow
         self.trigger = _ref(integration, provider)
-        self._found[integration.id] = found  # its connector needs no second lookup
+        self._found[integration.id] = (integration, provider)  # no second lookup for it
         context = dict(run.context)
         context.setdefault("actions", list(workflow.actions))
         actions: list[dict[str, Any]] = context["actions"]

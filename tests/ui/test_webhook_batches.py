@@ -22,7 +22,8 @@ async def test_concurrent_deliveries_and_redeliveries_store_and_run_each_event_o
         services: Services, api: httpx.AsyncClient, sandbox: Any) -> None:
     tenant = await new_tenant(services, api, sandbox, slug="batched")
     workflow = await tenant.workflow()
-    firsts = [creation(str(1001 + n), eventId=80_000 + n) for n in range(EVENTS)]
+    firsts = [creation(str(1001 + n), eventId=80_000 + n, occurredAt=1_704_067_200_000 + n)
+              for n in range(EVENTS)]
     # HubSpot redelivers an event it has not heard back about: same event, next attempt
     again = [{**firsts[n], "attemptNumber": 1} for n in (3, 7)]
     answers = await asyncio.gather(*(tenant.deliver(e) for e in [*firsts, *again]))
