@@ -18,6 +18,9 @@ SYNC_SWEEP_EVERY_S = 10  # how often a worker looks for runs whose worker died
 # workflows (jobs/workflows/)
 WORKFLOW_JOB = "run_workflow"
 WORKFLOW_JOB_ID = "connectus:workflow:{run_id}:{attempt}"  # one arq job per run and (re)start
+WORKFLOW_BATCH_JOB = "run_workflows"  # new runs, many a job: run side by side in one worker
+WORKFLOW_BATCH_JOB_ID = "connectus:workflows:{first}:{count}"
+WORKFLOW_BATCH = 50  # runs a batch job takes at most
 WORKFLOW_JOB_TIMEOUT_S = 300
 WORKFLOW_MAX_TRIES = 3  # arq's own re-runs of a job whose worker died; steps count their own
 WORKFLOW_LEASE_S = 60.0  # a run whose lease lapsed is taken over from its first unfinished step

@@ -1,7 +1,8 @@
 """Receiving provider webhooks: check the signature, answer set-up checks, store each
 event once (deduplicated by the provider's event id), start the realtime data flows
 the events concern (jobs/sync/realtime.py), and hand the new events to the workflows
-that listen for them (jobs/workflows/dispatch.py).
+that listen for them (jobs/workflows/dispatch.py); the deliveries of the same moment
+share one transaction and one queued job (tools/webhook_store.py).
 
 The URL names the integration (``/integrations/webhooks/{id}/``); there is no API
 key, so the provider's signature or shared secret is the only authentication.
@@ -25,18 +26,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 
 from connectors.registry import connector_spec
 from connectors.spec import WebhookReply, WebhookRequest
 from connectors.webhooks import WebhookRejected
 from jobs.constants import WEBHOOK_REJECTIONS_KEY
-from jobs.sync import realtime
-from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
 from store.errors import NotFound, TransientError, ValidationFailed
-from store.models import HealthLog, Integration, WebhookEvent
-from store.queries import decrypt_credentials, find_integration
+from store.models import HealthLog, Integration
+from store.queries import decrypt_credentials
 from tools.context import Services
+from tools.webhook_store import Delivery, lookup_integration, store_events
 
 MAX_BODY = 10 * 1024 * 1024  # the largest payload the providers document (Zapier: 10 MB)
 REJECTION_WINDOW_S = 600
@@ -65,8 +64,7 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
     request = WebhookRequest(method, url, headers, body)
     if len(request.body) > MAX_BODY:
         raise ValidationFailed(f"webhook body is larger than {MAX_BODY} bytes")
-    async with services.db.system_read() as session:
-        found = await find_integration(session, integration_id)
+    found = await lookup_integration(services, integration_id)
     if found is None:
         raise NotFound("no such webhook endpoint")
     integration, provider = found
@@ -85,31 +83,8 @@ async def receive_webhook(services: Services, integration_id: uuid.UUID, *, meth
         await _rejected(services, integration, provider, exc.message)
         raise
     events = spec.webhooks.events(request)
-    new: list[StoredEvent] = []  # the events stored now; a redelivery's are not
-    now = datetime.now(UTC)
-    async with services.db.transaction(integration.tenant_id) as session:
-        for event in events:
-            inserted = await session.scalar(
-                insert(WebhookEvent).values(
-                    id=uuid.uuid4(), tenant_id=integration.tenant_id,
-                    integration_id=integration.id, provider_event_id=event.event_id[:200],
-                    event_type=event.event_type[:100], payload=event.payload,
-                    # dispatched below, in this same transaction
-                    workflows_dispatched_at=now)
-                .on_conflict_do_nothing(
-                    index_elements=["tenant_id", "integration_id", "provider_event_id"])
-                .returning(WebhookEvent.id))
-            if inserted is not None:
-                new.append(StoredEvent(inserted, event.event_id[:200],
-                                       event.event_type[:100], event.payload))
-        # stored and handed to the workflows in one transaction: no event is left between
-        made = await dispatch_in(session, integration.tenant_id, integration.id, new,
-                                 stamped=True)
-        # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
-        flows = await realtime.realtime_flows(session, integration, spec.webhooks, events)
-    await enqueue_all(services.queue, made)
-    stored = len(new)
-    await realtime.start_flows(services.db, services.queue, integration.tenant_id, flows)
+    # durable (and its runs queued) before the provider hears 2xx
+    stored = await store_events(services, Delivery(integration, spec.webhooks, events))
     duplicates = len(events) - stored
     reply = spec.webhooks.ack or WebhookReply(body=json.dumps(
         {"ok": True, "stored": stored, "duplicates": duplicates}).encode())

@@ -212,6 +212,8 @@ def bench_workflows(
             min=1, help="deliveries in flight at most (HubSpot's default: 10)")] = 10,
         redeliveries: Annotated[float, typer.Option(
             min=0, max=0.5, help="share of deliveries that repeat an earlier event")] = 0.02,
+        events_per_delivery: Annotated[int, typer.Option(
+            min=1, max=100, help="events in each delivery (HubSpot sends up to 100)")] = 1,
         keep: Annotated[bool, typer.Option(help="keep the bench tenant to look at")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="one JSON object on one line "
                                                "(else indented)")] = False,
@@ -224,7 +226,8 @@ def bench_workflows(
     async def main() -> None:
         result = await measure(_settings(), seconds, rate=rate, workers=workers,
                                max_jobs=max_jobs, concurrency=concurrency,
-                               redelivery_share=redeliveries, keep=keep)
+                               redelivery_share=redeliveries,
+                               events_per_delivery=events_per_delivery, keep=keep)
         typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
 
     _run(main())

@@ -217,10 +217,11 @@ async def _parts(settings: Settings, services: Services) -> AsyncIterator[Parts]
 
 async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 600,
                           workers: int = 2, max_jobs: int = 50, concurrency: int = CONCURRENCY,
-                          redelivery_share: float = 0.02, drain_s: float | None = None,
+                          redelivery_share: float = 0.02, events_per_delivery: int = 1,
+                          drain_s: float | None = None,
                           keep: bool = False) -> dict[str, Any]:
     drain = drain_s if drain_s is not None else max(120.0, 4 * seconds)
-    records = int(seconds * rate * 1.2) + 1000
+    records = int(seconds * rate * events_per_delivery * 1.2) + 1000
     async with running(settings) as services:
         caller = await _tenant(services)
         try:
@@ -234,7 +235,7 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
                         services, parts, caller, url, integration, workflow_id,
                         seconds=seconds, rate=rate, workers=workers, max_jobs=max_jobs,
                         concurrency=concurrency, redelivery_share=redelivery_share,
-                        drain_s=drain)
+                        events_per_delivery=events_per_delivery, drain_s=drain)
         finally:
             if not keep:  # once every part has stopped writing
                 await _clean(services, caller)
@@ -246,7 +247,7 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
 async def _measure(services: Services, parts: Parts, caller: Caller, sandbox: str,
                    integration: str, workflow_id: str, *, seconds: float, rate: float,
                    workers: int, max_jobs: int, concurrency: int, redelivery_share: float,
-                   drain_s: float) -> dict[str, Any]:
+                   events_per_delivery: int, drain_s: float) -> dict[str, Any]:
     port = _free_port()
     ingress = f"http://127.0.0.1:{port}"
     parts.start("ingress", "ui.cli", "serve", "--host", "127.0.0.1", "--port", str(port))
@@ -260,7 +261,8 @@ async def _measure(services: Services, parts: Parts, caller: Caller, sandbox: st
     config = {"url": f"{ingress}/integrations/webhooks/{integration}/",
               "secret": demo["credentials"]["client_secret"], "seconds": seconds,
               "rate": rate, "concurrency": concurrency, "first_contact": FIRST_CONTACT,
-              "redelivery_share": redelivery_share, "accepted_path": str(accepted_path)}
+              "redelivery_share": redelivery_share, "accepted_path": str(accepted_path),
+              "events_per_delivery": events_per_delivery}
     load = parts.start("load", "evals.bench.workflow_load", json.dumps(config), stdout=True)
     line = await parts.line(load, "the load")
     sent = json.loads(line)
@@ -294,6 +296,7 @@ def summarise(sent: dict[str, Any], tally: dict[str, Any], slack: dict[str, int]
         "ingress_per_s": round(sent["events"] / sent["seconds"], 1) if sent["seconds"] else 0,
         "max_ingress_ms": sent["max_ms"], "load_late_ms_max": sent["late_ms_max"],
         "deliveries": sent["sent"], "unsent": sent["unsent"],
+        "events_per_delivery": sent.get("events_per_delivery", 1),
         "redeliveries": sent["redeliveries"],
         "statuses": sent["statuses"],
         "runs": {k: tally[k] for k in ("runs", "succeeded", "failed", "unfinished")},

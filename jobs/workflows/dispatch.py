@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.constants import WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
-from jobs.workflows.runner import enqueue
+from jobs.workflows.runner import enqueue, enqueue_many
 from store.db import Database
 from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
@@ -65,9 +65,8 @@ async def dispatch_events(db: Database, queue: ArqRedis | None, tenant_id: uuid.
 
 async def enqueue_all(queue: ArqRedis | None, made: list[uuid.UUID]) -> None:
     """Queue runs once the transaction that made them has committed (a worker that took
-    one sooner would not find it)."""
-    for run_id in made:
-        await enqueue(queue, run_id)
+    one sooner would not find it), many a job."""
+    await enqueue_many(queue, made)
 
 
 async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID,

@@ -7,6 +7,7 @@ from arq.cron import CronJob
 from arq.worker import Function, func
 
 from jobs.constants import (
+    WORKFLOW_BATCH_JOB,
     WORKFLOW_CONDITIONS_EVERY_S,
     WORKFLOW_JOB,
     WORKFLOW_JOB_TIMEOUT_S,
@@ -15,7 +16,7 @@ from jobs.constants import (
     WORKFLOW_TICK_EVERY_S,
 )
 from jobs.workflows.dispatch import sweep
-from jobs.workflows.runner import run_workflow
+from jobs.workflows.runner import run_workflow, run_workflows
 from jobs.workflows.triggers import check_conditions, fire_schedules
 
 
@@ -25,6 +26,8 @@ def _every(seconds: int) -> set[int]:
 
 JOBS: tuple[Function, ...] = (
     func(run_workflow, name=WORKFLOW_JOB, timeout=WORKFLOW_JOB_TIMEOUT_S,
+         max_tries=WORKFLOW_MAX_TRIES),
+    func(run_workflows, name=WORKFLOW_BATCH_JOB, timeout=WORKFLOW_JOB_TIMEOUT_S,
          max_tries=WORKFLOW_MAX_TRIES),
 )
 CRON_JOBS: tuple[CronJob, ...] = (

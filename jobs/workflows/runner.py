@@ -32,6 +32,9 @@ from connectors.quota import Priority
 from connectors.registry import connector_spec
 from jobs.connecting import open_connector
 from jobs.constants import (
+    WORKFLOW_BATCH,
+    WORKFLOW_BATCH_JOB,
+    WORKFLOW_BATCH_JOB_ID,
     WORKFLOW_JOB,
     WORKFLOW_JOB_ID,
     WORKFLOW_LEASE_S,
@@ -45,6 +48,7 @@ from jobs.usage_batches import UsageBatches
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
 from jobs.workflows.conditions import matches
+from jobs.workflows.run_writes import Resolve, writes_for
 from store.errors import Failure, NotFound, TransientError, classify_failure
 from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
@@ -61,6 +65,37 @@ async def enqueue(queue: ArqRedis | None, run_id: uuid.UUID, *, attempt: str = "
         await queue.enqueue_job(WORKFLOW_JOB, str(run_id),
                                 _job_id=WORKFLOW_JOB_ID.format(run_id=run_id, attempt=attempt),
                                 _defer_until=at)
+
+
+async def enqueue_many(queue: ArqRedis | None, run_ids: list[uuid.UUID]) -> None:
+    """New runs, up to ``WORKFLOW_BATCH`` an arq job: one enqueue and one job's overhead
+    for many, and the runs of a job claim, save and end together (run_writes.py)."""
+    if queue is None:
+        return
+    for start in range(0, len(run_ids), WORKFLOW_BATCH):
+        chunk = run_ids[start:start + WORKFLOW_BATCH]
+        if len(chunk) == 1:
+            await enqueue(queue, chunk[0])
+            continue
+        await queue.enqueue_job(WORKFLOW_BATCH_JOB, [str(r) for r in chunk],
+                                _job_id=WORKFLOW_BATCH_JOB_ID.format(first=chunk[0],
+                                                                     count=len(chunk)))
+
+
+async def run_workflows(ctx: dict[str, Any], run_ids: list[str]) -> dict[str, Any]:
+    """A batch job: each run as ``run_workflow`` would take it, side by side. A run that
+    fails unexpectedly fails the job once every other run has gone as far as it goes, so
+    arq tries the job again: the runs that ended, or that another holds, are left alone."""
+    results = await asyncio.gather(*(run_workflow(ctx, r) for r in run_ids),
+                                   return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]
+    statuses: dict[str, int] = {}
+    for result in results:
+        assert not isinstance(result, BaseException)
+        statuses[str(result["status"])] = statuses.get(str(result["status"]), 0) + 1
+    return {"runs": len(run_ids), "statuses": statuses}
 
 
 async def run_workflow(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
@@ -96,15 +131,14 @@ class Execution:
 
     async def _go(self) -> dict[str, Any]:
         run = self.run
-        async with self.db.session(run.tenant_id) as session:
-            workflow = await session.get(WorkflowAutomation, run.workflow_id)
-            found = await find_integration(session, workflow.integration_id) \
-                if workflow else None
-        if workflow is None or found is None:
+        resolved = await writes_for(self.db).workflows.submit(
+            Resolve(run.tenant_id, run.workflow_id))
+        if resolved is None:
             return await self._end("failed", "the workflow or its integration was deleted")
-        self.workflow, (integration, provider) = workflow, found
+        workflow, integration, provider = resolved
+        self.workflow = workflow
         self.trigger = _ref(integration, provider)
-        self._found[integration.id] = found  # its connector needs no second lookup
+        self._found[integration.id] = (integration, provider)  # no second lookup for it
         context = dict(run.context)
         context.setdefault("actions", list(workflow.actions))
         actions: list[dict[str, Any]] = context["actions"]

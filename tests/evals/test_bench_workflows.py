@@ -27,9 +27,9 @@ def test_bench_workflows_runs_every_event_once_and_prints_one_json_object(
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "CONNECTUS_DATA_DIR": str(tmp_path), "CONNECTUS_SECRET_KEYS": secret_keys[0]}
     done = subprocess.run([sys.executable, "-m", "ui.cli", "bench", "workflows", "--seconds",
-                           "2", "--rate", "40", "--workers", "1", "--redeliveries", "0.15",
-                           "--keep", "--json"], env=env, capture_output=True, text=True,
-                          timeout=240)
+                           "2", "--rate", "20", "--events-per-delivery", "2", "--workers", "1",
+                           "--redeliveries", "0.15", "--keep", "--json"], env=env,
+                          capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -37,6 +37,7 @@ def test_bench_workflows_runs_every_event_once_and_prints_one_json_object(
     for key in KEYS:
         assert key in result, key
     events = result["events"]
+    assert result["events_per_delivery"] == 2 and events > result["deliveries"] / 2
     assert events > 0 and result["redeliveries"] > 0  # the second delivery repeats the first
     assert result["lost"] == 0 and result["duplicated"] == 0, result
     assert result["runs"] == {"runs": events, "succeeded": events, "failed": 0,

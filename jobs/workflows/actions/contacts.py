@@ -14,8 +14,7 @@ import uuid
 from typing import Any, ClassVar
 
 from pydantic import Field
-from sqlalchemy import literal_column, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import update
 
 from jobs.workflows.actions.base import (
     ActionContext,
@@ -24,6 +23,7 @@ from jobs.workflows.actions.base import (
     Directory,
     Params,
 )
+from jobs.workflows.actions.crm_writes import Upsert, upserts_for
 from store.db import Database
 from store.errors import ValidationFailed
 from store.models import CrmContact
@@ -149,18 +149,9 @@ async def create_contact(ctx: ActionContext, params: ContactParams) -> dict[str,
     if params.target != CRM:
         return await _provider_write(ctx, params, contact, update=False)
     key, row = _key(ctx, params, contact), _row(ctx, contact)
-    db: Database = ctx.services["db"]
-    values = insert(CrmContact).values(tenant_id=ctx.tenant_id, key=key, **row)
-    statement: Any = values.on_conflict_do_update(
-        index_elements=["tenant_id", "key"],
-        set_={**{name: values.excluded[name] for name in ALIASES if row[name]},
-              "data": CrmContact.data.op("||")(values.excluded.data),
-              "updated_at": utcnow()},
-    ).returning(CrmContact.id, literal_column("(xmax = 0)").label("created"))
-    async with db.transaction(ctx.tenant_id) as session:
-        found = (await session.execute(statement)).one()
-    return {"target": CRM, "contact_id": str(found.id), "key": key,
-            "created": bool(found.created), "email": row["email"],
+    found = await upserts_for(ctx.services["db"]).submit(Upsert(ctx.tenant_id, key, row))
+    return {"target": CRM, "contact_id": str(found.contact_id), "key": key,
+            "created": found.created, "email": row["email"],
             "name": display_name(contact)}
 
 

@@ -1,0 +1,217 @@
+"""The hot writes of a run's life, coalesced across the runs a worker has under way.
+
+A worker runs many runs at once, and each claims its row, saves its steps and ends once
+or more. Those writes go through one ``Coalescer`` each per database (jobs/batching.py):
+the runs that claim, save or end in the same moment share one statement per tenant, with
+the very conditions the single-run statements had (the lease owner, the status), checked
+per row. So a run that lost its lease still finds out at its next write, and a run ends
+once and counts once: the counters rise by each workflow's number of runs ended in the
+same transaction as their rows.
+
+Statements here are not ORM statements, so the tenant guard (store/db.py) does not see
+them: each binds ``tenant_id`` itself, from the run rows the claim loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import weakref
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, text, update
+
+from jobs.batching import Coalescer
+from store.db import Database
+from store.models import Integration, IntegrationProvider, WorkflowAutomation, WorkflowRun
+from store.models.base import utcnow
+
+MAX_BATCH = 100
+COUNTED = ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class Claim:
+    run_id: uuid.UUID
+    owner: str
+    lease_s: float
+
+
+@dataclass(frozen=True)
+class Save:
+    tenant_id: uuid.UUID
+    run_id: uuid.UUID
+    owner: str
+    steps: list[Any]
+    context: dict[str, Any]
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class End:
+    tenant_id: uuid.UUID
+    run_id: uuid.UUID
+    owner: str
+    status: str
+    error: str | None
+    steps: list[Any]
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolve:
+    tenant_id: uuid.UUID
+    workflow_id: uuid.UUID
+
+
+Resolved = tuple[WorkflowAutomation, Integration, str]
+
+
+class RunWrites:
+    """The coalesced claim, save and end of one database's runs, in this process, and
+    the read each run starts with: its workflow and the workflow's integration."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.claims: Coalescer[Claim, WorkflowRun | None] = Coalescer(
+            self._claim, max_items=MAX_BATCH)
+        self.saves: Coalescer[Save, bool] = Coalescer(self._save, max_items=MAX_BATCH)
+        self.ends: Coalescer[End, datetime | None] = Coalescer(self._end, max_items=MAX_BATCH)
+        self.workflows: Coalescer[Resolve, Resolved | None] = Coalescer(
+            self._resolve, max_items=MAX_BATCH)
+
+    async def _resolve(self, wanted: list[Resolve]) -> list[Resolved | BaseException | None]:
+        """Each workflow and its integration as they are now (read fresh for each batch,
+        so an edit is seen by the next run), in the tenant's own session."""
+        found: dict[tuple[uuid.UUID, uuid.UUID], Resolved] = {}
+        groups: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for want in wanted:
+            groups[want.tenant_id].add(want.workflow_id)
+        for tenant_id, ids in groups.items():
+            async with self.db.session(tenant_id) as session:
+                workflows = (await session.scalars(select(WorkflowAutomation).where(
+                    WorkflowAutomation.id.in_(sorted(ids))))).all()
+                integrations = {row[0].id: (row[0], row[1]) for row in (await session.execute(
+                    select(Integration, IntegrationProvider.name)
+                    .join(IntegrationProvider,
+                          IntegrationProvider.id == Integration.provider_id)
+                    .where(Integration.id.in_(sorted({w.integration_id for w in workflows}))))
+                ).all()}
+            for workflow in workflows:
+                if workflow.integration_id in integrations:
+                    integration, provider = integrations[workflow.integration_id]
+                    found[(tenant_id, workflow.id)] = (workflow, integration, provider)
+        return [found.get((w.tenant_id, w.workflow_id)) for w in wanted]
+
+    async def _claim(self, claims: list[Claim]) -> list[WorkflowRun | BaseException | None]:
+        """A queued run, or a running one whose lease lapsed; one UPDATE for the batch, each
+        run under its own caller's owner and lease (a job carries ids only, never a tenant
+        to trust: the rows name their tenants)."""
+        now = utcnow()
+        takeable = or_(WorkflowRun.status == "queued",
+                       and_(WorkflowRun.status == "running",
+                            or_(WorkflowRun.lease_expires_at.is_(None),
+                                WorkflowRun.lease_expires_at < now)))
+        # a run claimed twice in one batch (a duplicate job) goes to its first caller
+        first: dict[uuid.UUID, Claim] = {}
+        for claim in claims:
+            first.setdefault(claim.run_id, claim)
+        found: dict[uuid.UUID, WorkflowRun] = {}
+        async with self.db.transaction(None) as session:
+            by_lease: dict[tuple[str, float], list[uuid.UUID]] = defaultdict(list)
+            for claim in first.values():
+                by_lease[(claim.owner, claim.lease_s)].append(claim.run_id)
+            for (owner, lease_s), ids in by_lease.items():
+                rows = (await session.scalars(
+                    update(WorkflowRun).where(WorkflowRun.id.in_(sorted(ids)), takeable)
+                    .values(status="running", lease_owner=owner,
+                            lease_expires_at=now + timedelta(seconds=lease_s))
+                    .returning(WorkflowRun),
+                    execution_options={"synchronize_session": False})).all()
+                found.update({row.id: row for row in rows})
+        return [found.get(c.run_id) if first[c.run_id] is c else None for c in claims]
+
+    async def _save(self, saves: list[Save]) -> list[bool | BaseException]:
+        done: set[uuid.UUID] = set()
+        for tenant_id, group in _by_tenant(saves).items():
+            async with self.db.transaction(tenant_id) as session:
+                rows = await session.execute(text(
+                    "UPDATE workflow_runs AS r SET steps = v.steps, context = v.context, "
+                    "lease_expires_at = v.lease "
+                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
+                    "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[]), "
+                    "CAST(:leases AS timestamptz[])) AS v(id, owner, steps, context, lease) "
+                    "WHERE r.id = v.id AND r.tenant_id = :tenant AND r.lease_owner = v.owner "
+                    "AND r.status = 'running' RETURNING r.id"),
+                    {"tenant": tenant_id, "ids": [s.run_id for s in group],
+                     "owners": [s.owner for s in group],
+                     "steps": [json.dumps(s.steps) for s in group],
+                     "contexts": [json.dumps(s.context) for s in group],
+                     "leases": [s.lease_until for s in group]})
+                done.update(row[0] for row in rows)
+        return [s.run_id in done for s in saves]
+
+    async def _end(self, ends: list[End]) -> list[datetime | BaseException | None]:
+        now = utcnow()
+        done: set[uuid.UUID] = set()
+        for tenant_id, group in _by_tenant(ends).items():
+            async with self.db.transaction(tenant_id) as session:
+                rows = (await session.execute(text(
+                    "UPDATE workflow_runs AS r SET status = v.status, error = v.error, "
+                    "finished_at = :now, steps = v.steps, context = v.context, "
+                    "lease_owner = NULL, lease_expires_at = NULL "
+                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
+                    "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
+                    "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[])) "
+                    "AS v(id, owner, status, error, steps, context) "
+                    "WHERE r.id = v.id AND r.tenant_id = :tenant AND r.lease_owner = v.owner "
+                    "AND r.status = 'running' RETURNING r.id, r.workflow_id, v.status"),
+                    {"tenant": tenant_id, "now": now, "ids": [e.run_id for e in group],
+                     "owners": [e.owner for e in group],
+                     "statuses": [e.status for e in group],
+                     "errors": [e.error for e in group],
+                     "steps": [json.dumps(e.steps) for e in group],
+                     "contexts": [json.dumps(e.context) for e in group]})).all()
+                if not rows:
+                    continue
+                ended: Counter[uuid.UUID] = Counter()
+                counted: Counter[uuid.UUID] = Counter()
+                succeeded: Counter[uuid.UUID] = Counter()
+                for run_id, workflow_id, status in rows:
+                    done.add(run_id)
+                    ended[workflow_id] += 1
+                    counted[workflow_id] += status in COUNTED
+                    succeeded[workflow_id] += status == "succeeded"
+                # x = x + n in the transaction that ended the runs: exact however many
+                # workers end runs at once; in id order, so two batches never deadlock
+                workflows = sorted(ended)
+                await session.execute(text(
+                    "UPDATE workflow_automations AS w SET last_run_at = :now, "
+                    "execution_count = w.execution_count + c.counted, "
+                    "success_count = w.success_count + c.succeeded "
+                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:counted AS int[]), "
+                    "CAST(:succeeded AS int[])) AS c(id, counted, succeeded) "
+                    "WHERE w.id = c.id AND w.tenant_id = :tenant"),
+                    {"tenant": tenant_id, "now": now, "ids": workflows,
+                     "counted": [counted[w] for w in workflows],
+                     "succeeded": [succeeded[w] for w in workflows]})
+        return [now if e.run_id in done else None for e in ends]
+
+
+def _by_tenant(items: list[Any]) -> dict[uuid.UUID, list[Any]]:
+    groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for item in sorted(items, key=lambda i: i.run_id):  # row locks in one order
+        groups[item.tenant_id].append(item)
+    return groups
+
+
+_writers: weakref.WeakKeyDictionary[Database, RunWrites] = weakref.WeakKeyDictionary()
+
+
+def writes_for(db: Database) -> RunWrites:
+    if db not in _writers:
+        _writers[db] = RunWrites(db)
+    return _writers[db]

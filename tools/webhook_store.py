@@ -1,0 +1,144 @@
+"""Storing verified deliveries' events: the deliveries of the same moment in one transaction.
+
+The webhook door (tools/webhooks.py) hands each verified delivery here and answers only
+once its events are durable. Deliveries that arrive while a flush is under way, or in
+the same loop iteration, are flushed together (jobs/batching.py): per tenant, one INSERT
+of every new event (``ON CONFLICT DO NOTHING`` on the provider's event id, so a
+redelivery stores nothing, in the same batch or a later one), their workflow runs made in
+that same transaction (jobs/workflows/dispatch.py) and the realtime flows they concern
+found, then one arq job for the batch's runs. A flush that fails is tried again one
+delivery at a time, so one bad delivery fails only itself.
+
+The integration lookup that precedes the signature check is coalesced the same way: one
+autocommit SELECT for the integrations of the deliveries of the moment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from connectors.spec import InboundEvent, Webhooks
+from jobs.batching import Coalescer
+from jobs.sync import realtime
+from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
+from store.models import Integration, IntegrationProvider, WebhookEvent
+from tools.context import Services
+
+MAX_BATCH = 100  # deliveries a flush takes at most
+STORE_KEY, LOOKUP_KEY = "webhook_store", "webhook_lookup"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    integration: Integration
+    webhooks: Webhooks
+    events: list[InboundEvent]
+
+
+async def store_events(services: Services, delivery: Delivery) -> int:
+    """Store the delivery's events once each; how many were new. Returns once they and
+    their runs are committed and the runs queued."""
+    store = services.extras.get(STORE_KEY)
+    if store is None:
+        store = services.extras[STORE_KEY] = Coalescer(
+            lambda batch: _flush(services, batch), max_items=MAX_BATCH)
+    stored: int = await store.submit(delivery)
+    return stored
+
+
+async def lookup_integration(services: Services,
+                             integration_id: uuid.UUID) -> tuple[Integration, str] | None:
+    """The integration (any tenant's: the URL names it) and its provider's name."""
+    lookup = services.extras.get(LOOKUP_KEY)
+    if lookup is None:
+        lookup = services.extras[LOOKUP_KEY] = Coalescer(
+            lambda ids: _lookup(services, ids), max_items=MAX_BATCH)
+    found: tuple[Integration, str] | None = await lookup.submit(integration_id)
+    return found
+
+
+async def _lookup(services: Services, ids: list[uuid.UUID]
+                  ) -> list[tuple[Integration, str] | BaseException | None]:
+    async with services.db.system_read() as session:
+        rows = (await session.execute(
+            select(Integration, IntegrationProvider.name)
+            .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
+            .where(Integration.id.in_(sorted(set(ids)))))).all()
+    found = {row[0].id: (row[0], row[1]) for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def _flush(services: Services, batch: list[Delivery]) -> list[int | BaseException]:
+    stored = [0] * len(batch)
+    by_tenant: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for n, delivery in enumerate(batch):
+        by_tenant[delivery.integration.tenant_id].append(n)
+    made: list[uuid.UUID] = []
+    flows: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for tenant_id, members in by_tenant.items():
+        made += await _store_tenant(services, tenant_id, [batch[n] for n in members],
+                                    stored, members, flows)
+    await enqueue_all(services.queue, made)
+    for tenant_id, ids in flows.items():
+        await realtime.start_flows(services.db, services.queue, tenant_id, ids)
+    results: list[int | BaseException] = list(stored)
+    return results
+
+
+async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: list[Delivery],
+                        stored: list[int], members: list[int],
+                        flows: dict[uuid.UUID, list[uuid.UUID]]) -> list[uuid.UUID]:
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for delivery in deliveries:
+        for event in delivery.events:
+            rows.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
+                         "integration_id": delivery.integration.id,
+                         "provider_event_id": event.event_id[:200],
+                         "event_type": event.event_type[:100], "payload": event.payload,
+                         # dispatched below, in this same transaction
+                         "workflows_dispatched_at": now})
+    made: list[uuid.UUID] = []
+    async with services.db.transaction(tenant_id) as session:
+        inserted: set[uuid.UUID] = set()
+        if rows:
+            inserted = set((await session.scalars(
+                insert(WebhookEvent).values(rows).on_conflict_do_nothing(
+                    index_elements=["tenant_id", "integration_id", "provider_event_id"])
+                .returning(WebhookEvent.id))).all())
+        new: dict[uuid.UUID, list[StoredEvent]] = defaultdict(list)
+        taken = iter(rows)
+        for position, delivery in zip(members, deliveries, strict=True):
+            for event in delivery.events:
+                row = next(taken)
+                if row["id"] in inserted:
+                    stored[position] += 1
+                    new[delivery.integration.id].append(StoredEvent(
+                        row["id"], row["provider_event_id"], row["event_type"], event.payload))
+        # stored and handed to the workflows in one transaction: no event is left between
+        for integration_id, events in new.items():
+            made += await dispatch_in(session, tenant_id, integration_id, events,
+                                      stamped=True)
+        # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
+        found: list[uuid.UUID] = []
+        for group in _by_integration(deliveries):
+            found += await realtime.realtime_flows(
+                session, group[0].integration, group[0].webhooks,
+                [event for delivery in group for event in delivery.events])
+    if found:
+        flows[tenant_id] = found
+    return made
+
+
+def _by_integration(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    groups: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        groups[delivery.integration.id].append(delivery)
+    return list(groups.values())
