@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import uvicorn
 from arq import create_pool
 
+from agent.checkpoints import checkpointer
 from jobs.constants import QUEUE_NAME
 from jobs.worker import redis_settings
 from store.accounts import Caller
@@ -102,4 +103,7 @@ async def seed(services: Services, sandbox_url: str, owner_email: str) -> Caller
         credentials={"access_token": "xoxb-sandbox", "webhook_secret": "unused-here"},
         settings={"sandbox_url": sandbox_url, "channel": "C060000000"}))
     await hubspot_with_flow(services, owner, sandbox_url)
+    # the checkpointer's tables made now: their first setup does not survive two at once
+    async with checkpointer(services):
+        pass
     return owner

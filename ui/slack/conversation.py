@@ -14,6 +14,7 @@ from tools import confirmations
 from tools.context import Caller, Conflict, ConnectusError, PermissionDenied, Services
 from tools.slack_workspaces import Workspace, slack_caller
 from ui.slack import blocks
+from ui.slack.once import one_at_a_time
 from ui.slack.threads import question, thread_id
 from ui.slack.web import client_for, person
 
@@ -38,10 +39,11 @@ async def answer(services: Services, workspace: Workspace, event: dict[str, Any]
     channel, slack_user = str(event["channel"]), str(event.get("user") or "")
     thread_ts = str(event.get("thread_ts") or event["ts"])
     text = question(str(event.get("text") or ""), workspace.bot_user_id)
+    agent_thread = thread_id(workspace.team_id, channel, thread_ts)
     try:
         caller = await _caller(services, workspace, client, slack_user)
-        said = await agent.ask(services, caller, text or "hello",
-                               thread_id(workspace.team_id, channel, thread_ts))
+        async with one_at_a_time(services, agent_thread):
+            said = await agent.ask(services, caller, text or "hello", agent_thread)
     except ConnectusError as exc:  # the person's to fix: say what and where
         await _post(client, channel, thread_ts, f"Sorry: {blocks.escape(exc.message)}")
         return
@@ -82,11 +84,12 @@ async def decide(services: Services, workspace: Workspace, body: dict[str, Any],
     try:
         confirmation_id = uuid.UUID(str(body["actions"][0]["value"]))
         caller = await _caller(services, workspace, client, slack_user)
-        if approve:
-            said = await agent.confirm(services, caller, confirmation_id)
-        else:
-            await _may_cancel(services, caller, confirmation_id)
-            said = await agent.cancel(services, caller, confirmation_id)
+        async with one_at_a_time(services, thread_id(workspace.team_id, channel, thread_ts)):
+            if approve:
+                said = await agent.confirm(services, caller, confirmation_id)
+            else:
+                await _may_cancel(services, caller, confirmation_id)
+                said = await agent.cancel(services, caller, confirmation_id)
         row = await confirmations.load(services, caller, confirmation_id)
     except (PermissionDenied, Conflict) as exc:
         await _post(client, channel, thread_ts, f"<@{blocks.escape(slack_user)}> "
