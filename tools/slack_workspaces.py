@@ -37,6 +37,14 @@ def sandbox_signing_secret() -> str:
     return str(spec.sandbox_demo["credentials"]["webhook_secret"])
 
 
+def point_sandbox_slack_at(sandbox: Any, events_url: str) -> None:
+    """Make the simulator deliver its Slack events (and button presses) to ``events_url``,
+    as a Slack app's Request URL does; ``sandbox`` is the simulators' app."""
+    from connectors.sandbox.slack import SlackState
+
+    sandbox.state.sandboxes[PROVIDER].state_as(SlackState).request_url = events_url
+
+
 @dataclass(frozen=True)
 class Workspace:
     tenant_id: uuid.UUID
