@@ -119,6 +119,15 @@ async def _set_calls(bot: BotServer, name: str, calls: int) -> None:
         row.api_calls_today = calls
 
 
+async def _slack_settings(bot: BotServer) -> dict[str, Any]:
+    assert bot.services is not None
+    async with bot.services.db.transaction(None) as session:
+        row = await session.scalar(select(Integration).where(
+            Integration.name == "Slack (sandbox)"))
+        assert row is not None
+        return dict(row.settings)
+
+
 async def _count(bot: BotServer, model: Any, *where: Any) -> int:
     assert bot.services is not None
     async with bot.services.db.transaction(None) as session:
@@ -170,6 +179,9 @@ def test_a_mention_is_answered_in_its_thread_with_a_real_figure(
                             "limit": 5}, headers={"Authorization": f"Bearer {slack.DEMO_TOKEN}"})
     top = [m["ts"] for m in history.json()["messages"]]
     assert asked["ts"] in top and answer["ts"] not in top  # in the thread, not the channel
+    learned = bot.run(_slack_settings(bot))  # the workspace is the tenant's by auth.test
+    assert (learned["slack_team_id"], learned["slack_bot_user_id"]) == (
+        data.TEAM_ID, data.BOT_USER_ID)
 
 
 def test_a_direct_message_is_answered_and_the_bots_own_echo_is_ignored(
@@ -238,6 +250,10 @@ def test_a_bad_signature_or_a_stale_timestamp_is_refused_before_the_body_is_read
         "url": bot.url + "/slack/events",
         "payload": {"type": "url_verification", "challenge": "c-42"}}).json()
     assert challenge["status_code"] == 200 and "c-42" in challenge["response_body"]
+    stranger = envelope.replace(data.TEAM_ID.encode(), b"T0STRANGER")  # no tenant's team
+    answer = httpx.post(bot.url + "/slack/events", content=stranger,
+                        headers=_signed(box.webhook_secret, stranger, now))
+    assert answer.status_code == 200 and "not connected to Connectus" in answer.text
     assert settled(simulator, box, GENERAL, said["ts"])[1:] == []
 
 
