@@ -29,12 +29,11 @@ from ui.slack.web import client_for
 log = logging.getLogger(__name__)
 NOT_CONNECTED = ("This Slack workspace is not connected to Connectus yet: add a Slack "
                  "integration with its bot token first.")
-_learning = asyncio.Lock()  # one auth.test round at a time per process
 
 
-async def _learn(services: Services, team_id: str) -> Workspace | None:
+async def _learn(services: Services, team_id: str, learning: asyncio.Lock) -> Workspace | None:
     """Ask auth.test which team each Slack integration's token belongs to, and keep it."""
-    async with _learning:
+    async with learning:
         found = await workspace_for_team(services, team_id)
         if found is not None:
             return found
@@ -53,12 +52,14 @@ async def _learn(services: Services, team_id: str) -> Workspace | None:
 
 
 def build_app(services: Services, signing_secret: str) -> AsyncApp:
+    learning = asyncio.Lock()  # one auth.test round at a time
+
     async def authorize(team_id: str | None, enterprise_id: str | None,
                         context: AsyncBoltContext) -> AuthorizeResult | None:
         if not team_id:
             return None
         workspace = await workspace_for_team(services, team_id) or \
-            await _learn(services, team_id)
+            await _learn(services, team_id, learning)
         if workspace is None:  # no tenant has connected this workspace
             log.warning("a Slack event of team %s, which no Slack integration belongs to",
                         team_id)
