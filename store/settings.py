@@ -17,6 +17,7 @@ VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
     "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES",
+    "CONNECTUS_SLACK_SIGNING_SECRET",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,6 +36,8 @@ class Settings:
     # provider URLs may reach loopback/private/link-local addresses (a staging mock)
     allow_private_urls: bool = False
     max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
+    # the Slack app's signing secret: the bot at /slack/events answers only with one
+    slack_signing_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -89,6 +92,7 @@ class Settings:
             demo_api_key=demo_key,
             allow_private_urls=allow_private in _TRUE,
             max_body_bytes=int(max_body),
+            slack_signing_secret=get("CONNECTUS_SLACK_SIGNING_SECRET"),
         )
 
 

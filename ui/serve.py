@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 from typing import Any, Literal
@@ -21,7 +22,9 @@ from tools.runtime import (
     sandbox_app,
     worker_for,
 )
+from tools.slack_workspaces import point_sandbox_slack_at, sandbox_signing_secret
 from ui.api.app import create_app
+from ui.slack import EVENTS_PATH as SLACK_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +70,18 @@ async def serve_everything(settings: Settings, host: str, port: int,
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
+    if sandbox_socket is not None and not settings.slack_signing_secret:
+        # the demo's Slack workspace is the simulator: its events are signed as it signs
+        settings = dataclasses.replace(settings, slack_signing_secret=sandbox_signing_secret())
     async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
         background: list[asyncio.Task[None]] = []
         sandbox = None
         if sandbox_socket is not None:
             sandbox_port = sandbox_socket.getsockname()[1]
-            sandbox = _server(sandbox_app(), "127.0.0.1", sandbox_port, lifespan="off")
+            simulators = sandbox_app()
+            point_sandbox_slack_at(simulators, f"http://127.0.0.1:{port}{SLACK_EVENTS}")
+            sandbox = _server(simulators, "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve(sockets=[sandbox_socket])))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             # the one loopback URL integrations may use
@@ -88,6 +96,9 @@ async def _serve_everything(settings: Settings, host: str, port: int,
         typer.echo(f"  API docs      {url}/docs")
         typer.echo(f"  MCP           {url}/mcp (streamable HTTP, Bearer API key; "
                    "docs/mcp.md)")
+        typer.echo(f"  Slack events  {url}{SLACK_EVENTS}" + (
+            "" if settings.slack_signing_secret else
+            " (off: set CONNECTUS_SLACK_SIGNING_SECRET, see docs/slack.md)"))
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
                    f"{url}/integrations/integrations/")

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -345,3 +346,91 @@ def test_slack_sdk_reads_what_the_simulator_serves(sandbox: SandboxServer,
     assert raised.value.response.status_code == 429
     assert raised.value.response["error"] == "ratelimited"
     assert int(raised.value.response.headers["Retry-After"]) >= 1
+
+
+def test_threads_replies_update_and_dms_through_slack_sdk(sandbox: SandboxServer,
+                                                         box: ProviderSandbox) -> None:
+    sdk = WebClient(token=slack.DEMO_TOKEN, base_url=sandbox.url + "/slack/api/")
+    parent = sdk.chat_postMessage(channel="C060000000", text="parent")
+    first = sdk.chat_postMessage(channel="C060000000", text="first", thread_ts=parent["ts"])
+    sdk.chat_postMessage(channel="C060000000", text="second", thread_ts=parent["ts"])
+    thread = sdk.conversations_replies(channel="C060000000", ts=parent["ts"])
+    assert [m["text"] for m in thread["messages"]] == ["parent", "first", "second"]
+    assert thread["messages"][0]["reply_count"] == 2
+    assert thread["messages"][0]["latest_reply"] == thread["messages"][2]["ts"]
+    paged = sdk.conversations_replies(channel="C060000000", ts=parent["ts"], limit=2)
+    assert paged["has_more"] and paged["response_metadata"]["next_cursor"]
+    rest = sdk.conversations_replies(channel="C060000000", ts=parent["ts"], limit=2,
+                                     cursor=paged["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["second"]
+    top = sdk.conversations_history(channel="C060000000", limit=3)["messages"]
+    assert top[0]["ts"] == parent["ts"] and first["ts"] not in [m["ts"] for m in top]
+
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*done*"}}]
+    updated = sdk.chat_update(channel="C060000000", ts=first["ts"], text="edited",
+                              blocks=blocks)
+    assert updated["ts"] == first["ts"] and updated["message"]["blocks"] == blocks
+    again = sdk.conversations_replies(channel="C060000000", ts=parent["ts"])["messages"]
+    assert again[1]["text"] == "edited" and "edited" in again[1]
+    with pytest.raises(SlackApiError) as raised:
+        sdk.chat_update(channel="C060000000", ts="1.000001", text="x")
+    assert raised.value.response["error"] == "message_not_found"
+    generated = sdk.conversations_history(channel="C060000000", limit=1, latest=parent["ts"])
+    with pytest.raises(SlackApiError) as raised:  # a person's message is not the bot's
+        sdk.chat_update(channel="C060000000", ts=generated["messages"][0]["ts"], text="x")
+    assert raised.value.response["error"] == "cant_update_message"
+
+    dm = sdk.chat_postMessage(channel="D060000001", text="hello in private")
+    assert dm["channel"] == "D060000001"
+    assert sdk.conversations_info(channel="D060000001")["channel"]["is_im"] is True
+    assert [m["text"] for m in sdk.conversations_history(channel="D060000001")["messages"]] \
+        == ["hello in private"]
+
+
+def test_events_are_signed_retried_and_buttons_pressed_as_slack_does(
+        box: ProviderSandbox, client: httpx.Client, receiver: Receiver) -> None:
+    answers = iter([500, 200])
+    receiver.reply = lambda call: (next(answers, 200), {}, b"")
+    client.post("/_sandbox/request_url", json={"events": f"{receiver.url}/slack/events"})
+    box.state.retry_delays_s = (0.0, 0.0, 0.0)
+    said = client.post("/_sandbox/say", json={
+        "user": "U060000001", "channel": "C060000000",
+        "text": "<@U07SBXBOT1> how are things?"}).json()
+    assert said["status_code"] == 500
+    verifier = SignatureVerifier(box.webhook_secret)
+    for _ in range(250):  # the retry goes out after the first answer
+        if len(receiver.posted()) == 2:
+            break
+        time.sleep(0.02)
+    first, retry = receiver.posted()
+    assert first.body == retry.body and verifier.is_valid_request(retry.body, retry.headers)
+    assert "x-slack-retry-num" not in first.headers
+    assert (retry.headers["x-slack-retry-num"], retry.headers["x-slack-retry-reason"]) == (
+        "1", "http_error")
+    event = json.loads(first.body)
+    assert event["event_id"] == said["event_id"] and event["event"]["type"] == "app_mention"
+    assert event["event"]["ts"] == said["ts"] and event["team_id"] == "T06SBX0001"
+
+    dm = client.post("/_sandbox/say", json={"user": "U060000001", "text": "psst"}).json()
+    im = json.loads(receiver.posted()[-1].body)["event"]
+    assert (im["type"], im["channel_type"], im["channel"]) == ("message", "im", dm["channel"])
+
+    blocks = [{"type": "actions", "block_id": "b1", "elements": [
+        {"type": "button", "action_id": "go", "value": "42",
+         "text": {"type": "plain_text", "text": "Go"}}]}]
+    posted = call(client, "chat.postMessage", channel="C060000000", text="pick",
+                  blocks=json.dumps(blocks))
+    pressed = client.post("/_sandbox/press", json={"user": "U060000002",
+                                                   "channel": "C060000000",
+                                                   "ts": posted["ts"], "action_id": "go"})
+    assert pressed.json() == {"status_code": 200}
+    press = receiver.posted()[-1]
+    assert press.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert verifier.is_valid_request(press.body, press.headers)
+    payload = json.loads(parse_qs(press.body.decode())["payload"][0])
+    assert payload["type"] == "block_actions" and payload["user"]["id"] == "U060000002"
+    assert payload["actions"][0]["value"] == "42" and payload["actions"][0]["block_id"] == "b1"
+    assert payload["container"]["message_ts"] == posted["ts"]
+    answered = httpx.post(payload["response_url"], json={"text": "thanks",
+                                                         "replace_original": False})
+    assert answered.json() == {"ok": True} and box.state.responses[-1]["text"] == "thanks"

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from tools.context import Services
 from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
+from ui import slack
 from ui.api import errors
 from ui.api.limits import BodyLimit
 from ui.api.nul import RefuseNul
@@ -57,4 +58,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ask.router)
     app.include_router(insights.router)
     mount_mcp(app, services)  # /mcp: the agent's tools for other agents, same keys
+    slack.mount(app, services)  # the Slack bot's events and button presses
     return app

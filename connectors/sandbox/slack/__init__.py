@@ -1,12 +1,11 @@
 """The Slack simulator: Web API methods and tiers, OAuth v2 with rotation, Events API."""
 
+from connectors.sandbox.slack.events import WEBHOOK_TIMEOUT_S, sign
 from connectors.sandbox.slack.routes import (
     DEMO_TOKEN,
     NAME,
-    WEBHOOK_TIMEOUT_S,
     create_router,
     limits,
-    sign,
     webhook_delivery,
 )
 from connectors.sandbox.slack.state import SlackState

@@ -206,13 +206,19 @@ def _j_bounds(ds: Dataset, ch: int, lo: int | None, lo_incl: bool,
 
 
 def history(ds: Dataset, ch: int, *, lo: int | None, lo_incl: bool, hi: int | None,
-            hi_incl: bool, limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Up to ``limit`` messages newest first inside the bounds, and whether more remain."""
-    first, last = _j_bounds(ds, ch, lo, lo_incl, hi, hi_incl)
+            hi_incl: bool, limit: int, key: str | None = None,
+            generated: bool = True) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` messages newest first inside the bounds, and whether more remain:
+    a channel's (or, ``generated`` off, only those posted under ``key``, as in a DM).
+    Thread replies stay in their thread unless broadcast, as on Slack."""
+    first, last = _j_bounds(ds, ch, lo, lo_incl, hi, hi_incl) if generated else (0, -1)
     extras = []
-    for key, record, _ in ds.written(f"messages:{ch}"):
-        micro = parse_ts(key)
-        if micro is None or generated_index(ds, ch, micro) is not None:
+    for ts, record, _ in ds.written(key or f"messages:{ch}"):
+        micro = parse_ts(ts)
+        if micro is None or (generated and generated_index(ds, ch, micro) is not None):
+            continue
+        thread = record.get("thread_ts")
+        if thread and thread != ts and record.get("subtype") != "thread_broadcast":
             continue
         if lo is not None and (micro < lo or (micro == lo and not lo_incl)):
             continue
@@ -221,11 +227,11 @@ def history(ds: Dataset, ch: int, *, lo: int | None, lo_incl: bool, hi: int | No
         extras.append((micro, record))
     extras.sort(key=lambda item: item[0], reverse=True)
 
-    def generated() -> Iterator[tuple[int, dict[str, Any]]]:
+    def made() -> Iterator[tuple[int, dict[str, Any]]]:
         for j in range(last, first - 1, -1):
             yield message_micro(ch, j), generated_message(ds, ch, j)
 
-    merged = heapq.merge(extras, generated(), key=lambda item: item[0], reverse=True)
+    merged = heapq.merge(extras, made(), key=lambda item: item[0], reverse=True)
     page: list[dict[str, Any]] = []
     for _, record in merged:
         if len(page) == limit:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox.kit import Dataset
-from connectors.sandbox.slack import data
+from connectors.sandbox.slack import data, threads
 from connectors.sandbox.slack.state import Box
 
 MAX_TEXT = 40_000
@@ -51,6 +51,8 @@ def dataset(box: Box) -> Dataset:
 def lookup_channel(box: Box, value: Any) -> dict[str, Any] | None:
     """A channel by id or name the bot can see (private ones only when a member)."""
     ds, text = dataset(box), str(value or "").lstrip("#")
+    if text.startswith(threads.DM_PREFIX):
+        return threads.dm_channel(ds.count("users"), text)
     index = data.decode_id("C06", text)
     if index is None and text == "general":
         index = 0
@@ -215,15 +217,28 @@ def conversations_history(box: Box, params: Params, token_scopes: Scopes) -> Res
         hi_incl = False
     mid_sync_change(box, "messages")
     index = data.decode_id("C06", channel["id"]) or 0
+    # a DM has no generated messages: an index past them all leaves only the posted ones
     messages, more = data.history(dataset(box), index, lo=bounds["oldest"],
                                   lo_incl=flag(params.get("inclusive")), hi=hi,
-                                  hi_incl=hi_incl, limit=limit)
+                                  hi_incl=hi_incl, limit=limit,
+                                  key=threads.store_key(channel),
+                                  generated=not channel.get("is_im"))
     cursor = data.encode_cursor("next_ts", messages[-1]["ts"]) if more else ""
     body: dict[str, Any] = {"messages": messages, "has_more": more, "pin_count": 0,
                             "channel_actions_ts": None, "channel_actions_count": 0}
     if more:
         body["response_metadata"] = {"next_cursor": cursor}
     return ok(body, token_scopes)
+
+
+def new_ts(box: Box, channel: dict[str, Any]) -> str:
+    """A ts no other message of the conversation has, later than every one posted."""
+    ds, index = dataset(box), data.decode_id("C06", channel["id"]) or 0
+    micro = max(int(time.time() * data.MICRO), box.state.last_post_micro + 1)
+    while not channel.get("is_im") and data.generated_index(ds, index, micro) is not None:
+        micro += 1
+    box.state.last_post_micro = micro
+    return data.ts_text(micro)
 
 
 def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
@@ -249,24 +264,102 @@ def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
         return fail("no_text")
     if text and len(str(text)) > MAX_TEXT:
         return fail("msg_too_long")
-    index = data.decode_id("C06", channel["id"]) or 0
-    ds, obj = dataset(box), f"messages:{index}"
-    last = box.state.last_post_micro
-    micro = max(int(time.time() * data.MICRO), last + 1)
-    while data.generated_index(ds, index, micro) is not None:
-        micro += 1
-    box.state.last_post_micro = micro
+    ds = dataset(box)
     message: dict[str, Any] = {"type": "message", "text": str(text or ""),
                                "user": data.BOT_USER_ID, "bot_id": data.BOT_ID,
-                               "app_id": data.APP_ID, "ts": data.ts_text(micro),
+                               "app_id": data.APP_ID, "ts": new_ts(box, channel),
                                "team": data.TEAM_ID}
     if blocks:
         message["blocks"] = blocks
     if params.get("thread_ts"):
         message["thread_ts"] = str(params["thread_ts"])
-    ds.put(obj, message["ts"], message)
+        if flag(params.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"
+    threads.save(ds, channel, message)
+    if message.get("thread_ts"):
+        threads.note_reply(ds, channel, message)
     return ok({"channel": channel["id"], "ts": message["ts"], "message": message},
               token_scopes)
+
+
+def _readable(box: Box, params: Params, token_scopes: Scopes
+              ) -> tuple[dict[str, Any], str] | JSONResponse:
+    """The channel and ``ts`` a thread method names, or its error."""
+    channel = lookup_channel(box, params.get("channel"))
+    if channel is None:
+        return fail("channel_not_found")
+    needed = "im:history" if channel.get("is_im") else (
+        "groups:history" if channel["is_private"] else "channels:history")
+    denied = scope_check(token_scopes, [needed])
+    if denied:
+        return denied
+    ts = str(params.get("ts") or "")
+    if data.parse_ts(ts) is None:
+        return fail("invalid_arguments" if not ts else "thread_not_found")
+    return channel, ts
+
+
+def conversations_replies(box: Box, params: Params, token_scopes: Scopes) -> Response:
+    """The parent and its replies oldest first, paged by ``limit`` and ``cursor``."""
+    found = _readable(box, params, token_scopes)
+    if isinstance(found, Response):
+        return found
+    channel, ts = found
+    limit = int_arg(params, "limit", 1000, 1000)
+    if limit is None:
+        return fail("invalid_limit")
+    thread = threads.replies(dataset(box), channel, ts)
+    if thread is None:
+        return fail("thread_not_found")
+    start = 0
+    if params.get("cursor"):
+        after = data.decode_cursor("next_ts", str(params["cursor"]))
+        stamps = [m["ts"] for m in thread]
+        if after not in stamps:
+            return fail("invalid_cursor")
+        start = stamps.index(after)
+    page, more = thread[start:start + limit], start + limit < len(thread)
+    body: dict[str, Any] = {"messages": page, "has_more": more}
+    body["response_metadata"] = {"next_cursor": data.encode_cursor(
+        "next_ts", thread[start + limit]["ts"]) if more else ""}
+    return ok(body, token_scopes)
+
+
+def chat_update(box: Box, params: Params, token_scopes: Scopes) -> Response:
+    """Replace a bot message's text and blocks; Slack marks it edited."""
+    denied = scope_check(token_scopes, ["chat:write"])
+    if denied:
+        return denied
+    channel = lookup_channel(box, params.get("channel"))
+    if channel is None:
+        return fail("channel_not_found")
+    ds, ts = dataset(box), str(params.get("ts") or "")
+    message = threads.find(ds, channel, ts) if data.parse_ts(ts) is not None else None
+    if message is None:
+        return fail("message_not_found")
+    if message.get("bot_id") != data.BOT_ID:
+        return fail("cant_update_message")
+    text, blocks = params.get("text"), params.get("blocks")
+    if isinstance(blocks, str) and blocks:
+        try:
+            blocks = json.loads(blocks)
+        except json.JSONDecodeError:
+            return fail("invalid_blocks")
+    if blocks not in (None, "") and not isinstance(blocks, list):
+        return fail("invalid_blocks")
+    if not text and not blocks:
+        return fail("no_text")
+    if text and len(str(text)) > MAX_TEXT:
+        return fail("msg_too_long")
+    edited = {**message, "text": str(text or ""),
+              "edited": {"user": data.BOT_USER_ID, "ts": f"{time.time():.6f}"}}
+    if blocks:
+        edited["blocks"] = blocks
+    else:
+        edited.pop("blocks", None)
+    threads.save(ds, channel, edited)
+    return ok({"channel": channel["id"], "ts": ts, "text": edited["text"],
+               "message": edited}, token_scopes)
 
 
 def auth_test(box: Box, params: Params, token_scopes: Scopes) -> Response:
@@ -279,4 +372,5 @@ METHODS: dict[str, Callable[[Box, Params, Scopes], Response]] = {
     "auth.test": auth_test, "conversations.list": conversations_list,
            "conversations.info": conversations_info, "users.list": users_list,
            "conversations.history": conversations_history, "users.info": users_info,
-           "chat.postMessage": post_message}
+           "chat.postMessage": post_message, "chat.update": chat_update,
+           "conversations.replies": conversations_replies}

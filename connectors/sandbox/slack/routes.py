@@ -20,17 +20,18 @@ credentials by Basic or params). Token rotation is on unless
 returns a new ``xoxe-1-`` refresh token, revoking the old one. Events API deliveries
 are v0-signed ``event_callback`` envelopes or ``url_verification`` challenges.
 
-Not covered: DMs and group DMs (never generated), threads (conversations.replies),
-users.list ``limit_required``, the 2025 1-request/min history tier for
-non-Marketplace apps, Enterprise Grid, edits/deletes, retries of failed event
-deliveries.
+Threads (``thread_ts``, ``conversations.replies``), DMs (``D06...``, one per user),
+``chat.update``, event deliveries with retries and interactivity payloads: see
+``threads.py`` and ``events.py``.
+
+Not covered: group DMs, generated thread replies (a generated parent's ``reply_count``
+is not backed by reply messages), users.list ``limit_required``, the 2025
+1-request/min history tier for non-Marketplace apps, Enterprise Grid, deletes,
+ephemeral messages.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import math
 import secrets
@@ -48,28 +49,21 @@ from connectors.sandbox.kit.wire import (
     redirect_to,
     same_secret,
 )
-from connectors.sandbox.slack import data, methods
+from connectors.sandbox.slack import data, events, methods
 from connectors.sandbox.slack.methods import fail
 from connectors.sandbox.slack.state import Box
 
 NAME = "slack"
 DEMO_TOKEN = "xoxb-sandbox"
-WEBHOOK_TIMEOUT_S = 3.0  # Slack retries an event not acknowledged within three seconds
 TOKEN_LIFETIME_S = 43_200
 ALL_SCOPES = ("channels:read", "groups:read", "im:read", "mpim:read", "channels:history",
-              "groups:history", "users:read", "users:read.email", "chat:write")
+              "groups:history", "im:history", "users:read", "users:read.email", "chat:write")
 VERIFICATION_TOKEN = "sandbox-verification-token"
 
 
 def limits(box: Box) -> dict[str, Any]:
     """The rate-limit knobs (``SlackState.limits``), for tests to shrink."""
     return box.state.limits
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 request signature: ``v0=hex(HMAC-SHA256(secret, "v0:ts:" + body))``."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def event_body(box: Box, payload: Any) -> dict[str, Any]:
@@ -82,28 +76,15 @@ def event_body(box: Box, payload: Any) -> dict[str, Any]:
                 "challenge": event.get("challenge") or secrets.token_urlsafe(36)}
     if event.get("type") == "event_callback":
         return event
-    now = time.time()
     box.state.event_seq += 1
-    event.setdefault("event_ts", f"{now:.6f}")
-    return {"token": VERIFICATION_TOKEN, "team_id": data.TEAM_ID, "api_app_id": data.APP_ID,
-            "event": event, "type": "event_callback",
-            "event_id": f"Ev{int(now)}{box.state.event_seq:06d}", "event_time": int(now),
-            "authorizations": [{"enterprise_id": None, "team_id": data.TEAM_ID,
-                                "user_id": data.BOT_USER_ID, "is_bot": True,
-                                "is_enterprise_install": False}],
-            "is_ext_shared_channel": False,
-            "event_context": base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()}
+    return events.envelope(event)
 
 
 def webhook_delivery(box: Box, target_url: str,
                      payload: Any) -> tuple[dict[str, str], bytes]:
     """The headers and raw body Slack's Events API would POST to ``target_url``."""
     body = json.dumps(event_body(box, payload), separators=(",", ":")).encode()
-    stamp = str(int(time.time()))
-    return {"Content-Type": "application/json",
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": sign(box.webhook_secret, stamp, body)}, body
+    return events.signed_headers(box, body, "application/json"), body
 
 
 def _ratelimited(seconds: float) -> JSONResponse:
@@ -112,6 +93,7 @@ def _ratelimited(seconds: float) -> JSONResponse:
 
 def create_router(box: Box) -> APIRouter:
     router = APIRouter()
+    router.include_router(events.create_router(box))  # before the catch-all below
 
     def store() -> TokenStore:
         # Rotating tokens: each refresh answers with a new xoxe-1- refresh token.
@@ -252,7 +234,10 @@ def create_router(box: Box) -> APIRouter:
         wait = throttle(token, method, str(params.get("channel") or ""))
         if wait is not None:
             return _ratelimited(wait)
-        return handler(box, params, scopes_of(token))
+        answer = handler(box, params, scopes_of(token))
+        if method == "chat.postMessage" and isinstance(answer, JSONResponse):
+            events.echo_bot_post(box, json.loads(bytes(answer.body)))
+        return answer
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def elsewhere(path: str, request: Request) -> Response:
