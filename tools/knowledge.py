@@ -44,6 +44,7 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 TEXT_WEIGHT = 0.3
 VECTOR, TEXT = 0, 1  # the two rankings, as numbered in a combined result
 EF_SEARCH = 200  # HNSW candidate list; docs/retrieval.md has the recall it buys (0.94 at 100)
+WIDE_EF_SEARCH = 1000  # pgvector's largest, for a tenant with a small share of the graph
 MAX_QUERY = 500
 MAX_LIMIT = 50
 
@@ -91,13 +92,14 @@ def _text_matches(model: Any, tenant_id: uuid.UUID, query: str, n: int) -> Any:
             .group_by(model.text_hash).order_by(score.desc()).limit(n))
 
 
-async def _rows(session: AsyncSession, kind: str, *rankings: Any) -> list[Any]:
+async def _rows(session: AsyncSession, kind: str, *rankings: Any,
+                ef_search: int = EF_SEARCH) -> list[Any]:
     """The rankings' texts, each shown by its newest row (what a hit shows), numbered by
     rank. A vector whose rows are all gone (deleted, or their text changed) comes back
     with no ``id``: it still counts towards the ranking's length."""
     model, tenant_id = MODELS[kind], session_tenant(session)
     # LOCAL: for this transaction only, so a pooled connection keeps its defaults
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}"))
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
     ranked = union_all(*(select(*part.c) for part in
                          (ranking.subquery() for ranking in rankings))).subquery("ranked")
     label = model.severity if model is HealthLog else model.priority
@@ -139,18 +141,29 @@ async def text_ranked(session: AsyncSession, kind: str, query: str,
 
 async def _vector_rows(session: AsyncSession, kind: str, vector: Sequence[float],
                        *also: Any) -> list[Any]:
-    """The vector ranking (and ``also`` other rankings, in the same round trip). pgvector
-    0.6 filters the HNSW candidates by tenant after the index scan, so when the vector
-    ranking came up short (the tenant has fewer texts, or the candidates were mostly
-    other tenants') it is redone exactly over the tenant's own vectors: then they are
-    few, and the scan cheap."""
+    """The vector ranking (and ``also`` other rankings, in the same round trip).
+
+    pgvector 0.6 filters the HNSW candidates by tenant after the index scan, so a tenant
+    with a small share of the graph gets fewer than it asked for. Then the share is about
+    what came back over ``EF_SEARCH``: when a list of ``WIDE_EF_SEARCH`` candidates should
+    hold enough of the tenant's texts, the scan is redone with it; else (or when that too
+    came up short) it is redone exactly over the tenant's own vectors, which are then few
+    and cheap to scan."""
     tenant_id = session_tenant(session)
-    rows = await _rows(session, kind, _nearest_texts(kind, tenant_id, vector, CANDIDATES,
-                                                     False), *also)
-    if sum(1 for row in rows if row.ranking == VECTOR) < CANDIDATES:
-        rows = [row for row in rows if row.ranking != VECTOR] + await _rows(
-            session, kind, _nearest_texts(kind, tenant_id, vector, CANDIDATES, True))
-    return rows
+
+    def nearest_texts(exact: bool) -> Any:
+        return _nearest_texts(kind, tenant_id, vector, CANDIDATES, exact)
+
+    rows = await _rows(session, kind, nearest_texts(False), *also)
+    found = sum(1 for row in rows if row.ranking == VECTOR)
+    if found >= CANDIDATES:
+        return rows
+    others = [row for row in rows if row.ranking != VECTOR]
+    if found * WIDE_EF_SEARCH >= 2 * CANDIDATES * EF_SEARCH:  # twice the share it needs
+        wide = await _rows(session, kind, nearest_texts(False), ef_search=WIDE_EF_SEARCH)
+        if len(wide) >= CANDIDATES:
+            return others + wide
+    return others + await _rows(session, kind, nearest_texts(True))
 
 
 async def _both(session: AsyncSession, kind: str, query: str, vector: Sequence[float]
