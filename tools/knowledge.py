@@ -7,8 +7,11 @@ that shares no word with its match; full text finds an exact error code or id th
 has never seen. Every query runs in the caller's tenant session, so the session's guard
 scopes each one to that tenant.
 
-Each kind's two rankings come back in one statement with the text a hit shows, so a
-search is a few round trips whatever the table's size. Every statement names the session's
+Both rank distinct texts, not rows: a log repeats itself, and ten copies of one line are
+one answer, not ten. Vectors are kept once per distinct text (store.models.knowledge),
+and a hit shows the newest row of its text. Each kind's two rankings come back in one
+statement with the text a hit shows, so a search is a few round trips whatever the
+table's size. Every statement names the session's
 tenant itself (store.db.session_tenant) as well as passing the session's guard.
 """
 
@@ -20,28 +23,28 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, literal, literal_column, select, text, union_all
+from sqlalchemy import func, literal, literal_column, select, text, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.embedding.embedders import Embedder, embedder_for
 from store.accounts import Caller
 from store.db import session_tenant
 from store.errors import ValidationFailed
-from store.models import ConnectusInsight, HealthLog
+from store.models import ConnectusInsight, HealthLog, KnowledgeVector
 from store.models.monitoring import INSIGHT_TEXT, LOG_TEXT
 from tools.context import Services
 
 Kind = Literal["log", "insight"]
 MODELS: dict[str, Any] = {"log": HealthLog, "insight": ConnectusInsight}
 TEXTS = {"log": LOG_TEXT, "insight": INSIGHT_TEXT}
-_KIND_OF = {model: kind for kind, model in MODELS.items()}
 CANDIDATES = 40  # per ranking and kind, before fusion
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 # full text counts for less than meaning: on the labelled set (docs/retrieval.md) equal
 # weights fused to a recall@5 below meaning alone; at 0.3 the fusion beats both
 TEXT_WEIGHT = 0.3
 VECTOR, TEXT = 0, 1  # the two rankings, as numbered in a combined result
-EF_SEARCH = 100  # HNSW candidate list; docs/retrieval.md has the recall it buys
+EF_SEARCH = 200  # HNSW candidate list; docs/retrieval.md has the recall it buys (0.94 at 100)
+WIDE_EF_SEARCH = 1000  # pgvector's largest, for a tenant with a small share of the graph
 MAX_QUERY = 500
 MAX_LIMIT = 50
 
@@ -63,74 +66,112 @@ def all_words(query: str) -> Any:
     return func.plainto_tsquery("english", query)
 
 
-def _ranked(model: Any, tenant_id: uuid.UUID, ranking: int, order: Any, where: Any,
-            n: int) -> Any:
-    """One ranking's first ``n`` rows with what a hit shows, numbered by rank."""
-    label = model.severity if model is HealthLog else model.priority
-    return (select(model.id.label("id"), literal(ranking).label("ranking"),
-                   func.row_number().over(order_by=order).label("rank"),
-                   literal_column(TEXTS[_KIND_OF[model]]).label("text"),
-                   label.label("label"), model.integration_id, model.created_at)
-            .where(model.tenant_id == tenant_id, where).order_by(order).limit(n))
-
-
-def _by_vector(model: Any, tenant_id: uuid.UUID, vector: Sequence[float], n: int,
-               exact: bool) -> Any:
-    distance = model.embedding.cosine_distance(vector)
+def _nearest_texts(kind: str, tenant_id: uuid.UUID, vector: Sequence[float], n: int,
+                   exact: bool) -> Any:
+    """The ``n`` distinct texts of the tenant nearest ``vector``, by the kind's HNSW graph
+    or, when ``exact``, by a scan of the tenant's vectors."""
+    distance = KnowledgeVector.embedding.cosine_distance(vector)
     # + 0 is an expression the HNSW index cannot serve, so the planner ranks exactly
     order = distance + 0 if exact else distance
-    return _ranked(model, tenant_id, VECTOR, order, model.embedding.is_not(None), n)
+    return (select(KnowledgeVector.text_hash.label("text_hash"),
+                   literal(VECTOR).label("ranking"),
+                   func.row_number().over(order_by=order).label("rank"))
+            # the kind inlined, so that a prepared statement still matches the partial index
+            .where(KnowledgeVector.tenant_id == tenant_id,
+                   KnowledgeVector.kind == literal_column(f"'{kind}'"))
+            .order_by(order).limit(n))
 
 
-def _by_text(model: Any, tenant_id: uuid.UUID, query: str, n: int) -> Any:
+def _text_matches(model: Any, tenant_id: uuid.UUID, query: str, n: int) -> Any:
+    """The ``n`` distinct texts that best match all of the query's words."""
     words = all_words(query)
-    return _ranked(model, tenant_id, TEXT, func.ts_rank_cd(model.search_vector, words).desc(),
-                   model.search_vector.op("@@")(words), n)
+    score = func.max(func.ts_rank_cd(model.search_vector, words))
+    return (select(model.text_hash.label("text_hash"), literal(TEXT).label("ranking"),
+                   func.row_number().over(order_by=score.desc()).label("rank"))
+            .where(model.tenant_id == tenant_id, model.search_vector.op("@@")(words))
+            .group_by(model.text_hash).order_by(score.desc()).limit(n))
 
 
-async def _rows(session: AsyncSession, *statements: Any) -> list[Any]:
+async def _rows(session: AsyncSession, kind: str, *rankings: Any,
+                ef_search: int = EF_SEARCH) -> list[Any]:
+    """The rankings' texts, each shown by its newest row (what a hit shows), numbered by
+    rank. A vector whose rows are all gone (deleted, or their text changed) comes back
+    with no ``id``: it still counts towards the ranking's length."""
+    model, tenant_id = MODELS[kind], session_tenant(session)
     # LOCAL: for this transaction only, so a pooled connection keeps its defaults
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}"))
-    parts = [statement.subquery() for statement in statements]
-    return list((await session.execute(union_all(*(select(*part.c) for part in parts)))).all())
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    ranked = union_all(*(select(*part.c) for part in
+                         (ranking.subquery() for ranking in rankings))).subquery("ranked")
+    label = model.severity if model is HealthLog else model.priority
+    newest = (select(model.id.label("id"), literal_column(TEXTS[kind]).label("text"),
+                     label.label("label"), model.integration_id, model.created_at)
+              .where(model.tenant_id == tenant_id, model.text_hash == ranked.c.text_hash)
+              .order_by(model.created_at.desc()).limit(1).lateral("newest"))
+    return list((await session.execute(
+        select(ranked.c.ranking, ranked.c.rank, *newest.c)
+        .select_from(ranked.outerjoin(newest, true())))).all())
+
+
+def _ids(rows: list[Any], ranking: int) -> list[uuid.UUID]:
+    return [row.id for row in sorted(rows, key=lambda row: row.rank)
+            if row.ranking == ranking and row.id is not None]
 
 
 async def vector_ranked(session: AsyncSession, kind: str, vector: Sequence[float],
                         n: int = CANDIDATES, *, exact: bool = False) -> list[uuid.UUID]:
-    """The ids of the ``n`` rows nearest ``vector``: by HNSW, or by an exact scan."""
-    rows = await _rows(session, _by_vector(MODELS[kind], session_tenant(session), vector, n,
-                                           exact))
-    return [row.id for row in sorted(rows, key=lambda row: row.rank)]
+    """The ``n`` distinct texts nearest ``vector`` (by HNSW, or by an exact scan), each as
+    the id of its newest row."""
+    rows = await _rows(session, kind, _nearest_texts(kind, session_tenant(session), vector,
+                                                     n, exact))
+    return _ids(rows, VECTOR)
 
 
 async def nearest(session: AsyncSession, kind: str, vector: Sequence[float]
                   ) -> list[uuid.UUID]:
     """The vector ranking as the search uses it: HNSW, exact when that came up short."""
-    found = await vector_ranked(session, kind, vector)
-    if len(found) < CANDIDATES:
-        found = await vector_ranked(session, kind, vector, exact=True)
-    return found
+    return _ids(await _vector_rows(session, kind, vector), VECTOR)
 
 
 async def text_ranked(session: AsyncSession, kind: str, query: str,
                       n: int = CANDIDATES) -> list[uuid.UUID]:
-    rows = await _rows(session, _by_text(MODELS[kind], session_tenant(session), query, n))
-    return [row.id for row in sorted(rows, key=lambda row: row.rank)]
+    rows = await _rows(session, kind, _text_matches(MODELS[kind], session_tenant(session),
+                                                    query, n))
+    return _ids(rows, TEXT)
+
+
+async def _vector_rows(session: AsyncSession, kind: str, vector: Sequence[float],
+                       *also: Any) -> list[Any]:
+    """The vector ranking (and ``also`` other rankings, in the same round trip).
+
+    pgvector 0.6 filters the HNSW candidates by tenant after the index scan, so a tenant
+    with a small share of the graph gets fewer than it asked for. Then the share is about
+    what came back over ``EF_SEARCH``: when a list of ``WIDE_EF_SEARCH`` candidates should
+    hold enough of the tenant's texts, the scan is redone with it; else (or when that too
+    came up short) it is redone exactly over the tenant's own vectors, which are then few
+    and cheap to scan."""
+    tenant_id = session_tenant(session)
+
+    def nearest_texts(exact: bool) -> Any:
+        return _nearest_texts(kind, tenant_id, vector, CANDIDATES, exact)
+
+    rows = await _rows(session, kind, nearest_texts(False), *also)
+    found = sum(1 for row in rows if row.ranking == VECTOR)
+    if found >= CANDIDATES:
+        return rows
+    others = [row for row in rows if row.ranking != VECTOR]
+    if found * WIDE_EF_SEARCH >= 2 * CANDIDATES * EF_SEARCH:  # twice the share it needs
+        wide = await _rows(session, kind, nearest_texts(False), ef_search=WIDE_EF_SEARCH)
+        if len(wide) >= CANDIDATES:
+            return others + wide
+    return others + await _rows(session, kind, nearest_texts(True))
 
 
 async def _both(session: AsyncSession, kind: str, query: str, vector: Sequence[float]
                 ) -> list[Any]:
-    """Both rankings of one kind in one round trip. pgvector 0.6 filters the HNSW
-    candidates by tenant after the index scan, so when the vector ranking came up short
-    (the tenant has fewer rows, or the candidates were mostly other tenants' or dead rows)
-    it is redone exactly: then the tenant's rows are few, and an exact scan cheap."""
-    model, tenant_id = MODELS[kind], session_tenant(session)
-    rows = await _rows(session, _by_vector(model, tenant_id, vector, CANDIDATES, False),
-                       _by_text(model, tenant_id, query, CANDIDATES))
-    if sum(1 for row in rows if row.ranking == VECTOR) < CANDIDATES:
-        rows = [row for row in rows if row.ranking == TEXT] + await _rows(
-            session, _by_vector(model, tenant_id, vector, CANDIDATES, True))
-    return rows
+    """Both rankings of one kind, in one round trip unless the vector one came up short."""
+    return await _vector_rows(session, kind, vector,
+                              _text_matches(MODELS[kind], session_tenant(session), query,
+                                            CANDIDATES))
 
 
 def fuse(rankings: Sequence[Sequence[uuid.UUID]],
@@ -149,9 +190,8 @@ async def fused_search(session: AsyncSession, query: str, vector: Sequence[float
     hits: list[KnowledgeHit] = []
     for kind in kinds:
         rows = await _both(session, kind, query, vector)
-        shown = {row.id: row for row in rows}
-        rankings = [[row.id for row in sorted(rows, key=lambda row: row.rank)
-                     if row.ranking == ranking] for ranking in (VECTOR, TEXT)]
+        shown = {row.id: row for row in rows if row.id is not None}
+        rankings = [_ids(rows, ranking) for ranking in (VECTOR, TEXT)]
         scores = fuse(rankings, [1.0, TEXT_WEIGHT])
         hits += [KnowledgeHit(id=row_id, kind=kind, text=shown[row_id].text,
                               score=round(score, 5), label=shown[row_id].label,

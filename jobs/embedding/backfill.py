@@ -11,16 +11,19 @@ whose text changes, so the next pass embeds it again).
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from arq import cron
 from arq.worker import func
-from sqlalchemy import literal_column, select, update
+from sqlalchemy import literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.embedding.embedders import Embedder, embedder_for
 from store.db import Database
-from store.models import ConnectusInsight, HealthLog
+from store.models import ConnectusInsight, HealthLog, KnowledgeVector
 from store.models.monitoring import INSIGHT_TEXT, LOG_TEXT
 from store.settings import Settings
 
@@ -36,29 +39,59 @@ EVERY_10_S = set(range(0, 60, 10))
 @dataclass(frozen=True)
 class Searchable:
     model: Any
-    text_sql: str  # the same text the full-text column is built from
+    kind: str  # as knowledge_vectors names it
+    text_sql: str  # the same text the full-text column and the text hash are made from
 
 
-SEARCHABLE = (Searchable(HealthLog, LOG_TEXT), Searchable(ConnectusInsight, INSIGHT_TEXT))
+SEARCHABLE = (Searchable(HealthLog, "log", LOG_TEXT),
+              Searchable(ConnectusInsight, "insight", INSIGHT_TEXT))
 
 
-async def _embed_batch(db: Database, embedder: Embedder, table: Searchable) -> int:
+async def _known(session: AsyncSession, kind: str, keys: set[tuple[uuid.UUID, uuid.UUID]]
+                 ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Which of these (tenant, text hash) already have their vector."""
+    found = await session.execute(
+        select(KnowledgeVector.tenant_id, KnowledgeVector.text_hash).where(
+            KnowledgeVector.kind == kind,
+            tuple_(KnowledgeVector.tenant_id, KnowledgeVector.text_hash).in_(list(keys))))
+    return {(row.tenant_id, row.text_hash) for row in found}
+
+
+async def _embed_batch(db: Database, embedder: Embedder, table: Searchable) -> tuple[int, int]:
+    """One batch of rows without an embedding: the texts no row of their tenant had before
+    are embedded (one call for the batch; none when every text is known), then each row
+    takes its text's vector. Returns (rows done, texts embedded)."""
     model = table.model
-    text: Any = literal_column(table.text_sql)
     async with db.transaction(None) as session:
         rows = (await session.execute(
-            select(model.id, text.label("text")).where(model.embedding.is_(None))
-            .order_by(model.created_at).limit(BATCH))).all()
-    if not rows:
-        return 0
-    vectors = await embedder.embed_documents([row.text for row in rows])
+            select(model.id, model.tenant_id, model.text_hash,
+                   literal_column(table.text_sql).label("text"))
+            .where(model.embedding.is_(None)).order_by(model.created_at).limit(BATCH))).all()
+        if not rows:
+            return 0, 0
+        texts = {(row.tenant_id, row.text_hash): row.text for row in rows}
+        missing = [key for key in texts if key not in await _known(session, table.kind,
+                                                                   set(texts))]
+    vectors = await embedder.embed_documents([texts[key] for key in missing])
     async with db.transaction(None) as session:
-        for row, vector in zip(rows, vectors, strict=True):
+        if missing:
             await session.execute(
-                update(model).where(model.id == row.id, model.embedding.is_(None),
-                                    text == row.text).values(embedding=vector)
-                .execution_options(synchronize_session=False))
-    return len(rows)
+                pg_insert(KnowledgeVector).values([
+                    {"id": uuid.uuid4(), "tenant_id": tenant_id, "kind": table.kind,
+                     "text_hash": text_hash, "embedding": vector}
+                    for (tenant_id, text_hash), vector in zip(missing, vectors, strict=True)])
+                .on_conflict_do_nothing())
+        # by hash, not by id alone: a row whose text changed since it was read has another
+        # hash, and waits for the next pass (the trigger cleared its embedding)
+        await session.execute(
+            update(model).where(model.id.in_([row.id for row in rows]),
+                                model.embedding.is_(None),
+                                KnowledgeVector.tenant_id == model.tenant_id,
+                                KnowledgeVector.kind == table.kind,
+                                KnowledgeVector.text_hash == model.text_hash)
+            .values(embedding=KnowledgeVector.embedding)
+            .execution_options(synchronize_session=False))
+    return len(rows), len(missing)
 
 
 async def embed_pending(db: Database, embedder: Embedder,
@@ -68,9 +101,9 @@ async def embed_pending(db: Database, embedder: Embedder,
     for table in SEARCHABLE:
         count = 0
         while count < max_rows:
-            embedded = await _embed_batch(db, embedder, table)
-            count += embedded
-            if embedded < BATCH:
+            rows, _texts = await _embed_batch(db, embedder, table)
+            count += rows
+            if rows < BATCH:
                 break
         done[table.model.__tablename__] = count
     if any(done.values()):

@@ -13,6 +13,7 @@ from store.models.integrations import (
     WorkflowAutomation,
     WorkflowRun,
 )
+from store.models.knowledge import KnowledgeVector
 from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog, InsightSettings
 from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
 from store.models.workflows import CrmContact, WorkflowDeadLetter
@@ -20,7 +21,7 @@ from store.models.workflows import CrmContact, WorkflowDeadLetter
 __all__ = [
     "EMBEDDING_DIM", "AgentConfirmation", "AgentPolicy", "ApiKey", "ApiUsage", "AuditLog",
     "Base", "ConnectusInsight", "CrmContact", "DataFlow", "DeadLetter", "HealthLog",
-    "InsightSettings", "Integration", "IntegrationProvider",
+    "InsightSettings", "Integration", "IntegrationProvider", "KnowledgeVector",
     "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
     "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",
 ]

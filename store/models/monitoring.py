@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import EMBEDDING_DIM, Base, HasId, TenantScoped, utcnow
+from store.models.knowledge import TEXT_HASH
 
 SEVERITIES = ("info", "warning", "error", "critical")
 INSIGHT_TYPES = ("optimization", "warning", "error", "prediction", "recommendation")
@@ -35,11 +36,10 @@ INSIGHT_TEXT = ("coalesce(title, '') || '. ' || coalesce(description, '') || ' '
 
 
 def _search_indexes(table: str) -> tuple[Index, Index]:
-    """Full-text (GIN) and cosine nearest-neighbour (HNSW) indexes of a searchable table."""
+    """Full-text (GIN) index, and the rows of a text (a search's hit is the newest row of
+    each distinct text; the vectors are per text, in store.models.knowledge)."""
     return (Index(f"ix_{table}_search_vector", "search_vector", postgresql_using="gin"),
-            Index(f"ix_{table}_embedding", "embedding", postgresql_using="hnsw",
-                  postgresql_with={"m": 16, "ef_construction": 64},
-                  postgresql_ops={"embedding": "vector_cosine_ops"}))
+            Index(f"ix_{table}_text_hash", "tenant_id", "text_hash", "created_at"))
 
 
 class HealthLog(HasId, TenantScoped, Base):
@@ -62,6 +62,8 @@ class HealthLog(HasId, TenantScoped, Base):
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(f"to_tsvector('english', {LOG_TEXT})", persisted=True),
         deferred=True)
+    text_hash: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), Computed(TEXT_HASH.format(text=LOG_TEXT), persisted=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
 
@@ -103,6 +105,8 @@ class ConnectusInsight(HasId, TenantScoped, Base):
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(f"to_tsvector('english', {INSIGHT_TEXT})", persisted=True),
         deferred=True)
+    text_hash: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), Computed(TEXT_HASH.format(text=INSIGHT_TEXT), persisted=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
     # -- the insight jobs (jobs/insights/): which detector, its numbers, and the life of
