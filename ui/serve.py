@@ -21,7 +21,6 @@ from tools.runtime import (
     sandbox_app,
     worker_for,
 )
-from ui.api.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,8 @@ async def serve_everything(settings: Settings, host: str, port: int,
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
+    from ui.api.app import create_app  # here, not at the top: a worker never loads it
+
     async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
         background: list[asyncio.Task[None]] = []
@@ -114,6 +115,8 @@ async def serve_sandbox(host: str, port: int, seed: int) -> None:
 async def serve_web(settings: Settings, host: str, port: int) -> None:
     with bind(host, port, "--port", "PORT") as listening:
         async with running(settings, migrate=False) as services:
+            from ui.api.app import create_app
+
             await _server(create_app(services), host, port).serve(sockets=[listening])
 
 
