@@ -54,6 +54,8 @@ def _server(app: Any, host: str, port: int,
 async def serve_everything(settings: Settings, host: str, port: int,
                            sandbox_port: int | None) -> None:
     """`connectus up`: web app, an in-process worker and (unless disabled) the sandbox."""
+    import ui.api.app  # noqa: F401  loaded before listening (as ever), but never by a worker
+
     web_socket = bind(host, port, "--port", "PORT")
     with contextlib.ExitStack() as sockets:
         sockets.enter_context(web_socket)
@@ -66,7 +68,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
-    from ui.api.app import create_app  # here, not at the top: a worker never loads it
+    from ui.api.app import create_app  # already loaded by serve_everything
 
     async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
@@ -113,10 +115,10 @@ async def serve_sandbox(host: str, port: int, seed: int) -> None:
 
 
 async def serve_web(settings: Settings, host: str, port: int) -> None:
+    from ui.api.app import create_app  # loaded before listening, but never by a worker
+
     with bind(host, port, "--port", "PORT") as listening:
         async with running(settings, migrate=False) as services:
-            from ui.api.app import create_app
-
             await _server(create_app(services), host, port).serve(sockets=[listening])
 
 
