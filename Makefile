@@ -22,10 +22,13 @@ SANDBOX_PORT ?= 8765
 run: install
 	$(VENV)/bin/connectus up --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
+# make test PYTEST_ARGS="-n 2" spreads the tests over two processes (docs/testing.md)
+PYTEST_ARGS ?=
+
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -76,8 +76,21 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield os.environ["DATABASE_URL"]
         return
     pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
-    yield pg.start()
+    url = pg.start()
+    _without_durability(url)
+    yield url
     pg.stop()
+
+
+def _without_durability(url: str) -> None:
+    """The session's own throwaway server need not survive a power cut: every test clones
+    and drops a database, and with fsync on each of those waits on the disk (a checkpoint
+    per FILE_COPY clone and drop), which is most of a test's setup on a shared machine.
+    Durability itself is tested on servers of their own (tests/store/test_embedded.py)."""
+    with psycopg.connect(_libpq(url, "postgres"), autocommit=True) as conn:
+        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        conn.execute("SELECT pg_reload_conf()")
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +107,9 @@ def template_url(server_url: str) -> Iterator[str]:
 def _create_database(server_url: str, template: str) -> tuple[str, str]:
     name = f"cx_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_libpq(server_url, "postgres"), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        # WAL_LOG copies the small template through the WAL; FILE_COPY forces a checkpoint
+        # of the whole server for each clone and again for its drop
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY WAL_LOG")
     return name, _libpq(server_url, name)
 
 

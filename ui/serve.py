@@ -23,8 +23,6 @@ from tools.runtime import (
     worker_for,
 )
 from tools.slack_workspaces import point_sandbox_slack_at, sandbox_signing_secret
-from ui.api.app import create_app
-from ui.slack import EVENTS_PATH as SLACK_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +56,8 @@ def _server(app: Any, host: str, port: int,
 async def serve_everything(settings: Settings, host: str, port: int,
                            sandbox_port: int | None) -> None:
     """`connectus up`: web app, an in-process worker and (unless disabled) the sandbox."""
+    import ui.api.app  # noqa: F401  loaded before listening (as ever), but never by a worker
+
     web_socket = bind(host, port, "--port", "PORT")
     with contextlib.ExitStack() as sockets:
         sockets.enter_context(web_socket)
@@ -70,6 +70,9 @@ async def serve_everything(settings: Settings, host: str, port: int,
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
+    from ui.api.app import create_app  # already loaded by serve_everything
+    from ui.slack import EVENTS_PATH as SLACK_EVENTS
+
     if sandbox_socket is not None and not settings.slack_signing_secret:
         # the demo's Slack workspace is the simulator: its events are signed as it signs
         settings = dataclasses.replace(settings, slack_signing_secret=sandbox_signing_secret())
@@ -125,6 +128,8 @@ async def serve_sandbox(host: str, port: int, seed: int) -> None:
 
 
 async def serve_web(settings: Settings, host: str, port: int) -> None:
+    from ui.api.app import create_app  # loaded before listening, but never by a worker
+
     with bind(host, port, "--port", "PORT") as listening:
         async with running(settings, migrate=False) as services:
             await _server(create_app(services), host, port).serve(sockets=[listening])

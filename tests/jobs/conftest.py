@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from connectors.request import Request
 from jobs.sync.jobs import run_data_flow
 from store.models import DataFlow, Integration, IntegrationProvider, SyncedRecord, SyncRun
 from tests.conftest import make_tenant
+from tests.jobs.worker_processes import Workers, running_workers
 from tools.context import Caller, Services
 
 CONTACT_FIELDS = ["email", "firstname", "lastname"]
@@ -92,6 +95,14 @@ async def make_flow(services: Services, sandbox_url: str, *, contacts: int,
 @pytest.fixture
 async def contacts_flow(services: Services, sandbox: Any) -> Flow:
     return await make_flow(services, sandbox.url, contacts=250, sandbox=sandbox)
+
+
+@pytest.fixture
+def two_workers(services: Services, secret_keys: list[str], tmp_path: Path) -> Iterator[Workers]:
+    """Two `connectus worker` processes, started before the test body so that their start-up
+    overlaps its setup; they wait on the empty queue until it enqueues."""
+    with running_workers(services, secret_keys, tmp_path) as workers:
+        yield workers
 
 
 async def redirect(flow: Flow, **changes: Any) -> Flow:
