@@ -7,15 +7,17 @@ from typing import Any
 from tests.browser.conftest import Live
 
 
-def log_in(page: Any, live: Live, password: str | None = None) -> None:
-    page.goto(f"{live.url}/chat/")
-    page.fill("#email", live.email)
+def log_in(page: Any, live: Live, password: str | None = None,
+           email: str | None = None) -> None:
+    page.goto(f"{live.url}/chat/", wait_until="domcontentloaded", timeout=90_000)
+    page.fill("#email", email or live.email)
     page.fill("#password", live.password if password is None else password)
     page.click("button[type=submit]")
 
 
-def logged_in(page: Any, live: Live) -> None:
-    log_in(page, live)
+def logged_in(page: Any, live: Live, email: str | None = None,
+              password: str | None = None) -> None:
+    log_in(page, live, password, email)
     page.wait_for_selector("#chat-input")
 
 

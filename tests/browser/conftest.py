@@ -111,7 +111,7 @@ def live(server_url: str, template_url: str, redis_server_url: str,
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -142,7 +142,7 @@ def page(browser: object, live: Live) -> Iterator[object]:
     """A fresh context (no cookies, so not logged in); only the live server is reached,
     so the page never waits on fonts from the internet."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(45_000)  # a shared 2-core machine is slow at times
     context.route("**/*", lambda route: route.continue_()
                   if route.request.url.startswith(live.url) else route.abort())
     page = context.new_page()

@@ -100,3 +100,20 @@ def test_an_earlier_conversation_resumes_from_the_sidebar(page, live: Live):
                       thread_id)
     assert rows == [(thread_id, agent_thread)]
     shot(page, "chat-resumed")
+
+
+def test_a_viewer_asking_for_a_sync_is_told_why_and_nothing_runs(page, live: Live):
+    from store.passwords import hash_password
+
+    email, password = "viewer@demo.connectus.local", "viewer-password"
+    live.query("INSERT INTO users (id, tenant_id, email, name, role, password_hash)"
+               " SELECT gen_random_uuid(), id, %s, 'Demo Viewer', 'viewer', %s"
+               " FROM tenants WHERE slug = 'demo' RETURNING id", email, hash_password(password))
+    logged_in(page, live, email=email, password=password)
+    before = _hubspot_runs(live)
+    ask(page, "Sync HubSpot now")
+    answers(page).filter(has_text="needs the member role; you are viewer").first.wait_for(
+        timeout=ANSWER_TIMEOUT_MS)
+    assert page.get_by_role("button", name="Confirm").count() == 0
+    assert _hubspot_runs(live) == before
+    shot(page, "chat-viewer-refused")

@@ -35,6 +35,9 @@ async def test_the_web_app_serves_the_chat_and_its_password_login(services: Serv
         assert me.status_code == 200
         assert me.json()["metadata"]["tenant_id"] == str(demo.tenant.id)
         assert me.json()["metadata"]["role"] == "owner"
+        # another site cannot read the chat's answers with the person's cookie
+        foreign = await client.get("/chat/user", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in foreign.headers
         # REST beside it, unchanged
         rest = await client.get("/integrations/providers/",
                                 headers={"Authorization": f"Bearer {key}"})
