@@ -14,6 +14,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,10 +89,23 @@ def _read_banner(process: subprocess.Popen[str], log: list[str]) -> dict[str, st
     return found
 
 
+def _drain(process: subprocess.Popen[str], log: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.append(line)
+        del log[:-200]
+
+
 @pytest.fixture(scope="session")
-def live(server_url: str, template_url: str, redis_server_url: str,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def chromium_binary() -> Path:
+    """First of all, so that a machine without the browser starts nothing for it."""
     _require_browser()
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def live(chromium_binary: Path, server_url: str, template_url: str, redis_server_url: str,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     name, database_url = _create_database(server_url, TEMPLATE)
     env = {**os.environ, "DATABASE_URL": database_url,
            "REDIS_URL": _redis_db(redis_server_url, LIVE_REDIS_DB),
@@ -107,6 +121,8 @@ def live(server_url: str, template_url: str, redis_server_url: str,
     log: list[str] = []
     try:
         banner = _read_banner(process, log)
+        # keep reading what it prints: a full pipe would stop the server mid-write
+        threading.Thread(target=_drain, args=(process, log), daemon=True).start()
         yield Live(url=banner["url"], database_url=database_url, api_key=banner["key"])
     finally:
         process.send_signal(signal.SIGINT)
