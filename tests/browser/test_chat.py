@@ -117,3 +117,26 @@ def test_a_viewer_asking_for_a_sync_is_told_why_and_nothing_runs(page, live: Liv
     assert page.get_by_role("button", name="Confirm").count() == 0
     assert _hubspot_runs(live) == before
     shot(page, "chat-viewer-refused")
+
+
+def test_a_confirmed_write_offers_undo_and_undo_puts_it_back(page, live: Live):
+    def zapier_status() -> str:
+        (status,), = live.query("SELECT status FROM integrations WHERE name = 'Zapier (sandbox)'")
+        return str(status)
+
+    assert zapier_status() == "active"
+    logged_in(page, live)
+    ask(page, "Pause the Zapier integration")
+    page.get_by_role("button", name="Confirm").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Undo").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert zapier_status() == "inactive"
+    page.get_by_role("button", name="Undo").click()
+    answers(page).filter(has_text="Needs your confirmation: Undo").first.wait_for(
+        timeout=ANSWER_TIMEOUT_MS)  # undo is a write too, with its own card
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Confirm").wait_for(state="detached",
+                                                        timeout=ANSWER_TIMEOUT_MS)
+    answers(page).filter(has_text="Done").nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert zapier_status() == "active"
+    shot(page, "chat-undo")
