@@ -13,7 +13,7 @@ import typer
 import uvicorn
 
 from tools.context import ConfigError, Settings
-from tools.demo import seed_demo, seed_sandbox_integrations
+from tools.demo import seed_demo, seed_sandbox_integrations, set_demo_password
 from tools.demo_history import seed_demo_history
 from tools.runtime import (
     announce_own_sandbox,
@@ -46,6 +46,17 @@ def bind(host: str, port: int, flag: str, make_var: str) -> socket.socket:
     return listening
 
 
+def web_app(services: Any) -> Any:
+    """REST and the chat at /chat, one app: what `up` and `serve` both run. Imported here,
+    not at the top: a worker never loads the web app, the agent or Chainlit."""
+    from ui.api.app import create_app
+    from ui.chat.mount import mount_chat
+
+    app = create_app(services)
+    mount_chat(app, services)
+    return app
+
+
 def _server(app: Any, host: str, port: int,
             lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan=lifespan)
@@ -56,21 +67,22 @@ def _server(app: Any, host: str, port: int,
 async def serve_everything(settings: Settings, host: str, port: int,
                            sandbox_port: int | None) -> None:
     """`connectus up`: web app, an in-process worker and (unless disabled) the sandbox."""
-    import ui.api.app  # noqa: F401  loaded before listening (as ever), but never by a worker
+    # loaded before listening (as ever), but never by a worker
+    import ui.api.app
+    import ui.chat.mount  # noqa: F401
 
     web_socket = bind(host, port, "--port", "PORT")
     with contextlib.ExitStack() as sockets:
         sockets.enter_context(web_socket)
         sandbox_socket = sockets.enter_context(
             bind("127.0.0.1", sandbox_port, "--sandbox-port", "SANDBOX_PORT")) \
-            if sandbox_port else None
+            if sandbox_port is not None else None  # 0: any free port
         await _serve_everything(settings, host, port, web_socket, sandbox_socket)
 
 
 async def _serve_everything(settings: Settings, host: str, port: int,
                             web_socket: socket.socket,
                             sandbox_socket: socket.socket | None) -> None:
-    from ui.api.app import create_app  # already loaded by serve_everything
     from ui.slack import EVENTS_PATH as SLACK_EVENTS
 
     if sandbox_socket is not None and not settings.slack_signing_secret:
@@ -78,12 +90,14 @@ async def _serve_everything(settings: Settings, host: str, port: int,
         settings = dataclasses.replace(settings, slack_signing_secret=sandbox_signing_secret())
     async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
+        await set_demo_password(services, demo, settings.demo_password)
         background: list[asyncio.Task[None]] = []
         sandbox = None
         if sandbox_socket is not None:
             sandbox_port = sandbox_socket.getsockname()[1]
             simulators = sandbox_app()
-            point_sandbox_slack_at(simulators, f"http://127.0.0.1:{port}{SLACK_EVENTS}")
+            point_sandbox_slack_at(
+                simulators, f"http://127.0.0.1:{web_socket.getsockname()[1]}{SLACK_EVENTS}")
             sandbox = _server(simulators, "127.0.0.1", sandbox_port, lifespan="off")
             background.append(asyncio.create_task(sandbox.serve(sockets=[sandbox_socket])))
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -93,9 +107,11 @@ async def _serve_everything(settings: Settings, host: str, port: int,
             await seed_demo_history(services, demo.tenant.id, demo.owner.id)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))
-        web = _server(create_app(services), host, port)
-        url = f"http://{host}:{port}"
+        web = _server(web_app(services), host, port)
+        url = f"http://{host}:{web_socket.getsockname()[1]}"  # the port bound, if 0 was asked
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
+        typer.echo(f"  chat          {url}/chat  (log in as {demo.owner.email} / "
+                   f"{demo.password})")
         typer.echo(f"  API docs      {url}/docs")
         typer.echo(f"  MCP           {url}/mcp (streamable HTTP, Bearer API key; "
                    "docs/mcp.md)")
@@ -128,11 +144,13 @@ async def serve_sandbox(host: str, port: int, seed: int) -> None:
 
 
 async def serve_web(settings: Settings, host: str, port: int) -> None:
-    from ui.api.app import create_app  # loaded before listening, but never by a worker
+    # loaded before listening (as ever), but never by a worker
+    import ui.api.app
+    import ui.chat.mount  # noqa: F401
 
     with bind(host, port, "--port", "PORT") as listening:
         async with running(settings, migrate=False) as services:
-            await _server(create_app(services), host, port).serve(sockets=[listening])
+            await _server(web_app(services), host, port).serve(sockets=[listening])
 
 
 async def run_worker(settings: Settings) -> None:
