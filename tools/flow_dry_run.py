@@ -33,6 +33,9 @@ class TestMappingRequest(BaseModel):
     records: list[dict[str, Any]] | None = Field(None, max_length=MAX_SAMPLE, description=(
         "records to try the mapping on; without them a live sample is read"))
     limit: int = Field(5, ge=1, le=MAX_SAMPLE, description="how many live records to read")
+    mapping: dict[str, Any] | None = Field(None, description=(
+        "an unsaved mapping to try instead of the stored one: source_fields, target_fields "
+        "and transformation_rules, as update_data_flow takes them"))
 
 
 class FieldErrorPublic(BaseModel):
@@ -64,9 +67,14 @@ async def test_mapping(services: Services, caller: Caller, flow_id: uuid.UUID,
     async with services.db.session(caller.tenant_id) as session:
         flow = await load_data_flow(session, flow_id)
         integration, provider = await load_integration(session, flow.integration_id)
+        draft = request.mapping
         mapper = compile_mappings(parse_mappings(
             flow.mappings, source_fields=flow.source_fields, target_fields=flow.target_fields,
-            rules=flow.transformation_rules), salt=tenant_salt(services.vault, caller.tenant_id))
+            rules=flow.transformation_rules) if draft is None else parse_mappings(
+            None, source_fields=draft.get("source_fields") or [],
+            target_fields=draft.get("target_fields") or [],
+            rules=draft.get("transformation_rules") or {}),
+            salt=tenant_salt(services.vault, caller.tenant_id))
         source: Literal["given", "live", "synced"]
         if request.records is not None:
             records, source = request.records, "given"
