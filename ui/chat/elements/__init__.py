@@ -27,3 +27,11 @@ def wanted(text: str) -> str | None:
     if len(cleaned) > 80:  # a long message is a question, even if it names one
         return None
     return next((name for name, pattern in ASKS if pattern.search(cleaned)), None)
+
+
+async def maybe_show(text: str, caller: object = None) -> bool:
+    """The chat app's hook before the agent answers: send the element ``text`` asks for
+    (True: the message is answered). Chainlit is imported only here, when a chat runs."""
+    from ui.chat.elements.chainlit_side import maybe_show as send
+
+    return await send(text)

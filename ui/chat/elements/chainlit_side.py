@@ -62,7 +62,7 @@ async def show(name: str, text: str = "", **given: Any) -> cl.Message | None:
     return await cl.Message(f"{title}.\n\n{as_table(data)}", elements=[element]).send()
 
 
-async def maybe_show(text: str, caller: Caller | None = None) -> bool:
+async def maybe_show(text: str) -> bool:
     """Called before the agent answers: send the element the message asks for, if any
     (True: the message is answered)."""
     from ui.chat.elements import wanted

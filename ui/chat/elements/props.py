@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from typing import Any
 
-from connectors.registry import connector_spec
 from tools import (
     data_flows,
     editor_options,
@@ -97,17 +96,6 @@ async def dashboard(services: Services, caller: Caller) -> dict[str, Any]:
     }
 
 
-def _credential_fields(name: str) -> list[dict[str, Any]]:
-    """What the add form asks for: an API key where that is the credential, else the
-    OAuth app's client id and secret (the consent flow brings the tokens)."""
-    spec = connector_spec(name)
-    if spec is None:
-        return []
-    if spec.auth.kind == "api_key" or spec.auth.oauth is None:
-        return [{"name": field, "secret": True} for field in spec.auth.required]
-    return [{"name": "client_id", "secret": False}, {"name": "client_secret", "secret": True}]
-
-
 async def provider_browser(services: Services, caller: Caller) -> dict[str, Any]:
     rows, connected = await asyncio.gather(providers.list_providers(services, caller),
                                            integrations.list_integrations(services, caller))
@@ -117,11 +105,12 @@ async def provider_browser(services: Services, caller: Caller) -> dict[str, Any]
     categories: dict[str, list[dict[str, Any]]] = {}
     for p in rows:
         capabilities = await providers.provider_capabilities(services, caller, p.name)
+        fields = editor_options.credential_fields(p.name)
         categories.setdefault(p.category, []).append({
             "name": p.name, "display_name": p.display_name, "description": p.description,
-            "auth_type": p.auth_type, "oauth": _credential_fields(p.name)[-1:] == [
-                {"name": "client_secret", "secret": True}],
-            "fields": _credential_fields(p.name),
+            "auth_type": p.auth_type, "oauth": any(
+                f["name"] == "client_secret" for f in fields),
+            "fields": fields,
             "streams": [s["name"] for s in capabilities.streams],
             "writes": [w["name"] for w in capabilities.writes],
             "webhooks": p.webhook_support, "connected": counts.get(p.name, 0)})
@@ -134,8 +123,6 @@ async def field_mapping(services: Services, caller: Caller,
                         flow_id: uuid.UUID) -> dict[str, Any]:
     flow = await data_flows.get_data_flow(services, caller, flow_id)
     integration = await integrations.get_integration(services, caller, flow.integration)
-    spec = connector_spec(integration.provider)
-    stream = next((s for s in spec.streams if s.name == flow.stream), None) if spec else None
     rules = flow.transformation_rules
     return {
         "flow": {"id": str(flow.id), "name": flow.name, "integration": integration.name,
@@ -145,7 +132,7 @@ async def field_mapping(services: Services, caller: Caller,
                   "rules": rules.get(str(target), [])}
                  for source, target in zip(flow.source_fields, flow.target_fields,
                                            strict=False)],
-        "source_options": list(stream.fields) if stream else [],
+        "source_options": editor_options.stream_fields(integration.provider, flow.stream),
         "rule_options": editor_options.mapping_rules(),
         "can": {"preview": allowed(caller, "test_mapping"),
                 "save": allowed(caller, "update_data_flow")},
