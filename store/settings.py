@@ -16,6 +16,7 @@ from store.errors import SettingsError
 VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
+    "CONNECTUS_DEMO_PASSWORD",
     "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -32,6 +33,7 @@ class Settings:
     openai_base_url: str | None = None
     model: str = "offline"
     demo_api_key: str | None = None
+    demo_password: str | None = None  # the demo owner's chat password; else one per start
     # provider URLs may reach loopback/private/link-local addresses (a staging mock)
     allow_private_urls: bool = False
     max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
@@ -70,6 +72,9 @@ class Settings:
         demo_key = get("CONNECTUS_DEMO_API_KEY")
         if demo_key is not None and len(demo_key) < 20:
             raise SettingsError("CONNECTUS_DEMO_API_KEY", "must be at least 20 characters long")
+        demo_password = get("CONNECTUS_DEMO_PASSWORD")
+        if demo_password is not None and len(demo_password) < 8:
+            raise SettingsError("CONNECTUS_DEMO_PASSWORD", "must be at least 8 characters long")
         allow_private = (get("CONNECTUS_ALLOW_PRIVATE_URLS") or "false").lower()
         if allow_private not in _TRUE | _FALSE:
             raise SettingsError("CONNECTUS_ALLOW_PRIVATE_URLS",
@@ -87,6 +92,7 @@ class Settings:
             openai_base_url=base_url,
             model=get("CONNECTUS_MODEL") or ("gpt-4o-mini" if get("OPENAI_API_KEY") else "offline"),
             demo_api_key=demo_key,
+            demo_password=demo_password,
             allow_private_urls=allow_private in _TRUE,
             max_body_bytes=int(max_body),
         )

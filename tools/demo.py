@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -10,6 +11,7 @@ from connectors.registry import connector_names, connector_spec
 from store.accounts import create_tenant, create_user, hash_key, issue_api_key
 from store.models import ApiKey, Integration, IntegrationProvider, Role, Tenant, User
 from store.models.base import utcnow
+from store.passwords import hash_password, password_matches
 from tools.context import Services
 from tools.integrations import credential_hint_for
 
@@ -23,6 +25,21 @@ class Demo:
     tenant: Tenant
     owner: User
     api_key: str
+    password: str = ""  # the owner's chat password
+
+
+async def set_demo_password(services: Services, demo: Demo, fixed: str | None = None) -> str:
+    """The owner's chat password: the fixed one, else a new one each start (only its hash
+    is stored, so an old one cannot be shown again)."""
+    password = fixed or secrets.token_urlsafe(12)
+    async with services.db.transaction(demo.tenant.id) as session:
+        owner = await session.get(User, demo.owner.id)
+        assert owner is not None
+        if not (fixed and owner.password_hash and password_matches(owner.password_hash,
+                                                                   password)):
+            owner.password_hash = hash_password(password)
+    demo.password = password
+    return password
 
 
 async def seed_demo(services: Services, fixed_key: str | None = None) -> Demo:

@@ -12,7 +12,7 @@ import typer
 import uvicorn
 
 from tools.context import ConfigError, Settings
-from tools.demo import seed_demo, seed_sandbox_integrations
+from tools.demo import seed_demo, seed_sandbox_integrations, set_demo_password
 from tools.demo_history import seed_demo_history
 from tools.runtime import (
     announce_own_sandbox,
@@ -22,6 +22,7 @@ from tools.runtime import (
     worker_for,
 )
 from ui.api.app import create_app
+from ui.chat.mount import mount_chat
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,13 @@ def bind(host: str, port: int, flag: str, make_var: str) -> socket.socket:
     return listening
 
 
+def web_app(services: Any) -> Any:
+    """REST and the chat at /chat, one app: what `up` and `serve` both run."""
+    app = create_app(services)
+    mount_chat(app, services)
+    return app
+
+
 def _server(app: Any, host: str, port: int,
             lifespan: Literal["on", "off"] = "on") -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan=lifespan)
@@ -60,7 +68,7 @@ async def serve_everything(settings: Settings, host: str, port: int,
         sockets.enter_context(web_socket)
         sandbox_socket = sockets.enter_context(
             bind("127.0.0.1", sandbox_port, "--sandbox-port", "SANDBOX_PORT")) \
-            if sandbox_port else None
+            if sandbox_port is not None else None  # 0: any free port
         await _serve_everything(settings, host, port, web_socket, sandbox_socket)
 
 
@@ -69,6 +77,7 @@ async def _serve_everything(settings: Settings, host: str, port: int,
                             sandbox_socket: socket.socket | None) -> None:
     async with running(settings) as services, contextlib.AsyncExitStack() as stack:
         demo = await seed_demo(services, settings.demo_api_key)
+        await set_demo_password(services, demo, settings.demo_password)
         background: list[asyncio.Task[None]] = []
         sandbox = None
         if sandbox_socket is not None:
@@ -82,10 +91,12 @@ async def _serve_everything(settings: Settings, host: str, port: int,
             await seed_demo_history(services, demo.tenant.id, demo.owner.id)
         worker = worker_for(services, handle_signals=False)
         background.append(asyncio.create_task(worker.async_run()))
-        web = _server(create_app(services), host, port)
-        url = f"http://{host}:{port}"
+        web = _server(web_app(services), host, port)
+        url = f"http://{host}:{web_socket.getsockname()[1]}"  # the port bound, if 0 was asked
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
         typer.echo(f"  API docs      {url}/docs")
+        typer.echo(f"  chat          {url}/chat  (log in as {demo.owner.email} / "
+                   f"{demo.password})")
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
                    f"{url}/integrations/integrations/")
@@ -114,7 +125,7 @@ async def serve_sandbox(host: str, port: int, seed: int) -> None:
 async def serve_web(settings: Settings, host: str, port: int) -> None:
     with bind(host, port, "--port", "PORT") as listening:
         async with running(settings, migrate=False) as services:
-            await _server(create_app(services), host, port).serve(sockets=[listening])
+            await _server(web_app(services), host, port).serve(sockets=[listening])
 
 
 async def run_worker(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from store.models.agent import AgentConfirmation, AgentPolicy
 from store.models.base import EMBEDDING_DIM, Base, TenantScoped
+from store.models.chat import ChatElement, ChatStep, ChatThread
 from store.models.flows import DeadLetter, SyncConflict
 from store.models.integrations import (
     DataFlow,
@@ -19,7 +20,8 @@ from store.models.workflows import CrmContact, WorkflowDeadLetter
 
 __all__ = [
     "EMBEDDING_DIM", "AgentConfirmation", "AgentPolicy", "ApiKey", "ApiUsage", "AuditLog",
-    "Base", "ConnectusInsight", "CrmContact", "DataFlow", "DeadLetter", "HealthLog",
+    "Base", "ChatElement", "ChatStep", "ChatThread", "ConnectusInsight", "CrmContact",
+    "DataFlow", "DeadLetter", "HealthLog",
     "InsightSettings", "Integration", "IntegrationProvider",
     "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
     "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",

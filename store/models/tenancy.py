@@ -44,6 +44,8 @@ class User(HasId, TenantScoped, Timestamps, Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role"), default=Role.member)
+    # argon2id (store/passwords.py); without one the user cannot log in to the chat
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiKey(HasId, TenantScoped, Base):

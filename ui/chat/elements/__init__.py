@@ -2,12 +2,23 @@
 ui/chat/public/elements/) whose props come from our operations and whose buttons call
 the same tools and confirmations as a typed request (actions.py).
 
-``wanted`` says which element a message asks for; ``show`` (chainlit_side.py) sends it.
+``wanted`` says which element a message asks for; ``maybe_show`` (called by app.py
+with each message before the agent answers) sends it; ``STARTERS`` extends the starter
+questions app.py offers.
 """
 
 from __future__ import annotations
 
 import re
+
+from tools.context import Caller
+
+# (label, message, icon URL or "") shown after the core starters
+STARTERS: list[tuple[str, str, str]] = [
+    ("Dashboard", "Show my dashboard", ""),
+    ("Add an integration", "Add an integration", ""),
+    ("Build a workflow", "Build a workflow", ""),
+]
 
 ASKS = [  # (element, what a person types for it)
     ("Dashboard", re.compile(r"\b(show (me )?(my |the )?dashboard|^dashboard$|open (my |the )?"
@@ -29,9 +40,13 @@ def wanted(text: str) -> str | None:
     return next((name for name, pattern in ASKS if pattern.search(cleaned)), None)
 
 
-async def maybe_show(text: str, caller: object = None) -> bool:
-    """The chat app's hook before the agent answers: send the element ``text`` asks for
-    (True: the message is answered). Chainlit is imported only here, when a chat runs."""
-    from ui.chat.elements.chainlit_side import maybe_show as send
+async def maybe_show(text: str, caller: Caller) -> bool:
+    """True when an element answered ``text`` in place of the agent. Chainlit is imported
+    only here, when a chat runs."""
+    name = wanted(text)
+    if name is None:
+        return False
+    from ui.chat.elements.chainlit_side import show
 
-    return await send(text)
+    await show(name, caller, text)
+    return True

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.ask import Answer
 from agent.clicks import click
 from tools import flow_dry_run, health_logs, integrations, oauth_flow, workflows
 from tools.context import Caller, ConnectusError, Services
@@ -33,9 +34,16 @@ class Reply:
     waiting for the confirmation card, ``text`` the agent's words for the chat."""
 
     data: dict[str, Any]
-    pending: dict[str, Any] | None = None
-    text: str = ""
+    answer: Answer | None = None  # a write's: its pending confirmation, or what was done
     steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> dict[str, Any] | None:
+        return self.answer.pending if self.answer else None
+
+    @property
+    def text(self) -> str:
+        return self.answer.text if self.answer else ""
 
 
 class Payload(BaseModel):
@@ -88,14 +96,12 @@ def _mapping(rows: list[MappingRow]) -> dict[str, Any]:
 
 async def _write(services: Services, caller: Caller, thread_id: str | None, tool: str,
                  args: dict[str, Any], said: str) -> Reply:
-    answer_text, pending, steps = "", None, []
+    answer, steps = None, []
     async for event in click(services, caller, tool, args, said, thread_id):
         if event.kind in ("tool_call", "tool_result"):
             steps.append({"kind": event.kind, **event.data})
-        if event.answer is not None:
-            answer_text, pending = event.answer.text, event.answer.pending
-    return Reply({"pending": pending is not None}, pending=pending, text=answer_text,
-                 steps=steps)
+        answer = event.answer or answer
+    return Reply({"pending": bool(answer and answer.pending)}, answer=answer, steps=steps)
 
 
 async def dashboard_refresh(services: Services, caller: Caller, thread_id: str | None,

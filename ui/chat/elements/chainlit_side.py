@@ -12,7 +12,10 @@ import chainlit as cl
 
 from tools import data_flows
 from tools.context import Caller, Services
+from ui.chat.auth import session_caller
+from ui.chat.conversation import show_answer
 from ui.chat.elements import actions, props, tables
+from ui.chat.services import current
 
 Builder = Callable[..., Awaitable[dict[str, Any]]]
 ELEMENTS: dict[str, tuple[Builder, Callable[[dict[str, Any]], str], str]] = {
@@ -26,17 +29,8 @@ ELEMENTS: dict[str, tuple[Builder, Callable[[dict[str, Any]], str], str]] = {
 OPENERS = {"open_provider_browser": "ProviderBrowser", "open_workflow_builder":
            "WorkflowBuilder", "open_mapping": "FieldMapping", "open_dashboard": "Dashboard"}
 
-# set by the chat app once it has them (ui/chat/app.py): who is logged in, and the services
-session_caller: Callable[[], Caller] | None = None
-session_services: Callable[[], Services] | None = None
-session_thread: Callable[[], str | None] = lambda: None  # noqa: E731
-show_pending: Callable[[dict[str, Any]], Awaitable[Any]] | None = None
-
-
-def _who() -> tuple[Services, Caller]:
-    assert session_caller is not None and session_services is not None, \
-        "ui/chat/app.py sets session_caller and session_services"
-    return session_services(), session_caller()
+# the conversation's agent thread, as app.py keeps it (register)
+_agent_thread: Callable[[], Awaitable[str]] | None = None
 
 
 async def _flow_for(services: Services, caller: Caller, text: str) -> uuid.UUID | None:
@@ -46,10 +40,10 @@ async def _flow_for(services: Services, caller: Caller, text: str) -> uuid.UUID 
     return chosen[0].id if chosen else None
 
 
-async def show(name: str, text: str = "", **given: Any) -> cl.Message | None:
+async def show(name: str, caller: Caller, text: str = "", **given: Any) -> cl.Message | None:
     """Send element ``name`` (Dashboard, ProviderBrowser, FieldMapping, WorkflowBuilder)
     with its table; FieldMapping takes ``flow_id`` or the flow named in ``text``."""
-    services, caller = _who()
+    services = current()
     build, as_table, title = ELEMENTS[name]
     if name == "FieldMapping":
         flow_id = given.get("flow_id") or await _flow_for(services, caller, text)
@@ -62,37 +56,23 @@ async def show(name: str, text: str = "", **given: Any) -> cl.Message | None:
     return await cl.Message(f"{title}.\n\n{as_table(data)}", elements=[element]).send()
 
 
-async def maybe_show(text: str) -> bool:
-    """Called before the agent answers: send the element the message asks for, if any
-    (True: the message is answered)."""
-    from ui.chat.elements import wanted
-
-    name = wanted(text)
-    if name is None:
-        return False
-    await show(name, text)
-    return True
-
-
 async def _on_action(action: cl.Action) -> dict[str, Any]:
-    services, caller = _who()
+    caller = await session_caller()  # the logged-in user, never the payload
     if action.name in OPENERS:
-        await show(OPENERS[action.name], **{k: v for k, v in (action.payload or {}).items()
-                                            if k == "flow_id"})
+        await show(OPENERS[action.name], caller, **{
+            k: v for k, v in (action.payload or {}).items() if k == "flow_id"})
         return {"ok": True}
-    reply = await actions.run_action(services, caller, session_thread(), action.name,
-                                     action.payload)
-    if reply.pending is not None:
-        if show_pending is not None:
-            await show_pending(reply.pending)
-        else:
-            await cl.Message(reply.text or "This needs your confirmation.").send()
-    elif reply.text:
-        await cl.Message(reply.text).send()
+    thread = await _agent_thread() if _agent_thread is not None else None
+    reply = await actions.run_action(current(), caller, thread, action.name, action.payload)
+    if reply.answer is not None:  # a write's confirmation card, or the agent's report
+        await show_answer(reply.answer)
     return reply.data
 
 
-def register() -> None:
-    """Every element action as a Chainlit action callback (once, at import of the app)."""
+def register(agent_thread: Callable[[], Awaitable[str]]) -> None:
+    """Every element action as a Chainlit action callback (once, as app.py loads); a
+    click's write joins the conversation's agent thread."""
+    global _agent_thread
+    _agent_thread = agent_thread
     for name in [*actions.ACTIONS, *OPENERS]:
         cl.action_callback(name)(_on_action)

@@ -1,0 +1,126 @@
+"""One turn of the conversation on screen: the agent's stream (agent/ask.py) as a
+streamed message, a step per tool call (its arguments, a compact result), and a card with
+Confirm / Cancel for a write that waits; after a write that can be undone, an Undo
+button. The buttons' presses come back through app.py's action callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import chainlit as cl
+
+from agent.ask import Answer, cancel, confirm, stream
+from tools import confirmations
+from tools.context import Caller, ConnectusError
+from ui.chat.cards import compact, confirmation_card
+from ui.chat.services import current
+
+CONFIRM, CANCEL, UNDO = "confirm_write", "cancel_write", "undo_write"
+
+
+async def run_turn(caller: Caller, question: str, agent_thread: str) -> Answer | None:
+    """Stream one question's answer. Errors a person can act on are said in the chat."""
+    steps: dict[str, list[cl.Step]] = {}
+    message: cl.Message | None = None
+    answer = None
+    try:
+        async for event in stream(current(), caller, question, agent_thread):
+            if event.kind == "token":
+                if message is None:
+                    message = cl.Message(content="", author="Connectus")
+                await message.stream_token(str(event.data.get("text", "")))
+            elif event.kind == "tool_call":
+                await _open_step(steps, event.data)
+            elif event.kind == "tool_result":
+                await _close_step(steps, event.data)
+            elif event.kind == "answer":
+                answer = event.answer
+    except ConnectusError as exc:
+        await cl.Message(content=f"I could not do that: {exc}", author="Connectus").send()
+        return None
+    for waiting in steps.values():  # a write that stopped for a confirmation
+        for step in waiting:
+            step.output = "waiting for your confirmation"
+            await step.update()
+    assert answer is not None
+    await show_answer(answer, message)
+    return answer
+
+
+async def _open_step(steps: dict[str, list[cl.Step]], data: dict[str, Any]) -> None:
+    step = cl.Step(name=str(data.get("name")), type="tool", show_input="json",
+                   language="json")
+    step.input = data.get("args") or {}
+    await step.send()
+    steps.setdefault(step.name, []).append(step)
+
+
+async def _close_step(steps: dict[str, list[cl.Step]], data: dict[str, Any]) -> None:
+    waiting = steps.get(str(data.get("name")), [])
+    step = waiting.pop(0) if waiting else cl.Step(name=str(data.get("name")), type="tool")
+    step.output = compact(data.get("result"))
+    step.is_error = data.get("status") == "error"
+    if step.start:
+        await step.update()
+    else:
+        await step.send()
+
+
+async def show_answer(answer: Answer, message: cl.Message | None = None) -> None:
+    """The answer's text (streamed already, or sent now), then its confirmation card or
+    the undo the write it reports offers."""
+    if answer.pending:
+        if message is not None:
+            await message.send()
+        await _confirmation(answer.pending)
+        return
+    if message is None:
+        message = cl.Message(content=answer.text, author="Connectus")
+    elif answer.text and not message.content.strip():
+        message.content = answer.text
+    await message.send()
+
+
+async def _confirmation(pending: dict[str, Any]) -> None:
+    payload = {"id": str(pending["id"])}
+    await cl.Message(content=confirmation_card(pending), author="Connectus", actions=[
+        cl.Action(name=CONFIRM, payload=payload, label="Confirm", icon="check"),
+        cl.Action(name=CANCEL, payload=payload, label="Cancel", icon="x"),
+    ]).send()
+
+
+async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
+    """A press of Confirm or Cancel: the agent runs (or drops) the write, its role check
+    included; a refused press says why and leaves the buttons for someone who may."""
+    confirmation_id = uuid.UUID(str(action.payload["id"]))
+    try:
+        answer = await (confirm if approve else cancel)(
+            current(), caller, confirmation_id)
+    except ConnectusError as exc:
+        await cl.Message(content=f"Not done: {exc}", author="Connectus").send()
+        return
+    await action.remove()
+    for call in answer.tool_calls:
+        if call.get("result") is not None:
+            async with cl.Step(name=str(call["name"]), type="tool", show_input="json",
+                               language="json") as step:
+                step.input = call.get("args") or {}
+                step.output = compact(call["result"])
+    await show_answer(answer)
+    if approve:
+        await _offer_undo(caller, confirmation_id)
+
+
+async def _offer_undo(caller: Caller, confirmation_id: uuid.UUID) -> None:
+    row = confirmations.public(await confirmations.load(current(), caller, confirmation_id))
+    if row.undo:
+        await cl.Message(content=f"Done. Undo would: {row.undo}", author="Connectus", actions=[
+            cl.Action(name=UNDO, payload={"id": str(row.id)}, label="Undo", icon="undo-2"),
+        ]).send()
+
+
+async def undo(caller: Caller, action: cl.Action, agent_thread: str) -> None:
+    """Ask the agent to undo that write: the undo is a write too, with its own card."""
+    await action.remove()
+    await run_turn(caller, f"undo {action.payload['id']}", agent_thread)
