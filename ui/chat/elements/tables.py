@@ -30,10 +30,7 @@ def dashboard(props: dict[str, Any]) -> str:
     cards = table(["Integration", "Provider", "Status", "Score", "API calls today"],
                   [[c["name"], c["provider"], c["status"], c["health_score"], _usage(c)]
                    for c in props["integrations"]])
-    open_logs = [log for log in props["logs"] if not log["resolved"]][:10]
-    logs = table(["Severity", "Integration", "Message"],
-                 [[log["severity"], log["integration"], log["message"]] for log in open_logs])
-    return f"{head}\n\n{cards}\n\nOpen health logs:\n\n{logs}"
+    return f"{head}\n\n{cards}"
 
 
 def provider_browser(props: dict[str, Any]) -> str:
