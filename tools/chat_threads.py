@@ -9,7 +9,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, literal, select, tuple_
+from sqlalchemy import cast, delete, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from store.models import ChatElement, ChatStep, ChatThread
 from store.models.base import utcnow
@@ -57,10 +58,13 @@ async def save_thread(services: Services, tenant_id: uuid.UUID, thread_id: str, 
     if key is None:
         return
     async with services.db.transaction(tenant_id) as session:
-        row = await session.get(ChatThread, key)
-        if row is None:
-            row = ChatThread(id=key, tenant_id=tenant_id, meta={}, tags=[])
-            session.add(row)
+        # Chainlit saves a thread's steps and the thread itself at the same moment
+        await session.execute(insert(ChatThread).values(id=key, tenant_id=tenant_id, meta={},
+                                                        tags=[]).on_conflict_do_nothing())
+        row = await session.scalar(select(ChatThread).where(ChatThread.id == key)
+                                   .with_for_update())
+        if row is None:  # another tenant's id: not ours to touch
+            return
         if user_id is not None and row.user_id is None:
             row.user_id = user_id
         if name is not None:
@@ -95,14 +99,15 @@ async def _save_part(services: Services, tenant_id: uuid.UUID,
     key, thread = _uuid(part.get("id")), str(part.get("threadId") or "")
     if key is None or not await ensure_thread(services, tenant_id, thread):
         return
+    # an update names only what changed; None means "not sent", not "clear it". One
+    # statement, as Chainlit may send a step's creation and its update at the same moment
+    sent = {k: v for k, v in part.items() if v is not None}
+    new = insert(model).values(id=key, tenant_id=tenant_id, thread_id=uuid.UUID(thread),
+                               data=dict(part), created_at=_when(part.get("createdAt")))
     async with services.db.transaction(tenant_id) as session:
-        row: ChatStep | ChatElement | None = await session.get(model, key)
-        if row is None:
-            session.add(model(id=key, tenant_id=tenant_id, thread_id=uuid.UUID(thread),
-                              data=dict(part), created_at=_when(part.get("createdAt"))))
-        else:
-            # an update names only what changed; None means "not sent", not "clear it"
-            row.data = {**row.data, **{k: v for k, v in part.items() if v is not None}}
+        await session.execute(new.on_conflict_do_update(
+            index_elements=[model.id], where=model.tenant_id == tenant_id,
+            set_={"data": model.data.op("||")(cast(sent, JSONB))}))
 
 
 async def save_step(services: Services, tenant_id: uuid.UUID, step: dict[str, Any]) -> None:

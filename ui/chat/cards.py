@@ -59,3 +59,21 @@ def compact(result: Any) -> str:
     if len(text) > RESULT_CHARS:
         text = text[:RESULT_CHARS] + f"\n… ({len(text) - RESULT_CHARS} more characters)"
     return text
+
+
+def _facts(item: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {_cell(value)}" for key, value in item.items()
+                     if isinstance(value, str | int | float | bool) or value is None)
+
+
+def outcome(result: Any, items: int = 5) -> str:
+    """A write's result as a line of its plain fields, then a line per listed item (the
+    runs a sync started, say), at most ``items`` of each list."""
+    if not isinstance(result, dict):
+        return _cell(result)
+    lines = [_facts(result)] if _facts(result) else []
+    for key, value in result.items():
+        if isinstance(value, list):
+            lines += [f"- {_plain(key)}: {_facts(v) if isinstance(v, dict) else _cell(v)}"
+                      for v in value[:items]]
+    return "\n".join(lines) or "nothing to report"

@@ -13,7 +13,7 @@ import chainlit as cl
 from agent.ask import Answer, cancel, confirm, stream
 from tools import confirmations
 from tools.context import Caller, ConnectusError
-from ui.chat.cards import compact, confirmation_card
+from ui.chat.cards import compact, confirmation_card, outcome
 from ui.chat.services import current
 
 CONFIRM, CANCEL, UNDO = "confirm_write", "cancel_write", "undo_write"
@@ -82,12 +82,21 @@ async def show_answer(answer: Answer, message: cl.Message | None = None) -> None
     await message.send()
 
 
+def _buttons(confirmation_id: str, card_id: str = "") -> list[cl.Action]:
+    """Confirm and Cancel, with ids of their own so that either press removes both."""
+    payload = {"id": confirmation_id}
+    buttons = [cl.Action(id=f"{confirmation_id}-confirm", name=CONFIRM, payload=payload,
+                         label="Confirm", icon="check"),
+               cl.Action(id=f"{confirmation_id}-cancel", name=CANCEL, payload=payload,
+                         label="Cancel", icon="x")]
+    for button in buttons:
+        button.forId = card_id or button.forId
+    return buttons
+
+
 async def _confirmation(pending: dict[str, Any]) -> None:
-    payload = {"id": str(pending["id"])}
-    await cl.Message(content=confirmation_card(pending), author="Connectus", actions=[
-        cl.Action(name=CONFIRM, payload=payload, label="Confirm", icon="check"),
-        cl.Action(name=CANCEL, payload=payload, label="Cancel", icon="x"),
-    ]).send()
+    await cl.Message(content=confirmation_card(pending), author="Connectus",
+                     actions=_buttons(str(pending["id"]))).send()
 
 
 async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
@@ -100,7 +109,8 @@ async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
     except ConnectusError as exc:
         await cl.Message(content=f"Not done: {exc}", author="Connectus").send()
         return
-    await action.remove()
+    for button in _buttons(str(confirmation_id), action.forId or ""):
+        await button.remove()
     for call in answer.tool_calls:
         if call.get("result") is not None:
             async with cl.Step(name=str(call["name"]), type="tool", show_input="json",
@@ -109,15 +119,19 @@ async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
                 step.output = compact(call["result"])
     await show_answer(answer)
     if approve:
-        await _offer_undo(caller, confirmation_id)
+        await _outcome(caller, confirmation_id)
 
 
-async def _offer_undo(caller: Caller, confirmation_id: uuid.UUID) -> None:
+async def _outcome(caller: Caller, confirmation_id: uuid.UUID) -> None:
+    """What the write did, in a few lines, and Undo while it can be undone."""
     row = confirmations.public(await confirmations.load(current(), caller, confirmation_id))
+    text = f"**{row.status.capitalize()}**: {outcome(row.result)}"
+    actions = []
     if row.undo:
-        await cl.Message(content=f"Done. Undo would: {row.undo}", author="Connectus", actions=[
-            cl.Action(name=UNDO, payload={"id": str(row.id)}, label="Undo", icon="undo-2"),
-        ]).send()
+        text += f"\n\nUndo would: {row.undo}"
+        actions.append(cl.Action(name=UNDO, payload={"id": str(row.id)}, label="Undo",
+                                 icon="undo-2"))
+    await cl.Message(content=text, author="Connectus", actions=actions).send()
 
 
 async def undo(caller: Caller, action: cl.Action, agent_thread: str) -> None:
