@@ -10,7 +10,8 @@ import { Activity, CheckCircle2, Plug, RefreshCw, Info } from 'lucide-react';
 // props come from ui/chat/elements/props.py dashboard(); every button goes through
 // callAction into ui/chat/elements/actions.py, which checks the caller's role again
 
-const HEALTH = { healthy: 'bg-green-600', warning: 'bg-amber-500', critical: 'bg-red-600' };
+// colours inline: Chainlit's stylesheet holds only the Tailwind classes its own code uses
+const HEALTH = { healthy: '#16a34a', warning: '#f59e0b', critical: '#dc2626' };
 const SEVERITY = { info: 'secondary', warning: 'outline', error: 'destructive', critical: 'destructive' };
 
 function when(moment) {
@@ -47,13 +48,13 @@ function HealthChart({ history }) {
         return (
           <g key={d.day}>
             <rect x={pad + i * step + 4} y={h - pad - bar} width={step - 8} height={bar}
-                  className="fill-red-400"><title>{`${d.day}: ${d.errors} error logs`}</title></rect>
+                  fill="#f87171"><title>{`${d.day}: ${d.errors} error logs`}</title></rect>
             <text x={pad + i * step + step / 2} y={h - 4} textAnchor="middle"
-                  className="fill-muted-foreground text-[9px]">{d.day.slice(5)}</text>
+                  fill="currentColor" fontSize="9" opacity="0.6">{d.day.slice(5)}</text>
           </g>
         );
       })}
-      <polyline points={points} fill="none" strokeWidth="2" className="stroke-primary" />
+      <polyline points={points} fill="none" strokeWidth="2" stroke="#60a5fa" />
     </svg>
   );
 }
@@ -68,7 +69,7 @@ function IntegrationCard({ card, can, setNote, setDetails }) {
           <Badge variant={card.status === 'active' ? 'default' : 'destructive'}>{card.status}</Badge>
         </div>
         <div className="flex items-center gap-2 text-sm text-muted-foreground">
-          <span className={`inline-block h-2 w-2 rounded-full ${HEALTH[card.health] || ''}`} />
+          <span className="inline-block h-2 w-2 rounded-full" style={{ background: HEALTH[card.health] || '#888' }} />
           <span data-testid="card-score">{card.health_score}</span>/100 · {card.health}
         </div>
       </CardHeader>
@@ -121,7 +122,7 @@ function LogRow({ log, can, setNote }) {
         <Badge variant={SEVERITY[log.severity] || 'secondary'}>{log.severity}</Badge>
         <span className="font-medium">{log.integration || 'Connectus'}</span>
         <span className="text-xs text-muted-foreground">{log.category} · {when(log.created_at)}</span>
-        {log.resolved && <CheckCircle2 className="h-4 w-4 text-green-600" />}
+        {log.resolved && <CheckCircle2 className="h-4 w-4" style={{ color: HEALTH.healthy }} />}
       </div>
       <div>{log.message}</div>
       {log.resolved ? (
@@ -161,12 +162,12 @@ export default function Dashboard() {
             <div className="text-xl font-semibold">{s.api_calls_today}
               <span className="text-sm font-normal"> / {s.api_calls_limit || 'no known limit'}</span></div>
             <Progress value={usage} className="h-2" />
-            {s.near_limit.length > 0 && <div className="text-xs text-amber-600">Near limit: {s.near_limit.join(', ')}</div>}
+            {s.near_limit.length > 0 && <div className="text-xs" style={{ color: HEALTH.warning }}>Near limit: {s.near_limit.join(', ')}</div>}
           </CardContent>
         </Card>
       </div>
       {note && (
-        <div className={`text-sm rounded-md px-3 py-2 ${note.error ? 'bg-red-100 text-red-800' : 'bg-muted'}`}
+        <div className="text-sm rounded-md px-3 py-2 bg-muted" style={note.error ? { color: '#dc2626' } : {}}
              data-testid="dashboard-note">{note.text}</div>
       )}
       {details && (
@@ -195,7 +196,7 @@ export default function Dashboard() {
             <Button size="sm" variant="ghost" onClick={() => act('dashboard_refresh', {}, setNote).then((r) => r && setNote(null))}>
               <RefreshCw className="h-3 w-3 mr-1" />Refresh</Button>
           </div>
-          <div className="grid grid-cols-1 sm:grid-cols-2 gap-3">
+          <div className="grid grid-cols-2 gap-3">
             {props.integrations.map((card) => (
               <IntegrationCard key={card.id} card={card} can={props.can} setNote={setNote} setDetails={setDetails} />
             ))}

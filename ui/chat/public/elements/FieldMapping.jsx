@@ -56,7 +56,7 @@ export default function FieldMapping() {
       <datalist id={`fields-${props.flow.id}`}>{props.source_options.map((f) => <option key={f} value={f} />)}</datalist>
       <div className="flex flex-col gap-2">
         {rows.map((r, i) => (
-          <div key={i} className="grid grid-cols-[1fr_auto_1fr_1.3fr_auto] items-center gap-2" data-testid="mapping-row">
+          <div key={i} className="grid items-center gap-2" style={{ gridTemplateColumns: '1fr auto 1fr 1.3fr auto' }} data-testid="mapping-row">
             <Input value={r.source} list={`fields-${props.flow.id}`} aria-label="source field" onChange={(e) => edit(i, 'source', e.target.value)} />
             <ArrowRight className="h-4 w-4 text-muted-foreground" />
             <Input value={r.target} aria-label="target field" onChange={(e) => edit(i, 'target', e.target.value)} />
@@ -70,7 +70,7 @@ export default function FieldMapping() {
         <Button size="sm" variant="outline" onClick={() => setRows([...rows, { source: '', target: '', rules: [], ruleText: '' }])}><Plus className="h-3 w-3 mr-1" />Field</Button>
         <Button size="sm" disabled={!props.can.save} onClick={save}>Save mapping</Button>
       </div>
-      {note && <div className={`text-sm rounded-md px-3 py-2 ${note.error ? 'bg-red-100 text-red-800' : 'bg-muted'}`} data-testid="mapping-note">{note.text}</div>}
+      {note && <div className="text-sm rounded-md px-3 py-2 bg-muted" style={note.error ? { color: '#dc2626' } : {}} data-testid="mapping-note">{note.text}</div>}
       {preview && (
         <Card data-testid="mapping-preview">
           <CardHeader className="pb-1"><CardTitle className="text-sm">Preview on {preview.records.length} {preview.source} records:

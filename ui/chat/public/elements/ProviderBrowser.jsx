@@ -37,7 +37,7 @@ function AddForm({ provider, onDone }) {
       <Button size="sm" onClick={submit} disabled={!name.trim()}>
         <KeyRound className="h-3 w-3 mr-1" />{provider.oauth ? 'Add and connect' : 'Add'}
       </Button>
-      {note && <div className={`text-xs ${note.error ? 'text-red-700' : 'text-muted-foreground'}`} data-testid="add-note">
+      {note && <div className="text-xs text-muted-foreground" style={note.error ? { color: '#dc2626' } : {}} data-testid="add-note">
         {note.text}{' '}
         {note.url && <a href={note.url} target="_blank" rel="noreferrer" className="underline inline-flex items-center">
           Open the consent page<ExternalLink className="h-3 w-3 ml-1" /></a>}
@@ -53,7 +53,7 @@ export default function ProviderBrowser() {
       {props.categories.map((category) => (
         <div key={category.name}>
           <div className="text-sm font-semibold uppercase text-muted-foreground mb-2">{category.name}</div>
-          <div className="grid grid-cols-1 sm:grid-cols-2 gap-3">
+          <div className="grid grid-cols-2 gap-3">
             {category.providers.map((p) => (
               <Card key={p.name} data-testid="provider-card">
                 <CardHeader className="pb-2">

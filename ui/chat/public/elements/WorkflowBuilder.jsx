@@ -134,10 +134,10 @@ export default function WorkflowBuilder() {
       <div className="flex items-center gap-3">
         <Button disabled={!props.can.save || !(check && check.ok) || !draft.name.trim()} onClick={save}>Save workflow</Button>
         {check && (check.ok
-          ? <span className="text-sm text-green-700 flex items-center gap-1" data-testid="workflow-check"><CheckCircle2 className="h-4 w-4" />Valid{check.next_run_at ? `; first run ${new Date(check.next_run_at).toLocaleString()}` : ''}</span>
-          : <span className="text-sm text-red-700 flex items-center gap-1" data-testid="workflow-check"><XCircle className="h-4 w-4" />{check.error.message}</span>)}
+          ? <span className="text-sm flex items-center gap-1" style={{ color: '#16a34a' }} data-testid="workflow-check"><CheckCircle2 className="h-4 w-4" />Valid{check.next_run_at ? `; first run ${new Date(check.next_run_at).toLocaleString()}` : ''}</span>
+          : <span className="text-sm flex items-center gap-1" style={{ color: '#dc2626' }} data-testid="workflow-check"><XCircle className="h-4 w-4" />{check.error.message}</span>)}
       </div>
-      {note && <div className={`text-sm rounded-md px-3 py-2 ${note.error ? 'bg-red-100 text-red-800' : 'bg-muted'}`} data-testid="workflow-note">{note.text}</div>}
+      {note && <div className="text-sm rounded-md px-3 py-2 bg-muted" style={note.error ? { color: '#dc2626' } : {}} data-testid="workflow-note">{note.text}</div>}
     </div>
   );
 }
