@@ -23,17 +23,23 @@ def element_shot(element: Any, name: str) -> None:
     print(f"screenshot: {path}")
 
 
+def opened(page: Any, live: Live, asked: str, testid: str) -> Any:
+    """Log in, ask for an element, and answer it once it has rendered."""
+    logged_in(page, live)
+    ask(page, asked)
+    element = page.locator(f"[data-testid={testid}]").last
+    element.wait_for(timeout=ELEMENT_TIMEOUT_MS)
+    return element
+
+
 def _score(live: Live, name: str) -> int:
     [(score,)] = live.query("select health_score from integrations where name = %s", name)
     return int(str(score))
 
 
 def test_the_dashboard_shows_a_card_per_integration_and_the_health_chart(page, live: Live):
-    logged_in(page, live)
-    ask(page, "show my dashboard")
     score_before = _score(live, "HubSpot (sandbox)")
-    dashboard = page.locator("[data-testid=dashboard]").last
-    dashboard.wait_for(timeout=ELEMENT_TIMEOUT_MS)
+    dashboard = opened(page, live, "show my dashboard", "dashboard")
     [(stored,)] = live.query("select count(*) from integrations")
     cards = dashboard.locator("[data-testid=integration-card]")
     assert cards.count() == stored == 7
@@ -49,10 +55,7 @@ def test_the_dashboard_shows_a_card_per_integration_and_the_health_chart(page, l
 
 
 def test_the_provider_browser_lists_the_seven_providers(page, live: Live):
-    logged_in(page, live)
-    ask(page, "add an integration")
-    browser = page.locator("[data-testid=provider-browser]").last
-    browser.wait_for(timeout=ELEMENT_TIMEOUT_MS)
+    browser = opened(page, live, "add an integration", "provider-browser")
     [(providers,)] = live.query("select count(*) from integration_providers")
     assert browser.locator("[data-testid=provider-card]").count() == providers == 7
     browser.get_by_role("button", name="Add Mailchimp").click()
@@ -62,20 +65,14 @@ def test_the_provider_browser_lists_the_seven_providers(page, live: Live):
 
 
 def test_the_mapping_editor_previews_records_before_and_after(page, live: Live):
-    logged_in(page, live)
-    ask(page, "edit the mapping")
-    mapping = page.locator("[data-testid=field-mapping]").last
-    mapping.wait_for(timeout=ELEMENT_TIMEOUT_MS)
+    mapping = opened(page, live, "edit the mapping", "field-mapping")
     assert mapping.locator("[data-testid=mapping-row]").count() > 0
     mapping.locator("[data-testid=mapping-preview]").wait_for(timeout=ELEMENT_TIMEOUT_MS)
     element_shot(mapping, "element-field-mapping")
 
 
 def test_a_workflow_built_in_the_builder_is_confirmed_and_stored(page, live: Live):
-    logged_in(page, live)
-    ask(page, "build a workflow")
-    builder = page.locator("[data-testid=workflow-builder]").last
-    builder.wait_for(timeout=ELEMENT_TIMEOUT_MS)
+    builder = opened(page, live, "build a workflow", "workflow-builder")
     builder.get_by_label("workflow name").fill("Browser Lead Alert")
     builder.get_by_label("integration").select_option(label="HubSpot (sandbox)")
     builder.get_by_label("event").select_option("contact.creation")
