@@ -238,3 +238,25 @@ async def test_a_workflow_built_in_the_form_is_checked_then_created_on_confirmat
         row = await session.get(WorkflowAutomation, uuid.UUID(workflow["id"]))
     assert row is not None and row.conditions["all"][0]["op"] == "contains"
     assert [a["type"] for a in row.actions] == ["create_contact", "send_notification"]
+
+
+async def test_rest_test_mapping_takes_an_unsaved_mapping_and_names_a_bad_one(
+        services: Services, tenant: tuple[Caller, str], sandbox: Any,
+        api: Any) -> None:
+    from tests.agent.conftest import hubspot_with_flow
+
+    caller, key = tenant
+    _, flow_id = await hubspot_with_flow(services, caller, sandbox.url)
+    url = f"/integrations/data-flows/{flow_id}/test_mapping/"
+    auth = {"Authorization": f"Bearer {key}"}
+    draft = {"source_fields": ["email"], "target_fields": ["email"],
+             "transformation_rules": {"email": [{"rule": "case", "to": "upper"}]}}
+    records = [{"properties": {"email": "ada@example.com"}}]
+    good = await api.post(url, headers=auth, json={"records": records, "mapping": draft})
+    assert good.status_code == 200
+    assert good.json()["records"][0]["after"] == {"email": "ADA@EXAMPLE.COM"}
+    for wrong in ({"source_fields": "email"}, {"transformation_rules": {"email": "upper"}},
+                  {"source_fields": ["email"], "target_fields": ["email"],
+                   "transformation_rules": {"email": [{"rule": "case", "to": "sideways"}]}}):
+        bad = await api.post(url, headers=auth, json={"records": records, "mapping": wrong})
+        assert bad.status_code == 422, (wrong, bad.text)

@@ -139,7 +139,8 @@ async def preview_mapping(services: Services, caller: Caller, thread_id: str | N
                           body: MappingPayload) -> Reply:
     report = await flow_dry_run.test_mapping(services, caller, body.flow_id,
                                              flow_dry_run.TestMappingRequest(
-                                                 mapping=_mapping(body.rows)))
+                                                 mapping=flow_dry_run.MappingDraft(
+                                                     **_mapping(body.rows))))
     return Reply({"preview": report.model_dump(mode="json")})
 
 
