@@ -125,7 +125,7 @@ async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
 async def _outcome(caller: Caller, confirmation_id: uuid.UUID) -> None:
     """What the write did, in a few lines, and Undo while it can be undone."""
     row = confirmations.public(await confirmations.load(current(), caller, confirmation_id))
-    text = f"**{row.status.capitalize()}**: {outcome(row.result)}"
+    text = f"**{row.status.capitalize()}**\n\n{outcome(row.result)}"
     actions = []
     if row.undo:
         text += f"\n\nUndo would: {row.undo}"
