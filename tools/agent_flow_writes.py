@@ -127,6 +127,8 @@ class CreateWorkflowArgs(ToolArgs):
     trigger_type: TriggerType
     trigger_config: dict[str, Any] = Field(default_factory=dict, description=(
         'webhook: {"event": "contact.creation"}; schedule: {"cron": "0 9 * * *"}'))
+    conditions: dict[str, Any] = Field(default_factory=dict, description=(
+        '{"all": [{"field": "record.properties.email", "op": "contains", "value": "@"}]}'))
     actions: list[dict[str, Any]] = Field(max_length=50, description=(
         'in order, e.g. [{"type": "slack_message", "channel": "#sales", "text": "..."}]'))
 

@@ -26,6 +26,17 @@ from tools.context import Services, require
 MAX_SAMPLE = 50
 
 
+class MappingDraft(BaseModel):
+    """A mapping not saved yet, as update_data_flow takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_fields: list[str] = Field(default_factory=list, max_length=500)
+    target_fields: list[str] = Field(default_factory=list, max_length=500)
+    transformation_rules: dict[str, Any] = Field(default_factory=dict, description=(
+        "target field -> list of rules"))
+
+
 class TestMappingRequest(BaseModel):
     __test__ = False  # not a pytest class
     model_config = ConfigDict(extra="forbid")
@@ -33,6 +44,8 @@ class TestMappingRequest(BaseModel):
     records: list[dict[str, Any]] | None = Field(None, max_length=MAX_SAMPLE, description=(
         "records to try the mapping on; without them a live sample is read"))
     limit: int = Field(5, ge=1, le=MAX_SAMPLE, description="how many live records to read")
+    mapping: MappingDraft | None = Field(None, description=(
+        "an unsaved mapping to try instead of the stored one"))
 
 
 class FieldErrorPublic(BaseModel):
@@ -64,9 +77,13 @@ async def test_mapping(services: Services, caller: Caller, flow_id: uuid.UUID,
     async with services.db.session(caller.tenant_id) as session:
         flow = await load_data_flow(session, flow_id)
         integration, provider = await load_integration(session, flow.integration_id)
+        draft = request.mapping
         mapper = compile_mappings(parse_mappings(
             flow.mappings, source_fields=flow.source_fields, target_fields=flow.target_fields,
-            rules=flow.transformation_rules), salt=tenant_salt(services.vault, caller.tenant_id))
+            rules=flow.transformation_rules) if draft is None else parse_mappings(
+            None, source_fields=draft.source_fields, target_fields=draft.target_fields,
+            rules=draft.transformation_rules),
+            salt=tenant_salt(services.vault, caller.tenant_id))
         source: Literal["given", "live", "synced"]
         if request.records is not None:
             records, source = request.records, "given"

@@ -37,7 +37,8 @@ WorkflowStatus = Literal["active", "paused", "draft"]
 
 __all__ = ["ExecuteRequest", "ExecuteResult", "WorkflowCreate", "WorkflowPublic",
            "WorkflowUpdate", "create_workflow", "delete_workflow", "execute_workflow",
-           "get_workflow", "list_actions", "list_workflows", "update_workflow"]
+           "get_workflow", "list_actions", "list_workflows", "update_workflow",
+           "validate_workflow"]
 
 
 def _bounded_list(value: list[Any]) -> list[Any]:
@@ -213,6 +214,18 @@ async def create_workflow(services: Services, caller: Caller,
               trigger=row.trigger_type, actions=[a["type"] for a in row.actions])
         await session.refresh(row)
         return to_public(row)
+
+
+async def validate_workflow(services: Services, caller: Caller,
+                            data: WorkflowCreate) -> WorkflowPublic:
+    """Check a draft as create_workflow would, and save nothing: what a form calls as a
+    person types (a ValidationFailed names the JSON path that is wrong)."""
+    config = data.model_dump(exclude={"integration"})
+    config["integration_id"] = data.integration
+    row = WorkflowAutomation(tenant_id=caller.tenant_id, id=uuid.uuid4(), execution_count=0,
+                             success_count=0, created_at=utcnow(), updated_at=utcnow())
+    await _configure(services, caller, row, config)
+    return to_public(row)
 
 
 async def update_workflow(services: Services, caller: Caller, workflow_id: uuid.UUID,

@@ -15,6 +15,7 @@ from ui.chat import elements
 from ui.chat.auth import log_in, session_caller
 from ui.chat.conversation import CANCEL, CONFIRM, UNDO, decide, run_turn, undo
 from ui.chat.data_layer import StoreDataLayer
+from ui.chat.elements import chainlit_side
 from ui.chat.services import current
 from ui.chat.starters import starters
 
@@ -79,3 +80,6 @@ async def _cancel(action: cl.Action) -> None:
 @cl.action_callback(UNDO)
 async def _undo(action: cl.Action) -> None:
     await undo(await session_caller(), action, await _agent_thread())
+
+
+chainlit_side.register(_agent_thread)  # the elements' buttons (callAction)
