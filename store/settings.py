@@ -16,10 +16,12 @@ from store.errors import SettingsError
 VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
-    "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES",
+    "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES", "CONNECTUS_ASK_RATE_LIMIT",
+    "CONNECTUS_METRICS_TOKEN",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 MAX_BODY_BYTES = 1024 * 1024
+ASK_RATE_LIMIT = "30/minute"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class Settings:
     # provider URLs may reach loopback/private/link-local addresses (a staging mock)
     allow_private_urls: bool = False
     max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
+    # asks per API key, in the `limits` notation: "30/minute", "500 per hour", "5/second"
+    ask_rate_limit: str = ASK_RATE_LIMIT
+    # when set, /metrics wants `Authorization: Bearer <token>`; unset, it is open
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -78,6 +84,13 @@ class Settings:
         if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1:
             raise SettingsError("CONNECTUS_MAX_BODY_BYTES",
                                 f"must be a positive number of bytes, got {max_body!r}")
+        ask_rate_limit = get("CONNECTUS_ASK_RATE_LIMIT") or ASK_RATE_LIMIT
+        if not _is_rate_limit(ask_rate_limit):
+            raise SettingsError("CONNECTUS_ASK_RATE_LIMIT", "must be a rate such as "
+                                f"'30/minute' or '500 per hour', got {ask_rate_limit!r}")
+        metrics_token = get("CONNECTUS_METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < 20:
+            raise SettingsError("CONNECTUS_METRICS_TOKEN", "must be at least 20 characters long")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -89,7 +102,19 @@ class Settings:
             demo_api_key=demo_key,
             allow_private_urls=allow_private in _TRUE,
             max_body_bytes=int(max_body),
+            ask_rate_limit=ask_rate_limit,
+            metrics_token=metrics_token,
         )
+
+
+def _is_rate_limit(text: str) -> bool:
+    from limits import parse_many
+
+    try:
+        found = parse_many(text)
+    except ValueError:
+        return False
+    return len(found) == 1 and found[0].amount >= 1
 
 
 def _is_fernet_key(key: str) -> bool:

@@ -22,7 +22,7 @@ from store.settings import Settings
 
 # the doors see the error tree through here (DESIGN.md: ui -> tools, never ui -> store)
 __all__ = ["AuthenticationFailed", "Caller", "ConfigError", "Conflict", "ConnectusError",
-           "Services", "Settings", "TransientError", "ValidationFailed", "require"]
+           "Role", "Services", "Settings", "TransientError", "ValidationFailed", "require"]
 
 
 @dataclass
