@@ -85,7 +85,8 @@ async def _serve_everything(settings: Settings, host: str, port: int,
         web = _server(create_app(services), host, port)
         url = f"http://{host}:{port}"
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
-        typer.echo(f"  API docs      {url}/docs")
+        typer.echo(f"  API docs      {url}/docs (OpenAPI at {url}/openapi.json)")
+        typer.echo(f"  metrics       {url}/metrics (Prometheus)")
         typer.echo(f"  demo API key  {demo.api_key}")
         typer.echo(f"  try           curl -H 'Authorization: Bearer {demo.api_key}' "
                    f"{url}/integrations/integrations/")
