@@ -60,6 +60,16 @@ CONFIG = """\
 # provider requires are rules across fields and rows; they answer 422 naming the field.
 # A fuzzer asks faster than CONNECTUS_ASK_RATE_LIMIT allows: ask_connectus answers 429.
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# The account, audit, policy and metrics routes are plain reads and writes with their own
+# tests (docs/rest.md): fewer generated examples each keep the run inside its time.
+[[operations]]
+include-tag = "accounts"
+generation.max-examples = 5
+
+[[operations]]
+include-path-regex = "^/(metrics|integrations/connectus/(agent_policy|confirmations)/)$"
+generation.max-examples = 5
 """
 
 
