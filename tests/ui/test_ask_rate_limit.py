@@ -7,14 +7,15 @@ from __future__ import annotations
 import dataclasses
 
 import httpx
+import pytest
 from redis import Redis
 
 from store.accounts import issue_api_key
 from store.models import User
 from tests.conftest import make_tenant
-from tools.context import Services
+from tools.context import Services, TransientError
 from ui.api.app import create_app
-from ui.api.rate_limit import NAMESPACE
+from ui.api.rate_limit import NAMESPACE, AskLimiter
 
 ASK = "/integrations/connectus/ask_connectus/"
 
@@ -52,3 +53,10 @@ async def test_a_key_past_its_rate_gets_a_429_with_retry_after(
     # the window lives in Redis, where every web replica counts against it; by a hash only
     stored = [k.decode() for k in Redis.from_url(redis_url).keys(f"{NAMESPACE}*")]
     assert stored and not any(key in k or second_key in k for k in stored)
+
+
+async def test_an_unreachable_redis_is_a_503_to_retry_not_a_crash() -> None:
+    limiter = AskLimiter("redis://127.0.0.1:1/0", "2/minute")  # nothing listens on port 1
+    with pytest.raises(TransientError) as raised:
+        await limiter.hit("cx_some-key")
+    assert raised.value.status == 503 and raised.value.retry_after == 5

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from tools.context import Caller, Services, TransientError
 from ui.api.deps import CallerDep, ServicesDep
@@ -41,15 +42,20 @@ def storage_uri(redis_url: str) -> str:
 class AskLimiter:
     def __init__(self, redis_url: str | None, rate: str) -> None:
         store: Storage = RedisStorage(storage_uri(redis_url), implementation="redispy",
-                                      key_prefix=NAMESPACE) if redis_url else MemoryStorage()
+                                      key_prefix=NAMESPACE, wrap_exceptions=True) \
+            if redis_url else MemoryStorage()
         self.limiter = MovingWindowRateLimiter(store)
         self.rate: RateLimitItem = parse(rate)
 
     async def hit(self, api_key: str) -> None:
         who = hashlib.sha256(api_key.encode()).hexdigest()[:32]
-        if await self.limiter.hit(self.rate, who):
-            return
-        stats = await self.limiter.get_window_stats(self.rate, who)
+        try:
+            if await self.limiter.hit(self.rate, who):
+                return
+            stats = await self.limiter.get_window_stats(self.rate, who)
+        except StorageError as exc:  # Redis is down: so is the queue every write needs
+            raise TransientError("the rate limiter's Redis cannot be reached; try again "
+                                 "shortly", retry_after=5) from exc
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(f"this API key asked more than {self.rate.amount} times in "
                           f"{self.rate.get_expiry()} s (CONNECTUS_ASK_RATE_LIMIT is "

@@ -42,7 +42,7 @@ class AskResponse(BaseModel):
 
 
 @router.post("/ask_connectus/", response_model=AskResponse,
-             responses=errors(401, 404, 409, 429))
+             responses=errors(401, 404, 409, 429, 503))
 async def ask_connectus(services: ServicesDep, caller: AskingCaller,
                         body: AskRequest) -> dict[str, Any]:
     answer = await agent.ask(services, caller, body.query, body.thread_id,
