@@ -17,11 +17,12 @@ VARIABLES = (
     "DATABASE_URL", "REDIS_URL", "CONNECTUS_DATA_DIR", "CONNECTUS_SECRET_KEYS",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
     "CONNECTUS_DEMO_PASSWORD",
-    "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES",
-    "CONNECTUS_SLACK_SIGNING_SECRET",
+    "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES", "CONNECTUS_ASK_RATE_LIMIT",
+    "CONNECTUS_METRICS_TOKEN", "CONNECTUS_SLACK_SIGNING_SECRET",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 MAX_BODY_BYTES = 1024 * 1024
+ASK_RATE_LIMIT = "30/minute"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES  # a REST request body; webhooks have their own
     # the Slack app's signing secret: the bot at /slack/events answers only with one
     slack_signing_secret: str | None = field(default=None, repr=False)
+    # asks per API key, in the `limits` notation: "30/minute", "500 per hour", "5/second"
+    ask_rate_limit: str = ASK_RATE_LIMIT
+    # when set, /metrics wants `Authorization: Bearer <token>`; unset, it is open
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +91,13 @@ class Settings:
         if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1:
             raise SettingsError("CONNECTUS_MAX_BODY_BYTES",
                                 f"must be a positive number of bytes, got {max_body!r}")
+        ask_rate_limit = get("CONNECTUS_ASK_RATE_LIMIT") or ASK_RATE_LIMIT
+        if not _is_rate_limit(ask_rate_limit):
+            raise SettingsError("CONNECTUS_ASK_RATE_LIMIT", "must be a rate such as "
+                                f"'30/minute' or '500 per hour', got {ask_rate_limit!r}")
+        metrics_token = get("CONNECTUS_METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < 20:
+            raise SettingsError("CONNECTUS_METRICS_TOKEN", "must be at least 20 characters long")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -99,7 +111,19 @@ class Settings:
             allow_private_urls=allow_private in _TRUE,
             max_body_bytes=int(max_body),
             slack_signing_secret=get("CONNECTUS_SLACK_SIGNING_SECRET"),
+            ask_rate_limit=ask_rate_limit,
+            metrics_token=metrics_token,
         )
+
+
+def _is_rate_limit(text: str) -> bool:
+    from limits import parse_many
+
+    try:
+        found = parse_many(text)
+    except ValueError:
+        return False
+    return len(found) == 1 and found[0].amount >= 1
 
 
 def _is_fernet_key(key: str) -> bool:

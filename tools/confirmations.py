@@ -20,13 +20,17 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import AgentConfirmation, Role
 from store.models.base import utcnow
+from tools import paging
 from tools.agent_tool import ID_OR_WORD, AgentTool, Inverse, Plan, ToolArgs
+from tools.audit import audit
 from tools.blast_radius import thresholds
 from tools.context import ConnectusError, Services, fixable, require
 
 # the tool-call id of a write proposed by a door that runs no agent graph (MCP): confirming
 # it applies it directly, as there is no interrupted graph to resume
 DIRECT = "direct:"
+
+ConfirmationStatus = Literal["pending", "confirmed", "cancelled", "done", "failed", "undone"]
 
 
 class ConfirmationPublic(BaseModel):
@@ -78,6 +82,24 @@ async def load(services: Services, caller: Caller, confirmation_id: uuid.UUID,
     return row
 
 
+async def list_confirmations(services: Services, caller: Caller,
+                             status: ConfirmationStatus | None = "pending",
+                             thread_id: str | None = None, cursor: str | None = None,
+                             limit: int = 50) -> paging.Page[ConfirmationPublic]:
+    """The tenant's proposed writes, newest first: by default those still waiting, each
+    with what it will change and the least role that may confirm it."""
+    query = paging.keyset(select(AgentConfirmation), AgentConfirmation.created_at,
+                          AgentConfirmation.id, cursor, limit)
+    if status is not None:
+        query = query.where(AgentConfirmation.status == status)
+    if thread_id is not None:  # stored tenant-prefixed, as agent/threads.py keys it
+        query = query.where(AgentConfirmation.thread_id == f"{caller.tenant_id}:{thread_id}")
+    async with services.db.session(caller.tenant_id) as session:
+        rows = list(await session.scalars(query))
+    return paging.Page[ConfirmationPublic](items=[public(row) for row in rows[:limit]],
+                                           next_cursor=paging.next_cursor(rows, limit))
+
+
 async def decide(services: Services, caller: Caller, confirmation_id: uuid.UUID,
                  approve: bool) -> AgentConfirmation:
     """Mark it confirmed (role checked) or cancelled; once only."""
@@ -92,6 +114,8 @@ async def decide(services: Services, caller: Caller, confirmation_id: uuid.UUID,
             require(caller, Role(row.needs_role), f"confirming {row.preview.get('summary')!r}")
         row.status = "confirmed" if approve else "cancelled"
         row.decided_by, row.decided_at = caller.user_id, utcnow()
+        audit(session, caller, f"confirmation.{'confirm' if approve else 'cancel'}",
+              "confirmation", row.id, tool=row.tool, summary=row.preview.get("summary"))
         return row
 
 

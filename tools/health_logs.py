@@ -4,7 +4,6 @@ integration, severity, category, time and whether resolved; resolving needs a me
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import HealthLog, Integration, Role, User
 from store.models.base import utcnow
 from store.models.monitoring import SEVERITIES
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 from tools.health_args import known_integration, moment
@@ -52,19 +52,6 @@ class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=MAX_NOTE, description="what was done about it")
-
-
-def _cursor(row: HealthLog) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(key)
-    except (ValueError, UnicodeError):
-        raise ValidationFailed("cursor is not one this API gave out; pass next_cursor from "
-                               "the previous page", field="cursor") from None
 
 
 def _public(row: HealthLog, integration: str | None, resolver: str | None) -> HealthLogPublic:
@@ -111,14 +98,14 @@ async def health_logs(services: Services, caller: Caller,
         query = query.where(HealthLog.resolved_at.is_not(None) if resolved
                             else HealthLog.resolved_at.is_(None))
     if cursor:
-        query = query.where(tuple_(HealthLog.created_at, HealthLog.id) < tuple_(*_after(cursor)))
+        query = query.where(
+            tuple_(HealthLog.created_at, HealthLog.id) < tuple_(*paging.decode(cursor)))
     async with services.db.session(caller.tenant_id) as session:
         if (found := await known_integration(session, integration)) is not None:
             query = query.where(HealthLog.integration_id == found)
         rows = (await session.execute(query)).all()
     page = [_public(row, name, email) for row, name, email in rows[:limit]]
-    return HealthLogPage(items=page, next_cursor=_cursor(rows[limit - 1][0])
-                         if len(rows) > limit else None)
+    return HealthLogPage(items=page, next_cursor=paging.next_cursor([r[0] for r in rows], limit))
 
 
 async def resolve_health_log(services: Services, caller: Caller, log_id: uuid.UUID | str,

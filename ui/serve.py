@@ -112,7 +112,8 @@ async def _serve_everything(settings: Settings, host: str, port: int,
         typer.secho(f"\nConnectus is up at {url}", fg="green", bold=True)
         typer.echo(f"  chat          {url}/chat  (log in as {demo.owner.email} / "
                    f"{demo.password})")
-        typer.echo(f"  API docs      {url}/docs")
+        typer.echo(f"  API docs      {url}/docs (OpenAPI at {url}/openapi.json)")
+        typer.echo(f"  metrics       {url}/metrics (Prometheus)")
         typer.echo(f"  MCP           {url}/mcp (streamable HTTP, Bearer API key; "
                    "docs/mcp.md)")
         typer.echo(f"  Slack events  {url}{SLACK_EVENTS}" + (

@@ -130,3 +130,15 @@ async def provider_contact(flow: Flow, contact_id: str) -> dict[str, Any]:
             {"properties": "email,firstname,lastname,company"}))
     properties: dict[str, Any] = body["properties"]
     return properties
+
+
+async def run_queued_jobs(services: Services, redis_url: str) -> None:
+    """A worker, as `connectus worker` runs one, until the queue is empty."""
+    from jobs.worker import build_worker
+
+    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
+                          handle_signals=False, burst=True)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()

@@ -177,8 +177,8 @@ async def test_the_briefs_contacts_sync_syncs_when_sync_now_is_called(
     sandbox contact lands with the brief's target names, and the flow shows the run."""
     from sqlalchemy import select
 
-    from jobs.worker import build_worker
     from store.models import SyncedRecord
+    from tests.jobs.conftest import run_queued_jobs
 
     caller, key = tenant
     sandbox.sandboxes["hubspot"].counts_override = {"contacts": 130}
@@ -188,12 +188,7 @@ async def test_the_briefs_contacts_sync_syncs_when_sync_now_is_called(
     queued = await api.post(f"/integrations/integrations/{integration}/sync_now/",
                             headers=_auth(key))
     assert queued.status_code == 202, queued.text
-    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
-                          handle_signals=False, burst=True)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_queued_jobs(services, redis_url)
     async with services.db.session(caller.tenant_id) as session:
         rows = (await session.scalars(select(SyncedRecord))).all()
     assert len(rows) == 130 and len({r.external_id for r in rows}) == 130

@@ -142,6 +142,8 @@ async def test_the_agents_routes_are_not_taken_for_an_insight_id(
             if (method, path) == ("POST", "ask_connectus/"):  # the agent's own route
                 assert response.status_code == 422, response.text
                 assert response.json()["error"]["details"][0]["field"] == "body"
+            elif (method, path) == ("GET", "confirmations/"):  # the pending ones, listed
+                assert response.status_code == 200 and response.json()["items"] == []
             else:
                 assert response.status_code in (404, 405), (method, path, response.text)
 

@@ -8,11 +8,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from jobs.worker import build_worker
 from store.accounts import create_user, issue_api_key
 from store.models import AuditLog, Role
 from tests.conftest import make_tenant
-from tests.jobs.conftest import make_flow
+from tests.jobs.conftest import make_flow, run_queued_jobs
 from tools.context import Services
 
 
@@ -34,12 +33,7 @@ async def test_sync_now_queues_one_run_and_a_worker_syncs_it(
     assert again.json()["runs"][0]["run_id"] == started["run_id"]
     assert not again.json()["runs"][0]["started"]
 
-    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
-                          handle_signals=False, burst=True)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_queued_jobs(services, redis_url)
     runs = await api.get("/integrations/sync-runs/", params={"data_flow": str(flow.id)},
                          headers=_auth(flow.key))
     assert runs.status_code == 200

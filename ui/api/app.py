@@ -9,9 +9,14 @@ from tools.webhooks import MAX_BODY as MAX_WEBHOOK_BODY
 from ui import slack
 from ui.api import errors
 from ui.api.limits import BodyLimit
+from ui.api.metrics import RequestTimer
+from ui.api.metrics import router as metrics_router
 from ui.api.nul import RefuseNul
 from ui.api.routes import (
+    accounts,
+    agent_policy,
     ask,
+    audit,
     conflicts,
     data_flows,
     health,
@@ -42,7 +47,12 @@ def create_app(services: Services) -> FastAPI:
     # added last, so outermost: nothing reads a body before it is bounded
     app.add_middleware(BodyLimit, limit=services.settings.max_body_bytes,
                        by_prefix={"/integrations/webhooks/": MAX_WEBHOOK_BODY})
+    app.add_middleware(RequestTimer)  # outermost: a refused body is a request too
     app.include_router(health.router)
+    app.include_router(metrics_router)
+    app.include_router(accounts.router)
+    app.include_router(audit.router)
+    app.include_router(agent_policy.router)  # before insights, as knowledge is
     # before the insight routes: /integrations/connectus/search/ is not an insight's id
     app.include_router(knowledge.router)
     app.include_router(providers.router)

@@ -47,6 +47,8 @@ WHEN = {
     409: "it would duplicate existing data",
     413: "the request body is larger than the limit",
     422: "invalid input; details name the field",
+    429: "too many requests for this API key; Retry-After says when to try again",
+    503: "a part it needs (Redis, a provider) is unavailable; Retry-After says when to retry",
 }
 
 

@@ -4,15 +4,16 @@ of the writes it proposes."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 import agent
-from tools import confirmations
+from tools import confirmations, paging
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
+from ui.api.rate_limit import AskingCaller
 
 router = APIRouter(prefix="/integrations/connectus", tags=["agent"], responses=errors(422))
 
@@ -41,8 +42,8 @@ class AskResponse(BaseModel):
 
 
 @router.post("/ask_connectus/", response_model=AskResponse,
-             responses=errors(401, 404, 409))
-async def ask_connectus(services: ServicesDep, caller: CallerDep,
+             responses=errors(401, 404, 409, 429, 503))
+async def ask_connectus(services: ServicesDep, caller: AskingCaller,
                         body: AskRequest) -> dict[str, Any]:
     answer = await agent.ask(services, caller, body.query, body.thread_id,
                              integration_id=body.integration_id)
@@ -69,3 +70,18 @@ async def get_confirmation(services: ServicesDep, caller: CallerDep,
                            confirmation_id: uuid.UUID) -> confirmations.ConfirmationPublic:
     """A proposed write: its preview, status, result and what would undo it."""
     return confirmations.public(await confirmations.load(services, caller, confirmation_id))
+
+
+@router.get("/confirmations/", response_model=paging.Page[confirmations.ConfirmationPublic],
+            responses=errors(401))
+async def list_confirmations(
+        services: ServicesDep, caller: CallerDep,
+        status: confirmations.ConfirmationStatus | None = "pending",
+        thread_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = 50,
+) -> paging.Page[confirmations.ConfirmationPublic]:
+    """The tenant's proposed writes, newest first (the pending ones unless ``status``
+    says otherwise), each with what it will change and who may confirm it."""
+    return await confirmations.list_confirmations(services, caller, status, thread_id,
+                                                  cursor, limit)
