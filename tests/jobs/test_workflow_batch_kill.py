@@ -5,9 +5,7 @@ each counted once."""
 
 from __future__ import annotations
 
-import signal
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +13,7 @@ from sqlalchemy import update
 
 from connectors.sandbox.kit import Faults
 from store.models import WorkflowRun
-from tests.jobs.test_workflow_workers import _until, _worker
+from tests.jobs.worker_processes import Workers, until
 from tests.jobs.workflow_kit import creation, new_tenant
 from tools.context import Services
 
@@ -23,8 +21,8 @@ EVENTS = 20
 
 
 async def test_a_worker_killed_mid_batch_leaves_no_run_lost_or_doubled(
-        services: Services, api: httpx.AsyncClient, sandbox: Any, secret_keys: list[str],
-        tmp_path: Path) -> None:
+        services: Services, api: httpx.AsyncClient, sandbox: Any,
+        two_workers: Workers) -> None:
     tenant = await new_tenant(services, api, sandbox, slug="batchkill")
     hook = f"{sandbox.url}/zapier/hooks/catch/1234567/batch/"
     email = "c{{ event.objectId }}@batch.example"
@@ -33,7 +31,6 @@ async def test_a_worker_killed_mid_batch_leaves_no_run_lost_or_doubled(
         {"type": "http_request", "url": hook, "json_body": {"id": "{{ event.objectId }}"}},
         {"type": "update_contact", "fields": {"email": email, "notified": "yes"}}])
     sandbox.sandboxes["zapier"].set_faults(Faults(latency_ms=1500))
-    workers = [_worker(services, secret_keys, tmp_path / f"w{n}") for n in range(2)]
     try:
         answer = await tenant.deliver(*(creation(str(1001 + n), eventId=70_000 + n)
                                         for n in range(EVENTS)))
@@ -48,11 +45,8 @@ async def test_a_worker_killed_mid_batch_leaves_no_run_lost_or_doubled(
             owners = {r.lease_owner.split(":")[1] for r in held if r.lease_owner}
             return held if len(held) >= EVENTS // 2 and len(owners) == 1 else None
 
-        held = await _until(under_way, 120, "the batch under way")
-        pid = int(held[0].lease_owner.split(":")[1])
-        [victim] = [w for w in workers if w.pid == pid]
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
+        held = await until(under_way, 120, "the batch under way")
+        pid = two_workers.kill_holder(held[0].lease_owner or "")
         async with services.db.transaction(tenant.caller.tenant_id) as session:
             orphans = (await session.execute(
                 update(WorkflowRun).where(WorkflowRun.status == "running",
@@ -65,12 +59,9 @@ async def test_a_worker_killed_mid_batch_leaves_no_run_lost_or_doubled(
             return runs if len(runs) == EVENTS and all(
                 r.status not in ("queued", "running") for r in runs) else None
 
-        runs = await _until(finished, 180, "the survivor to finish the batch")
+        runs = await until(finished, 180, "the survivor to finish the batch")
     finally:
-        for proc in workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                proc.wait(timeout=30)
+        two_workers.stop()
     assert {r.status for r in runs} == {"succeeded"}
     assert await tenant.counts(workflow["id"]) == (EVENTS, EVENTS)
     contacts = await tenant.contacts()
