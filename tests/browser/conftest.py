@@ -96,14 +96,14 @@ def _drain(process: subprocess.Popen[str], log: list[str]) -> None:
         del log[:-200]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_binary() -> Path:
     """First of all, so that a machine without the browser starts nothing for it."""
     _require_browser()
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(chromium_binary: Path, server_url: str, template_url: str, redis_server_url: str,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     name, database_url = _create_database(server_url, TEMPLATE)
@@ -134,7 +134,7 @@ def live(chromium_binary: Path, server_url: str, template_url: str, redis_server
         _drop_database(server_url, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(live: Live) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
