@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.registry import connector_spec
 from connectors.spec import Stream
@@ -35,6 +36,7 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
 from store.queries import last_runs, load_data_flow, load_integration
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 from tools.fields import JsonObject, Name, PartialUpdate
@@ -252,15 +254,37 @@ async def list_data_flows(services: Services, caller: Caller,
                           integration: uuid.UUID | None = None,
                           status: str | None = None) -> list[DataFlowPublic]:
     """The tenant's data flows, optionally one integration's or one status."""
-    query = select(DataFlow).order_by(DataFlow.created_at)
+    query = _flows(integration, status).order_by(DataFlow.created_at)
+    async with services.db.session(caller.tenant_id) as session:
+        return await _publics(session, list((await session.scalars(query)).all()))
+
+
+async def data_flows_page(services: Services, caller: Caller,
+                          integration: uuid.UUID | None = None, status: str | None = None,
+                          cursor: str | None = None,
+                          limit: int = paging.DEFAULT_LIMIT) -> paging.Page[DataFlowPublic]:
+    """One page of them, oldest first, as REST lists them."""
+    query = paging.keyset(_flows(integration, status), DataFlow.created_at, DataFlow.id,
+                          cursor, limit, oldest_first=True)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = list((await session.scalars(query)).all())
+        items = await _publics(session, rows[:limit])
+    return paging.Page[DataFlowPublic](items=items,
+                                       next_cursor=paging.next_cursor(rows, limit))
+
+
+def _flows(integration: uuid.UUID | None, status: str | None) -> Select[Any]:
+    query = select(DataFlow)
     if integration is not None:
         query = query.where(DataFlow.integration_id == integration)
     if status:
         query = query.where(DataFlow.status == status)
-    async with services.db.session(caller.tenant_id) as session:
-        rows = list((await session.scalars(query)).all())
-        runs = await last_runs(session, rows)
-        reasons = await status_reasons(session, rows)
+    return query
+
+
+async def _publics(session: AsyncSession, rows: list[DataFlow]) -> list[DataFlowPublic]:
+    runs = await last_runs(session, rows)
+    reasons = await status_reasons(session, rows)
     return [to_public(row, runs.get(row.last_run_id) if row.last_run_id else None,
                       reasons.get(row.id)) for row in rows]
 

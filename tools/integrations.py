@@ -18,7 +18,7 @@ from pydantic import (
     StrictInt,
     field_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from connectors.egress import EgressRefused, check_public_url, own_sandboxes
@@ -30,6 +30,7 @@ from store.crypto import mask
 from store.errors import Conflict, ValidationFailed, integration_status_after
 from store.models import Integration, IntegrationProvider, Role
 from store.queries import MAX_INT, decrypt_credentials, find_provider, load_integration
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 from tools.fields import JsonObject, Name, PartialUpdate
@@ -156,19 +157,36 @@ def _check_credentials(spec: Any, credentials: dict[str, Any]) -> None:
     spec.auth.validate(credentials)
 
 
-async def list_integrations(services: Services, caller: Caller, provider: str | None = None,
-                            status: str | None = None) -> list[IntegrationPublic]:
-    """The tenant's integrations, optionally one provider or one status."""
+def _integrations(provider: str | None, status: str | None) -> Select[Integration, str]:
     query = (select(Integration, IntegrationProvider.name)
-             .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
-             .order_by(Integration.created_at))
+             .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id))
     if provider:
         query = query.where(IntegrationProvider.name == provider.lower())
     if status:
         query = query.where(Integration.status == status)
+    return query
+
+
+async def list_integrations(services: Services, caller: Caller, provider: str | None = None,
+                            status: str | None = None) -> list[IntegrationPublic]:
+    """The tenant's integrations, optionally one provider or one status."""
+    query = _integrations(provider, status).order_by(Integration.created_at)
     async with services.db.session(caller.tenant_id) as session:
         rows = (await session.execute(query)).all()
     return [to_public(row, name) for row, name in rows]
+
+
+async def integrations_page(services: Services, caller: Caller, provider: str | None = None,
+                            status: str | None = None, cursor: str | None = None,
+                            limit: int = paging.DEFAULT_LIMIT) -> paging.Page[IntegrationPublic]:
+    """One page of them, oldest first, as REST lists them."""
+    query = paging.keyset(_integrations(provider, status), Integration.created_at,
+                          Integration.id, cursor, limit, oldest_first=True)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = (await session.execute(query)).all()
+    return paging.Page[IntegrationPublic](
+        items=[to_public(row, name) for row, name in rows[:limit]],
+        next_cursor=paging.next_cursor([row for row, _ in rows], limit))
 
 
 async def get_integration(services: Services, caller: Caller,

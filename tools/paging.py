@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from store.errors import ValidationFailed
 
 MAX_LIMIT = 200
+DEFAULT_LIMIT = 100
 Item = TypeVar("Item")
 Query = TypeVar("Query", bound=Select)
 
@@ -49,20 +50,26 @@ def check_limit(limit: int, most: int = MAX_LIMIT) -> None:
 
 
 def keyset(query: Query, created_at: InstrumentedAttribute[Any],
-           row_id: InstrumentedAttribute[Any], cursor: str | None, limit: int) -> Query:
-    """``query`` ordered newest first, after ``cursor``, one row more than a page (so
-    the page knows whether another follows)."""
+           row_id: InstrumentedAttribute[Any], cursor: str | None, limit: int, *,
+           oldest_first: bool = False) -> Query:
+    """``query`` ordered newest first (or oldest first), after ``cursor``, one row more
+    than a page (so the page knows whether another follows)."""
     check_limit(limit)
-    query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+    if oldest_first:
+        query = query.order_by(created_at, row_id).limit(limit + 1)
+    else:
+        query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
     if cursor:
-        query = query.where(tuple_(created_at, row_id) < tuple_(*decode(cursor)))
+        after = tuple_(*decode(cursor))
+        key = tuple_(created_at, row_id)
+        query = query.where(key > after if oldest_first else key < after)
     return query
 
 
-def next_cursor(rows: Sequence[Any], limit: int) -> str | None:
-    """The cursor after a page of ``rows`` as ``keyset`` fetched them (rows with
-    ``created_at`` and ``id``); None when there is no more."""
+def next_cursor(rows: Sequence[Any], limit: int, key: str = "created_at") -> str | None:
+    """The cursor after a page of ``rows`` as ``keyset`` fetched them (rows with ``key``,
+    by default ``created_at``, and ``id``); None when there is no more."""
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return encode(last.created_at, last.id)
+    return encode(getattr(last, key), last.id)

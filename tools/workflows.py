@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from jobs.workflows.actions import Directory, FlowRef, IntegrationRef, describe
@@ -27,6 +27,7 @@ from store.models import DataFlow, Integration, IntegrationProvider, Role, Workf
 from store.models import WorkflowRun as WorkflowRunRow
 from store.models.base import utcnow
 from store.queries import find_integration, load_integration
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 from tools.fields import MAX_JSON_BYTES, JsonObject, Name, PartialUpdate
@@ -181,16 +182,37 @@ async def _save(session: Any, row: WorkflowAutomation) -> None:
 async def list_workflows(services: Services, caller: Caller,
                          integration: uuid.UUID | None = None, status: str | None = None,
                          trigger_type: str | None = None) -> list[WorkflowPublic]:
-    query = select(WorkflowAutomation).order_by(WorkflowAutomation.created_at)
+    query = _workflows(integration, status, trigger_type).order_by(
+        WorkflowAutomation.created_at)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = (await session.scalars(query)).all()
+    return [to_public(row) for row in rows]
+
+
+async def workflows_page(services: Services, caller: Caller,
+                         integration: uuid.UUID | None = None, status: str | None = None,
+                         trigger_type: str | None = None, cursor: str | None = None,
+                         limit: int = paging.DEFAULT_LIMIT) -> paging.Page[WorkflowPublic]:
+    """One page of them, oldest first, as REST lists them."""
+    query = paging.keyset(_workflows(integration, status, trigger_type),
+                          WorkflowAutomation.created_at, WorkflowAutomation.id, cursor, limit,
+                          oldest_first=True)
+    async with services.db.session(caller.tenant_id) as session:
+        rows = list((await session.scalars(query)).all())
+    return paging.Page[WorkflowPublic](items=[to_public(row) for row in rows[:limit]],
+                                       next_cursor=paging.next_cursor(rows, limit))
+
+
+def _workflows(integration: uuid.UUID | None, status: str | None,
+               trigger_type: str | None) -> Select[Any]:
+    query = select(WorkflowAutomation)
     if integration is not None:
         query = query.where(WorkflowAutomation.integration_id == integration)
     if status:
         query = query.where(WorkflowAutomation.status == status)
     if trigger_type:
         query = query.where(WorkflowAutomation.trigger_type == trigger_type)
-    async with services.db.session(caller.tenant_id) as session:
-        rows = (await session.scalars(query)).all()
-    return [to_public(row) for row in rows]
+    return query
 
 
 async def get_workflow(services: Services, caller: Caller,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from tools import data_flows, flow_dry_run
+from tools.paging import DEFAULT_LIMIT
+from ui.api.array_pages import PAGED, array_page
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -15,11 +17,13 @@ WRITE = errors(400, 401, 403, 404, 409, 413)
 
 
 @router.get("/data-flows/", response_model=list[data_flows.DataFlowPublic],
-            responses=errors(401))
-async def list_data_flows(services: ServicesDep, caller: CallerDep,
-                          integration: uuid.UUID | None = None,
-                          status: str | None = None) -> list[data_flows.DataFlowPublic]:
-    return await data_flows.list_data_flows(services, caller, integration, status)
+            responses={**errors(401), **PAGED})
+async def list_data_flows(services: ServicesDep, caller: CallerDep, request: Request,
+                          response: Response, integration: uuid.UUID | None = None,
+                          status: str | None = None, cursor: str | None = None,
+                          limit: int = DEFAULT_LIMIT) -> list[data_flows.DataFlowPublic]:
+    return array_page(request, response, await data_flows.data_flows_page(
+        services, caller, integration, status, cursor, limit))
 
 
 @router.post("/data-flows/", status_code=201, response_model=data_flows.DataFlowPublic,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from tools import integrations, oauth_flow, providers
+from tools.paging import DEFAULT_LIMIT
+from ui.api.array_pages import PAGED, array_page
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -16,11 +18,13 @@ WRITE = errors(400, 401, 403, 404, 409, 413)
 
 
 @router.get("/integrations/", response_model=list[integrations.IntegrationPublic],
-            responses=AUTHENTICATED)
-async def list_integrations(services: ServicesDep, caller: CallerDep,
-                            provider: str | None = None,
-                            status: str | None = None) -> list[integrations.IntegrationPublic]:
-    return await integrations.list_integrations(services, caller, provider, status)
+            responses={**AUTHENTICATED, **PAGED})
+async def list_integrations(services: ServicesDep, caller: CallerDep, request: Request,
+                            response: Response, provider: str | None = None,
+                            status: str | None = None, cursor: str | None = None,
+                            limit: int = DEFAULT_LIMIT) -> list[integrations.IntegrationPublic]:
+    return array_page(request, response, await integrations.integrations_page(
+        services, caller, provider, status, cursor, limit))
 
 
 @router.post("/integrations/", status_code=201, response_model=integrations.IntegrationPublic,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from tools import workflow_runs, workflows
+from tools.paging import DEFAULT_LIMIT
+from ui.api.array_pages import PAGED, array_page
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -23,11 +25,15 @@ async def list_actions(caller: CallerDep) -> list[dict[str, Any]]:
     return workflows.list_actions()
 
 
-@router.get("/workflows/", response_model=list[workflows.WorkflowPublic], responses=errors(401))
-async def list_workflows(services: ServicesDep, caller: CallerDep,
-                         integration: uuid.UUID | None = None, status: str | None = None,
-                         trigger_type: str | None = None) -> list[workflows.WorkflowPublic]:
-    return await workflows.list_workflows(services, caller, integration, status, trigger_type)
+@router.get("/workflows/", response_model=list[workflows.WorkflowPublic],
+            responses={**errors(401), **PAGED})
+async def list_workflows(services: ServicesDep, caller: CallerDep, request: Request,
+                         response: Response, integration: uuid.UUID | None = None,
+                         status: str | None = None, trigger_type: str | None = None,
+                         cursor: str | None = None,
+                         limit: int = DEFAULT_LIMIT) -> list[workflows.WorkflowPublic]:
+    return array_page(request, response, await workflows.workflows_page(
+        services, caller, integration, status, trigger_type, cursor, limit))
 
 
 @router.post("/workflows/", status_code=201, response_model=workflows.WorkflowPublic,
