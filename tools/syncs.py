@@ -23,6 +23,7 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, TransientError, ValidationFailed
 from store.models import DataFlow, Role, SyncRun
 from store.queries import load_integration
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 
@@ -119,15 +120,23 @@ async def sync_now(services: Services, caller: Caller, integration_id: uuid.UUID
 async def list_sync_runs(services: Services, caller: Caller, data_flow: uuid.UUID | None = None,
                          status: str | None = None, limit: int = 50) -> list[SyncRunPublic]:
     """The newest runs first, of one flow or all the tenant's."""
-    query = select(SyncRun).order_by(SyncRun.started_at.desc()).limit(
-        max(1, min(limit, MAX_RUNS)))
+    return (await sync_runs_page(services, caller, data_flow, status, limit)).items
+
+
+async def sync_runs_page(services: Services, caller: Caller, data_flow: uuid.UUID | None = None,
+                         status: str | None = None, limit: int = 50,
+                         cursor: str | None = None) -> paging.Page[SyncRunPublic]:
+    limit = max(1, min(limit, MAX_RUNS))
+    query = select(SyncRun)
     if data_flow is not None:
         query = query.where(SyncRun.data_flow_id == data_flow)
     if status:
         query = query.where(SyncRun.status == status)
+    query = paging.keyset(query, SyncRun.started_at, SyncRun.id, cursor, limit)
     async with services.db.session(caller.tenant_id) as session:
-        rows = (await session.scalars(query)).all()
-    return [run_public(r) for r in rows]
+        rows = list((await session.scalars(query)).all())
+    return paging.Page[SyncRunPublic](items=[run_public(r) for r in rows[:limit]],
+                                      next_cursor=paging.next_cursor(rows, limit, "started_at"))
 
 
 async def get_sync_run(services: Services, caller: Caller, run_id: uuid.UUID) -> SyncRunPublic:

@@ -23,6 +23,7 @@ from store.accounts import Caller
 from store.errors import Conflict, NotFound, TransientError
 from store.models import Role, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 
@@ -90,8 +91,14 @@ def run_public(run: WorkflowRun) -> WorkflowRunPublic:
 async def list_runs(services: Services, caller: Caller, workflow_id: uuid.UUID | None = None,
                     status: str | None = None, limit: int = 50) -> list[WorkflowRunPublic]:
     """The newest runs first, of one workflow or all the tenant's."""
-    query = select(WorkflowRun).order_by(WorkflowRun.started_at.desc()).limit(
-        max(1, min(limit, MAX_RUNS)))
+    return (await runs_page(services, caller, workflow_id, status, limit)).items
+
+
+async def runs_page(services: Services, caller: Caller, workflow_id: uuid.UUID | None = None,
+                    status: str | None = None, limit: int = 50,
+                    cursor: str | None = None) -> paging.Page[WorkflowRunPublic]:
+    limit = max(1, min(limit, MAX_RUNS))
+    query = select(WorkflowRun)
     async with services.db.session(caller.tenant_id) as session:
         if workflow_id is not None:
             if await session.get(WorkflowAutomation, workflow_id) is None:
@@ -99,8 +106,11 @@ async def list_runs(services: Services, caller: Caller, workflow_id: uuid.UUID |
             query = query.where(WorkflowRun.workflow_id == workflow_id)
         if status:
             query = query.where(WorkflowRun.status == status)
-        rows = (await session.scalars(query)).all()
-    return [run_public(r) for r in rows]
+        query = paging.keyset(query, WorkflowRun.started_at, WorkflowRun.id, cursor, limit)
+        rows = list((await session.scalars(query)).all())
+    return paging.Page[WorkflowRunPublic](
+        items=[run_public(r) for r in rows[:limit]],
+        next_cursor=paging.next_cursor(rows, limit, "started_at"))
 
 
 async def get_run(services: Services, caller: Caller, run_id: uuid.UUID) -> WorkflowRunPublic:

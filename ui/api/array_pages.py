@@ -13,7 +13,7 @@ from tools.paging import Page
 Item = TypeVar("Item")
 
 PAGED: dict[int | str, dict[str, Any]] = {200: {
-    "description": "One page, oldest first; more follow when the headers say so",
+    "description": "One page; more follow when the headers say so",
     "headers": {
         "Link": {"description": 'the next page: `<url>; rel="next"`; absent on the last',
                  "schema": {"type": "string"}},

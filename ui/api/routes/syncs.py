@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from tools import syncs
+from ui.api.array_pages import PAGED, array_page
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -21,11 +22,15 @@ async def sync_now(services: ServicesDep, caller: CallerDep, integration_id: uui
     return await syncs.sync_now(services, caller, integration_id, body)
 
 
-@router.get("/sync-runs/", response_model=list[syncs.SyncRunPublic], responses=errors(401))
-async def list_sync_runs(services: ServicesDep, caller: CallerDep,
-                         data_flow: uuid.UUID | None = None, status: str | None = None,
-                         limit: int = 50) -> list[syncs.SyncRunPublic]:
-    return await syncs.list_sync_runs(services, caller, data_flow, status, limit)
+@router.get("/sync-runs/", response_model=list[syncs.SyncRunPublic],
+            responses={**errors(401), **PAGED})
+async def list_sync_runs(services: ServicesDep, caller: CallerDep, request: Request,
+                         response: Response, data_flow: uuid.UUID | None = None,
+                         status: str | None = None, limit: int = 50,
+                         cursor: str | None = None) -> list[syncs.SyncRunPublic]:
+    """Newest first; ``limit`` is held to 1-200."""
+    return array_page(request, response, await syncs.sync_runs_page(
+        services, caller, data_flow, status, limit, cursor))
 
 
 @router.get("/sync-runs/{run_id}/", response_model=syncs.SyncRunPublic,

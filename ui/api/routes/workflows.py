@@ -88,10 +88,13 @@ async def list_workflow_runs(services: ServicesDep, caller: CallerDep, workflow_
 
 
 @router.get("/workflow-runs/", response_model=list[workflow_runs.WorkflowRunPublic],
-            responses=errors(401))
-async def list_runs(services: ServicesDep, caller: CallerDep, status: str | None = None,
-                    limit: int = 50) -> list[workflow_runs.WorkflowRunPublic]:
-    return await workflow_runs.list_runs(services, caller, None, status, limit)
+            responses={**errors(401), **PAGED})
+async def list_runs(services: ServicesDep, caller: CallerDep, request: Request,
+                    response: Response, status: str | None = None, limit: int = 50,
+                    cursor: str | None = None) -> list[workflow_runs.WorkflowRunPublic]:
+    """Newest first; ``limit`` is held to 1-200."""
+    return array_page(request, response, await workflow_runs.runs_page(
+        services, caller, None, status, limit, cursor))
 
 
 @router.get("/workflow-runs/{run_id}/", response_model=workflow_runs.WorkflowRunPublic,
