@@ -70,13 +70,36 @@ async def test_flows_and_workflows_page_and_stay_in_their_tenant(
         assert await _walk(api, other, f"{url}?limit=2") == [[]]
 
 
+async def test_workflow_runs_page_newest_first(api: httpx.AsyncClient, tenant: tuple,
+                                              sandbox) -> None:
+    _, key = tenant
+    integration = await _integration(api, key, sandbox.url, "HubSpot")
+    workflow = await api.post("/integrations/workflows/", headers=_auth(key), json={
+        "integration": integration, "name": "Manual", "trigger_type": "manual",
+        "actions": [{"type": "create_contact", "target": "digisol_crm"}]})
+    started = []
+    for n in range(3):
+        run = await api.post(f"/integrations/workflows/{workflow.json()['id']}/execute/",
+                             headers=_auth(key), json={"payload": {"n": n}})
+        assert run.status_code in (200, 202), run.text
+        started.append(run.json())
+    first = await api.get("/integrations/workflow-runs/?limit=2", headers=_auth(key))
+    second = await api.get("/integrations/workflow-runs/?limit=2&cursor="
+                           f"{first.headers['X-Next-Cursor']}", headers=_auth(key))
+    ids = [r["id"] for r in first.json() + second.json()]
+    assert len(ids) == len(set(ids)) == 3 and "Link" not in second.headers
+    times = [r["started_at"] for r in first.json() + second.json()]
+    assert times == sorted(times, reverse=True)
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ("limit=0", "limit"), ("limit=201", "limit"), ("cursor=not-ours", "cursor")])
 async def test_a_bad_limit_or_cursor_is_named(api: httpx.AsyncClient, tenant: tuple,
                                               query: str, field: str) -> None:
     _, key = tenant
+    runs = ("/integrations/sync-runs/", "/integrations/workflow-runs/")  # they clamp a limit
     for url in ("/integrations/integrations/", "/integrations/data-flows/",
-                "/integrations/workflows/"):
+                "/integrations/workflows/", *(runs if field == "cursor" else ())):
         answer = await api.get(f"{url}?{query}", headers=_auth(key))
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["details"][0]["field"] == field
