@@ -22,6 +22,7 @@ from store.accounts import Caller
 from store.errors import Conflict
 from store.models import DeadLetter, Role
 from store.queries import load_data_flow
+from tools import paging
 from tools.audit import audit
 from tools.context import Services, require
 
@@ -70,15 +71,24 @@ async def list_dead_letters(services: Services, caller: Caller, flow_id: uuid.UU
                             status: LetterStatus | None = None,
                             limit: int = 100) -> list[DeadLetterPublic]:
     """The flow's dead letters, newest first, optionally of one status."""
-    query = (select(DeadLetter).where(DeadLetter.data_flow_id == flow_id)
-             .order_by(DeadLetter.created_at.desc(), DeadLetter.id)
-             .limit(max(1, min(limit, MAX_LETTERS))))
+    return (await dead_letters_page(services, caller, flow_id, status, limit)).items
+
+
+async def dead_letters_page(services: Services, caller: Caller, flow_id: uuid.UUID,
+                            status: LetterStatus | None = None, limit: int = 100,
+                            cursor: str | None = None) -> paging.Page[DeadLetterPublic]:
+    limit = max(1, min(limit, MAX_LETTERS))
+    query = select(DeadLetter).where(DeadLetter.data_flow_id == flow_id)
     if status:
         query = query.where(DeadLetter.status == status)
+    query = paging.keyset(query, DeadLetter.created_at, DeadLetter.id, cursor, limit,
+                          most=MAX_LETTERS)
     async with services.db.session(caller.tenant_id) as session:
         await load_data_flow(session, flow_id)
-        rows = (await session.scalars(query)).all()
-    return [DeadLetterPublic.model_validate(row) for row in rows]
+        rows = list((await session.scalars(query)).all())
+    return paging.Page[DeadLetterPublic](
+        items=[DeadLetterPublic.model_validate(row) for row in rows[:limit]],
+        next_cursor=paging.next_cursor(rows, limit))
 
 
 async def replay_failed_records(services: Services, caller: Caller, flow_id: uuid.UUID,

@@ -51,10 +51,10 @@ def check_limit(limit: int, most: int = MAX_LIMIT) -> None:
 
 def keyset(query: Query, created_at: InstrumentedAttribute[Any],
            row_id: InstrumentedAttribute[Any], cursor: str | None, limit: int, *,
-           oldest_first: bool = False) -> Query:
+           oldest_first: bool = False, most: int = MAX_LIMIT) -> Query:
     """``query`` ordered newest first (or oldest first), after ``cursor``, one row more
     than a page (so the page knows whether another follows)."""
-    check_limit(limit)
+    check_limit(limit, most)
     if oldest_first:
         query = query.order_by(created_at, row_id).limit(limit + 1)
     else:

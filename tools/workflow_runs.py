@@ -168,15 +168,25 @@ async def replay_run(services: Services, caller: Caller, run_id: uuid.UUID,
 async def list_dead_letters(services: Services, caller: Caller, status: str | None = "open",
                             integration: uuid.UUID | None = None,
                             limit: int = 50) -> list[DeadLetterPublic]:
-    query = select(WorkflowDeadLetter).order_by(WorkflowDeadLetter.created_at.desc()).limit(
-        max(1, min(limit, MAX_RUNS)))
+    return (await dead_letters_page(services, caller, status, integration, limit)).items
+
+
+async def dead_letters_page(services: Services, caller: Caller, status: str | None = "open",
+                            integration: uuid.UUID | None = None, limit: int = 50,
+                            cursor: str | None = None) -> paging.Page[DeadLetterPublic]:
+    limit = max(1, min(limit, MAX_RUNS))
+    query = select(WorkflowDeadLetter)
     if status:
         query = query.where(WorkflowDeadLetter.status == status)
     if integration is not None:
         query = query.where(WorkflowDeadLetter.integration_id == integration)
+    query = paging.keyset(query, WorkflowDeadLetter.created_at, WorkflowDeadLetter.id, cursor,
+                          limit)
     async with services.db.session(caller.tenant_id) as session:
-        rows = (await session.scalars(query)).all()
-    return [DeadLetterPublic.model_validate(r) for r in rows]
+        rows = list((await session.scalars(query)).all())
+    return paging.Page[DeadLetterPublic](
+        items=[DeadLetterPublic.model_validate(r) for r in rows[:limit]],
+        next_cursor=paging.next_cursor(rows, limit))
 
 
 async def replay_dead_letter_event(services: Services, caller: Caller,

@@ -3,9 +3,12 @@ still page: `limit` and `cursor`, the next page named in `Link` and `X-Next-Curs
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
+from store.models import DeadLetter
 from tests.conftest import make_tenant
 from tools.context import Services
 
@@ -92,12 +95,33 @@ async def test_workflow_runs_page_newest_first(api: httpx.AsyncClient, tenant: t
     assert times == sorted(times, reverse=True)
 
 
+async def test_a_flow_s_dead_letters_page_newest_first(
+        api: httpx.AsyncClient, tenant: tuple, sandbox, services: Services) -> None:
+    caller, key = tenant
+    integration = await _integration(api, key, sandbox.url, "HubSpot")
+    flow = await api.post("/integrations/data-flows/", headers=_auth(key), json={
+        "integration": integration, "name": "F", "direction": "inbound", "stream": "contacts",
+        "source_fields": ["email"], "target_fields": ["email"], "sync_frequency": "daily"})
+    async with services.db.transaction(caller.tenant_id) as session:
+        for n in range(3):
+            session.add(DeadLetter(tenant_id=caller.tenant_id, data_flow_id=flow.json()["id"],
+                                   external_id=f"r{n}",
+                                   created_at=datetime.now(UTC) + timedelta(seconds=n)))
+    url = f"/integrations/data-flows/{flow.json()['id']}/dead-letters/?limit=2"
+    first = await api.get(url, headers=_auth(key))
+    second = await api.get(f"{url}&cursor={first.headers['X-Next-Cursor']}", headers=_auth(key))
+    assert [d["external_id"] for d in first.json() + second.json()] == ["r2", "r1", "r0"]
+    assert "Link" not in second.headers
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ("limit=0", "limit"), ("limit=201", "limit"), ("cursor=not-ours", "cursor")])
 async def test_a_bad_limit_or_cursor_is_named(api: httpx.AsyncClient, tenant: tuple,
                                               query: str, field: str) -> None:
     _, key = tenant
-    runs = ("/integrations/sync-runs/", "/integrations/workflow-runs/")  # they clamp a limit
+    # they clamp a limit
+    runs = ("/integrations/sync-runs/", "/integrations/workflow-runs/",
+            "/integrations/workflow-dead-letters/")
     for url in ("/integrations/integrations/", "/integrations/data-flows/",
                 "/integrations/workflows/", *(runs if field == "cursor" else ())):
         answer = await api.get(f"{url}?{query}", headers=_auth(key))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from tools import dead_letters, reruns
+from ui.api.array_pages import PAGED, array_page
 from ui.api.deps import CallerDep, ServicesDep
 from ui.api.errors import errors
 
@@ -24,11 +25,16 @@ async def rerun_sync_run(services: ServicesDep, caller: CallerDep, run_id: uuid.
 
 
 @router.get("/data-flows/{flow_id}/dead-letters/",
-            response_model=list[dead_letters.DeadLetterPublic], responses=errors(401, 404))
-async def list_dead_letters(services: ServicesDep, caller: CallerDep, flow_id: uuid.UUID,
+            response_model=list[dead_letters.DeadLetterPublic],
+            responses={**errors(401, 404), **PAGED})
+async def list_dead_letters(services: ServicesDep, caller: CallerDep, request: Request,
+                            response: Response, flow_id: uuid.UUID,
                             status: dead_letters.LetterStatus | None = None,
-                            limit: int = 100) -> list[dead_letters.DeadLetterPublic]:
-    return await dead_letters.list_dead_letters(services, caller, flow_id, status, limit)
+                            limit: int = 100,
+                            cursor: str | None = None) -> list[dead_letters.DeadLetterPublic]:
+    """Newest first; ``limit`` is held to 1-500."""
+    return array_page(request, response, await dead_letters.dead_letters_page(
+        services, caller, flow_id, status, limit, cursor))
 
 
 @router.post("/data-flows/{flow_id}/replay_failed_records/",

@@ -115,12 +115,14 @@ async def replay_run(services: ServicesDep, caller: CallerDep, run_id: uuid.UUID
 
 
 @router.get("/workflow-dead-letters/", response_model=list[workflow_runs.DeadLetterPublic],
-            responses=errors(401))
-async def list_dead_letters(services: ServicesDep, caller: CallerDep,
-                            status: str | None = "open", integration: uuid.UUID | None = None,
-                            limit: int = 50) -> list[workflow_runs.DeadLetterPublic]:
-    """Provider events no active workflow took."""
-    return await workflow_runs.list_dead_letters(services, caller, status, integration, limit)
+            responses={**errors(401), **PAGED})
+async def list_dead_letters(services: ServicesDep, caller: CallerDep, request: Request,
+                            response: Response, status: str | None = "open",
+                            integration: uuid.UUID | None = None, limit: int = 50,
+                            cursor: str | None = None) -> list[workflow_runs.DeadLetterPublic]:
+    """Provider events no active workflow took, newest first; ``limit`` held to 1-200."""
+    return array_page(request, response, await workflow_runs.dead_letters_page(
+        services, caller, status, integration, limit, cursor))
 
 
 @router.post("/workflow-dead-letters/{letter_id}/replay/",
