@@ -67,10 +67,11 @@ def test_retry_timing_is_there_whichever_way_the_provider_said_it() -> None:
     limited = RateLimited("slow down", retry_after=30)
     assert limited.resets_at is not None
     assert abs((limited.resets_at - datetime.now(UTC)).total_seconds() - 30) < 2
-    capped = QuotaExhausted("daily cap", resets_at=SOON)
+    soon = datetime.now(UTC) + timedelta(hours=2)  # now, not at import: the suite is long
+    capped = QuotaExhausted("daily cap", resets_at=soon)
     assert capped.retry_after is not None and 7100 < capped.retry_after <= 7200
     failure = classify_failure(capped)
-    assert failure.resets_at == SOON and failure.retry_after == capped.retry_after
+    assert failure.resets_at == soon and failure.retry_after == capped.retry_after
     down = ProviderDown("503 with Retry-After", retry_after=5)
     assert classify_failure(down).retry_after == 5
     assert classify_failure(ProviderDown("no hint")).retry_after is None
