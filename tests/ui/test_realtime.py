@@ -65,9 +65,12 @@ class Live:
         return answer
 
     async def runs(self) -> list[SyncRun]:
+        """The flow's sync runs; not the upkeep checks (deletion, reconcile) that a worker's
+        five-minute crons start when its burst spans one of their ticks."""
         async with self.services.db.transaction(None) as session:
             return list((await session.scalars(select(SyncRun).where(
-                SyncRun.data_flow_id == self.flow["id"]).order_by(SyncRun.started_at))).all())
+                SyncRun.data_flow_id == self.flow["id"], SyncRun.trigger.notin_(runs.UPKEEP))
+                .order_by(SyncRun.started_at))).all())
 
     async def jobs(self) -> list[Any]:
         return [j for j in await self.services.queue.queued_jobs() if j.function == SYNC_JOB]
