@@ -1,9 +1,11 @@
-"""Health over the last days, one row a day: sync runs and how many failed, health logs
-by severity, and API call errors, for a chart of how things went. Scores themselves are
-worked out afresh and not kept per day, so the day's sync success rate stands for them."""
+"""Health over the last days, one row a day: the health score (the day's latest, averaged
+over the integrations as the overall score is, and the day's lowest), sync runs and how
+many failed, health logs by severity, and API call errors, for a chart of how things went.
+The scores come from the health refresh's day rows (jobs/health/refresh.py)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -12,7 +14,7 @@ from sqlalchemy.types import Date
 
 from jobs.sync.contracts import SUCCEEDED
 from store.accounts import Caller
-from store.models import ApiUsage, HealthLog, SyncRun
+from store.models import ApiUsage, DataFlow, HealthDay, HealthLog, SyncRun
 from tools.context import Services, ValidationFailed
 
 MAX_DAYS = 31
@@ -20,6 +22,9 @@ MAX_DAYS = 31
 
 class DayHealth(BaseModel):
     day: date
+    score: int | None = Field(description="the day's latest health score (the mean over the "
+                              "integrations scored that day); null on a day without one")
+    lowest: int | None = Field(description="the lowest score any of them had that day")
     syncs: int
     failed_syncs: int
     success_rate: float | None = Field(description="succeeded (or partial) runs of those "
@@ -28,8 +33,10 @@ class DayHealth(BaseModel):
     api_errors: int = Field(description="provider calls that answered an error")
 
 
-async def health_history(services: Services, caller: Caller, days: int = 7) -> list[DayHealth]:
-    """The last ``days`` days (UTC), oldest first, today included."""
+async def health_history(services: Services, caller: Caller, days: int = 7,
+                         integration_id: uuid.UUID | None = None) -> list[DayHealth]:
+    """The last ``days`` days (UTC), oldest first, today included; of one integration, or
+    of them all."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationFailed(f"must be 1 to {MAX_DAYS}", field="days")
     today = datetime.now(UTC).date()
@@ -38,16 +45,24 @@ async def health_history(services: Services, caller: Caller, days: int = 7) -> l
     run_day = cast(func.timezone("UTC", SyncRun.finished_at), Date)
     log_day = cast(func.timezone("UTC", HealthLog.created_at), Date)
     usage_day = cast(func.timezone("UTC", ApiUsage.hour), Date)
+    runs_of = select(run_day, SyncRun.status, func.count()).where(SyncRun.finished_at >= start)
+    logs_of = select(log_day, HealthLog.severity, func.count()).where(
+        HealthLog.created_at >= start)
+    errors_of = select(usage_day, func.sum(ApiUsage.errors)).where(ApiUsage.hour >= start)
+    scores_of = select(HealthDay.day, func.avg(HealthDay.score), func.min(HealthDay.lowest)
+                       ).where(HealthDay.day >= first)
+    if integration_id is not None:
+        runs_of = runs_of.join(DataFlow, DataFlow.id == SyncRun.data_flow_id).where(
+            DataFlow.integration_id == integration_id)
+        logs_of = logs_of.where(HealthLog.integration_id == integration_id)
+        errors_of = errors_of.where(ApiUsage.integration_id == integration_id)
+        scores_of = scores_of.where(HealthDay.integration_id == integration_id)
     async with services.db.session(caller.tenant_id) as session:
-        runs = (await session.execute(
-            select(run_day, SyncRun.status, func.count())
-            .where(SyncRun.finished_at >= start).group_by(run_day, SyncRun.status))).all()
-        logs = (await session.execute(
-            select(log_day, HealthLog.severity, func.count())
-            .where(HealthLog.created_at >= start).group_by(log_day, HealthLog.severity))).all()
-        errors = (await session.execute(
-            select(usage_day, func.sum(ApiUsage.errors))
-            .where(ApiUsage.hour >= start).group_by(usage_day))).all()
+        runs = (await session.execute(runs_of.group_by(run_day, SyncRun.status))).all()
+        logs = (await session.execute(logs_of.group_by(log_day, HealthLog.severity))).all()
+        errors = (await session.execute(errors_of.group_by(usage_day))).all()
+        scores = {day: (round(float(mean)), int(low)) for day, mean, low in (
+            await session.execute(scores_of.group_by(HealthDay.day))).all()}
     ok: dict[date, int] = {}
     failed: dict[date, int] = {}
     for day, status, count in runs:
@@ -63,8 +78,9 @@ async def health_history(services: Services, caller: Caller, days: int = 7) -> l
     for n in range(days):
         day = first + timedelta(days=n)
         total = ok.get(day, 0) + failed.get(day, 0)
+        score, lowest = scores.get(day, (None, None))
         history.append(DayHealth(
-            day=day, syncs=total, failed_syncs=failed.get(day, 0),
+            day=day, score=score, lowest=lowest, syncs=total, failed_syncs=failed.get(day, 0),
             success_rate=round(ok.get(day, 0) / total, 4) if total else None,
             logs=by_severity.get(day, {}), api_errors=api_errors.get(day, 0)))
     return history

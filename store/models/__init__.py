@@ -15,14 +15,20 @@ from store.models.integrations import (
     WorkflowRun,
 )
 from store.models.knowledge import KnowledgeVector
-from store.models.monitoring import ApiUsage, ConnectusInsight, HealthLog, InsightSettings
+from store.models.monitoring import (
+    ApiUsage,
+    ConnectusInsight,
+    HealthDay,
+    HealthLog,
+    InsightSettings,
+)
 from store.models.tenancy import ApiKey, AuditLog, Role, Tenant, User
 from store.models.workflows import CrmContact, WorkflowDeadLetter
 
 __all__ = [
     "EMBEDDING_DIM", "AgentConfirmation", "AgentPolicy", "ApiKey", "ApiUsage", "AuditLog",
     "Base", "ChatElement", "ChatStep", "ChatThread", "ConnectusInsight", "CrmContact",
-    "DataFlow", "DeadLetter", "HealthLog", "InsightSettings", "Integration",
+    "DataFlow", "DeadLetter", "HealthDay", "HealthLog", "InsightSettings", "Integration",
     "IntegrationProvider", "KnowledgeVector",
     "Role", "SyncConflict", "SyncRun", "SyncedRecord", "Tenant", "TenantScoped", "User",
     "WebhookEvent", "WorkflowAutomation", "WorkflowDeadLetter", "WorkflowRun",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     Boolean,
     Computed,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -83,6 +84,22 @@ class ApiUsage(HasId, TenantScoped, Base):
     # what the calls cost against the provider's quota: one a call, except where the
     # provider counts otherwise (a Google Ads mutate, one per operation)
     operations: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HealthDay(HasId, TenantScoped, Base):
+    """An integration's health score through one UTC day: the latest and the lowest of the
+    day's refreshes, so a chart can show the score over time (scores are otherwise worked
+    out afresh and only the current one is kept on the integration)."""
+
+    __tablename__ = "health_days"
+    __table_args__ = (UniqueConstraint("tenant_id", "integration_id", "day"),)
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(Integer)
+    lowest: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ConnectusInsight(HasId, TenantScoped, Base):
