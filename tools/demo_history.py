@@ -13,7 +13,8 @@ health scores `make run` shows differ and mean something:
 
 Deterministic for a given hour (fixed per-provider seeds, times counted back from the
 current hour) and idempotent: what an earlier seeding wrote (marked ``demo_history``) is
-replaced, not added to. Insights are not written here: the insight jobs draw them from
+replaced, not added to. The score of each past day is worked out as of that day, for the
+health chart. Insights are not written here: the insight jobs draw them from
 this history. A few hundred rows in a handful of statements: it runs on every start.
 """
 
@@ -155,6 +156,11 @@ async def seed_demo_history(services: Services, tenant_id: uuid.UUID,
         if events:
             await session.execute(insert(WebhookEvent), events)
         counts["webhook_events"] = len(events)
+    # the score as it stood on each past day, for the health chart; a day that already
+    # has scores from real refreshes keeps its own latest (the later moment wins)
+    for back in range(DAYS - 1, 0, -1):
+        await refresh_health(services.db, services.vault, tenant_id, ids or None,
+                             now=now - timedelta(days=back))
     await refresh_health(services.db, services.vault, tenant_id, ids or None, now=now)
     return counts
 

@@ -48,6 +48,12 @@ def test_the_dashboard_shows_a_card_per_integration_and_the_health_chart(page, l
     # the worker may rescore meanwhile: the figure is the database's, then or now
     assert shown in {_score(live, "HubSpot (sandbox)"), score_before}
     dashboard.locator("[data-testid=health-chart]").wait_for()
+    # the score over time: a point for each of the last seven days that has a score
+    [(scored_days,)] = live.query(
+        "select count(distinct day) from health_days"
+        " where day > (now() at time zone 'utc')::date - 7")
+    assert dashboard.locator("[data-testid=score-point]").count() == scored_days == 7
+    element_shot(dashboard.locator("[data-testid=health-chart]"), "element-health-chart")
     element_shot(dashboard, "element-dashboard")
     dashboard.get_by_role("tab", name="Health Logs").click()
     dashboard.locator("[data-testid=health-log]").first.wait_for()

@@ -11,6 +11,7 @@ from store.models import ApiUsage, HealthLog, Integration, SyncRun, WebhookEvent
 from tools.context import Caller, Services
 from tools.demo import seed_demo, seed_sandbox_integrations
 from tools.demo_history import seed_demo_history
+from tools.health_history import health_history
 from tools.health_summary import health_summary
 
 NOW = datetime.now(UTC).replace(hour=10, minute=30, second=0, microsecond=0)
@@ -56,3 +57,21 @@ async def test_the_demo_scores_differ_and_say_why(services: Services) -> None:
         resolved = (await session.scalars(select(HealthLog).where(
             HealthLog.resolved_at.is_not(None)))).all()
     assert resolved and all(r.resolved_by == demo.owner.id and r.resolution for r in resolved)
+
+
+async def test_the_demo_has_a_score_for_every_day_of_its_week(services: Services) -> None:
+    demo = await seed_demo(services, "cx_demo_fixed_key_for_tests")
+    await seed_sandbox_integrations(services, demo, "http://127.0.0.1:8129")
+    today = datetime.now(UTC).replace(second=0, microsecond=0)
+    await seed_demo_history(services, demo.tenant.id, demo.owner.id, now=today)
+    caller = Caller(tenant_id=demo.tenant.id, user_id=demo.owner.id, role=demo.owner.role)
+    days = await health_history(services, caller, days=7)
+    assert all(d.score is not None for d in days)
+    async with services.db.session(demo.tenant.id) as session:
+        facebook = await session.scalar(select(Integration.id).where(
+            Integration.name.like("Facebook%")))
+    facebook_days = await health_history(services, caller, days=7, integration_id=facebook)
+    # its token ends two days from now: the nearer the end, the lower the score
+    scores = [d.score for d in facebook_days]
+    assert scores[0] is not None and scores[-1] is not None and scores[-1] < scores[0]
+    assert scores == sorted(scores, reverse=True)

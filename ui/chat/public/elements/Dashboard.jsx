@@ -31,30 +31,50 @@ async function act(name, payload, setNote) {
 }
 
 function HealthChart({ history }) {
-  // a small SVG: error logs per day as bars, the day's sync success rate as a line
+  // a small SVG: the day's health score as a line (0-100), the day's sync success rate
+  // as a dashed line, error logs per day as bars (scaled to the busiest day)
   const w = 420, h = 120, pad = 20;
   const n = history.length || 1;
   const step = (w - 2 * pad) / n;
   const most = Math.max(1, ...history.map((d) => d.errors));
-  const points = history
-    .map((d, i) => (d.success_rate === null ? null :
-      `${pad + i * step + step / 2},${h - pad - d.success_rate * (h - 2 * pad)}`))
+  const x = (i) => pad + i * step + step / 2;
+  const y = (fraction) => h - pad - fraction * (h - 2 * pad);
+  const line = (value) => history
+    .map((d, i) => (value(d) === null || value(d) === undefined ? null : `${x(i)},${y(value(d))}`))
     .filter(Boolean).join(' ');
   return (
     <svg viewBox={`0 0 ${w} ${h}`} className="w-full h-32" role="img"
-         aria-label="errors and sync success over the last days" data-testid="health-chart">
+         aria-label="health score, sync success and error logs over the last days"
+         data-testid="health-chart">
+      {[0, 50, 100].map((mark) => (
+        <g key={mark}>
+          <line x1={pad} x2={w - pad} y1={y(mark / 100)} y2={y(mark / 100)}
+                stroke="currentColor" opacity="0.1" />
+          <text x={pad - 4} y={y(mark / 100) + 3} textAnchor="end" fill="currentColor"
+                fontSize="8" opacity="0.5">{mark}</text>
+        </g>
+      ))}
       {history.map((d, i) => {
         const bar = (d.errors / most) * (h - 2 * pad);
         return (
           <g key={d.day}>
             <rect x={pad + i * step + 4} y={h - pad - bar} width={step - 8} height={bar}
-                  fill="#f87171"><title>{`${d.day}: ${d.errors} error logs`}</title></rect>
-            <text x={pad + i * step + step / 2} y={h - 4} textAnchor="middle"
+                  fill="#f87171" opacity="0.6"><title>{`${d.day}: ${d.errors} error logs`}</title></rect>
+            <text x={x(i)} y={h - 4} textAnchor="middle"
                   fill="currentColor" fontSize="9" opacity="0.6">{d.day.slice(5)}</text>
           </g>
         );
       })}
-      <polyline points={points} fill="none" strokeWidth="2" stroke="#60a5fa" />
+      <polyline points={line((d) => d.success_rate)} fill="none" strokeWidth="1.5"
+                stroke="#a3a3a3" strokeDasharray="4 3" />
+      <polyline points={line((d) => (d.score === null ? null : d.score / 100))} fill="none"
+                strokeWidth="2.5" stroke="#60a5fa" data-testid="score-line" />
+      {history.map((d, i) => (d.score === null ? null : (
+        <circle key={`s${d.day}`} cx={x(i)} cy={y(d.score / 100)} r="3" fill="#60a5fa"
+                data-testid="score-point">
+          <title>{`${d.day}: health ${d.score}/100 (lowest ${d.lowest})`}</title>
+        </circle>
+      )))}
     </svg>
   );
 }
@@ -203,7 +223,7 @@ export default function Dashboard() {
           </div>
           <Card>
             <CardHeader className="pb-0"><CardTitle className="text-sm flex items-center gap-1">
-              <Activity className="h-4 w-4" />Error logs (bars) and sync success (line), last {props.history.length} days</CardTitle></CardHeader>
+              <Activity className="h-4 w-4" />Health score (blue), sync success (dashed) and error logs (bars), last {props.history.length} days</CardTitle></CardHeader>
             <CardContent><HealthChart history={props.history} /></CardContent>
           </Card>
         </TabsContent>
