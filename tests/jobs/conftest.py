@@ -17,6 +17,7 @@ from jobs.sync.jobs import run_data_flow
 from store.models import DataFlow, Integration, IntegrationProvider, SyncedRecord, SyncRun
 from tests.conftest import make_tenant
 from tests.jobs.worker_processes import Workers, running_workers
+from tests.queued_jobs import run_queued_jobs as run_queued_jobs  # where tests import it from
 from tools.context import Caller, Services
 
 CONTACT_FIELDS = ["email", "firstname", "lastname"]
@@ -130,15 +131,3 @@ async def provider_contact(flow: Flow, contact_id: str) -> dict[str, Any]:
             {"properties": "email,firstname,lastname,company"}))
     properties: dict[str, Any] = body["properties"]
     return properties
-
-
-async def run_queued_jobs(services: Services, redis_url: str) -> None:
-    """A worker, as `connectus worker` runs one, until the queue is empty."""
-    from jobs.worker import build_worker
-
-    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
-                          handle_signals=False, burst=True)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()

@@ -28,6 +28,7 @@ from tests.jobs.upkeep_helpers import (
     logs,
     run_row,
 )
+from tests.queued_jobs import run_queued_jobs
 from tools.context import Services
 
 
@@ -183,8 +184,6 @@ async def test_checks_are_scheduled_per_flow_by_their_contract(services: Service
 
 async def test_a_worker_runs_the_scheduled_check(services: Services, sandbox: Any,
                                                  redis_url: str) -> None:
-    from jobs.worker import build_worker
-
     flow = await make_flow(services, sandbox.url, contacts=40, sandbox=sandbox)
     await flow.run()
     victim = sorted(await flow.records(), key=int)[0]
@@ -192,12 +191,7 @@ async def test_a_worker_runs_the_scheduled_check(services: Services, sandbox: An
     assert await upkeep_jobs.schedule_deletion_checks(flow.ctx()) == 1
     for job in await services.queue.queued_jobs():  # due now, not after its jitter
         await services.queue.zadd(QUEUE_NAME, {job.job_id: 1})
-    worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
-                          handle_signals=False, burst=True)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_queued_jobs(services, redis_url)
     assert await deleted(flow) == {victim}
     [check_run] = [r for r in await flow.runs() if r.trigger == "deletions"]
     assert check_run.status == "succeeded" and check_run.records_deleted == 1

@@ -19,10 +19,10 @@ from sqlalchemy import update
 from jobs.constants import SYNC_JOB
 from jobs.sync import runs, upkeep
 from jobs.sync.schedule import JITTER_CAP, claim_due, jitter, next_slot, schedule_due_flows
-from jobs.worker import build_worker
 from store.db import Database
 from store.models import DataFlow, Integration
 from tests.jobs.conftest import Flow, make_flow
+from tests.queued_jobs import run_queued_jobs
 from tools.context import Services
 
 HOUR = timedelta(hours=1)
@@ -206,12 +206,7 @@ async def test_the_ticks_log_only_what_they_did(contacts_flow: Flow, redis_url: 
 
     async def burst() -> list[str]:
         caplog.clear()
-        worker = build_worker(redis_url, {"db": services.db, "vault": services.vault},
-                              handle_signals=False, burst=True)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
+        await run_queued_jobs(services, redis_url)
         return [r.getMessage() for r in caplog.records]
 
     quiet = await burst()  # the sweep and the scheduler ran at startup and found nothing

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from connectors.registry import connector_spec
 from connectors.sandbox.slack.data import channel_id
-from jobs.worker import build_worker
 from store.models import CrmContact, WorkflowAutomation, WorkflowRun
 from tests.conftest import make_tenant
+from tests.queued_jobs import run_queued_jobs
 from tools.context import Caller, Services
 
 NEW_LEAD_ALERT = {"name": "New Lead Alert", "trigger_type": "webhook",
@@ -71,14 +71,8 @@ class Tenant:
 
     async def work(self, **ctx: Any) -> None:
         """Run every queued job (and any it defers) to the end, as a worker would."""
-        worker = build_worker(self.services.settings.redis_url or "",
-                              {"db": self.services.db, "vault": self.services.vault,
-                               "workflow_retry_base_s": 0.05, **ctx},
-                              handle_signals=False, burst=True)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
+        await run_queued_jobs(self.services, self.services.settings.redis_url or "",
+                              workflow_retry_base_s=0.05, **ctx)
 
     async def runs(self) -> list[WorkflowRun]:
         async with self.services.db.session(self.caller.tenant_id) as session:

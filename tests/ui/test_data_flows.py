@@ -178,7 +178,7 @@ async def test_the_briefs_contacts_sync_syncs_when_sync_now_is_called(
     from sqlalchemy import select
 
     from store.models import SyncedRecord
-    from tests.jobs.conftest import run_queued_jobs
+    from tests.queued_jobs import run_queued_jobs
 
     caller, key = tenant
     sandbox.sandboxes["hubspot"].counts_override = {"contacts": 130}

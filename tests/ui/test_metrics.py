@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from connectors.sandbox.kit.faults import Faults
 from store.models import ApiUsage
-from tests.jobs.conftest import make_flow, run_queued_jobs
+from tests.jobs.conftest import make_flow
+from tests.queued_jobs import run_queued_jobs
 from tools.context import Services
 from ui.api.app import create_app
 

@@ -17,8 +17,8 @@ from connectors.sandbox.hubspot import webhook_delivery
 from jobs.constants import SYNC_JOB
 from jobs.sync import realtime, runs
 from jobs.sync.schedule import schedule_due_flows
-from jobs.worker import build_worker
 from store.models import DataFlow, SyncedRecord, SyncRun
+from tests.queued_jobs import run_queued_jobs
 from tools.context import Services
 
 CONTACTS = 60
@@ -65,24 +65,16 @@ class Live:
         return answer
 
     async def runs(self) -> list[SyncRun]:
-        """The flow's sync runs; not the upkeep checks (deletion, reconcile) that a worker's
-        five-minute crons start when its burst spans one of their ticks."""
+        """The flow's sync runs, upkeep checks included: the burst worker starts none."""
         async with self.services.db.transaction(None) as session:
             return list((await session.scalars(select(SyncRun).where(
-                SyncRun.data_flow_id == self.flow["id"], SyncRun.trigger.notin_(runs.UPKEEP))
-                .order_by(SyncRun.started_at))).all())
+                SyncRun.data_flow_id == self.flow["id"]).order_by(SyncRun.started_at))).all())
 
     async def jobs(self) -> list[Any]:
         return [j for j in await self.services.queue.queued_jobs() if j.function == SYNC_JOB]
 
     async def work(self) -> None:
-        worker = build_worker(self.redis_url, {"db": self.services.db,
-                                               "vault": self.services.vault},
-                              handle_signals=False, burst=True)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
+        await run_queued_jobs(self.services, self.redis_url)
 
     async def records(self) -> dict[str, dict[str, Any]]:
         async with self.services.db.transaction(None) as session:
