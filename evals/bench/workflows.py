@@ -43,6 +43,7 @@ from sqlalchemy import delete, func, select, text
 
 from connectors.providers.hubspot import SPEC as HUBSPOT
 from connectors.providers.slack import SPEC as SLACK
+from evals.bench.cpu import CpuMeter
 from evals.bench.workflow_load import CONCURRENCY
 from store.accounts import Caller, create_tenant, create_user
 from store.errors import SystemFault
@@ -250,7 +251,8 @@ async def _measure(services: Services, parts: Parts, caller: Caller, sandbox: st
                    events_per_delivery: int, drain_s: float) -> dict[str, Any]:
     port = _free_port()
     ingress = f"http://127.0.0.1:{port}"
-    parts.start("ingress", "ui.cli", "serve", "--host", "127.0.0.1", "--port", str(port))
+    ingress_process = parts.start("ingress", "ui.cli", "serve", "--host", "127.0.0.1",
+                                  "--port", str(port))
     started = [parts.start(f"worker{n}", "evals.bench.workflow_worker", "--max-jobs",
                            str(max_jobs), stdout=True) for n in range(workers)]
     for n, worker in enumerate(started):
@@ -263,14 +265,27 @@ async def _measure(services: Services, parts: Parts, caller: Caller, sandbox: st
               "rate": rate, "concurrency": concurrency, "first_contact": FIRST_CONTACT,
               "redelivery_share": redelivery_share, "accepted_path": str(accepted_path),
               "events_per_delivery": events_per_delivery}
+    meter = CpuMeter()
+    meter.add("ingress", [ingress_process.pid])
+    meter.add("workers", [w.pid for w in started])
+    meter.add("simulator", [parts.processes[0].pid])
+    meter.add("bench", [os.getpid()])  # its drain's polling of the database
+    await meter.add_servers(services.db, services.extras.get("redis_url"))
+    meter.start()
     load = parts.start("load", "evals.bench.workflow_load", json.dumps(config), stdout=True)
+    meter.add("load", [load.pid])
     line = await parts.line(load, "the load")
+    meter.freeze("load")
     sent = json.loads(line)
     accepted = {int(n) for n in accepted_path.read_text().split()}
     tally, waited = await _drain(services, caller, workflow_id, accepted, drain_s)
+    meter.stop()
     async with httpx.AsyncClient() as client:
         slack = (await client.get(f"{sandbox}/_bench/slack")).json()
-    return summarise(sent, tally, slack, waited, workers=workers, max_jobs=max_jobs)
+    result = summarise(sent, tally, slack, waited, workers=workers, max_jobs=max_jobs)
+    result["cpu_ms_per_execution"] = meter.per_unit_ms(tally["succeeded"])
+    result["cpu_s"] = meter.seconds()
+    return result
 
 
 def summarise(sent: dict[str, Any], tally: dict[str, Any], slack: dict[str, int],
