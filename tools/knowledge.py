@@ -43,7 +43,8 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 # weights fused to a recall@5 below meaning alone; at 0.3 the fusion beats both
 TEXT_WEIGHT = 0.3
 VECTOR, TEXT = 0, 1  # the two rankings, as numbered in a combined result
-EF_SEARCH = 200  # HNSW candidate list; docs/retrieval.md has the recall it buys (0.94 at 100)
+HELD = 2  # not a ranking: how many vectors of the kind the tenant has, up to CANDIDATES
+EF_SEARCH = 400  # HNSW candidate list; docs/retrieval.md has the recall it buys
 WIDE_EF_SEARCH = 1000  # pgvector's largest, for a tenant with a small share of the graph
 MAX_QUERY = 500
 MAX_LIMIT = 50
@@ -92,14 +93,35 @@ def _text_matches(model: Any, tenant_id: uuid.UUID, query: str, n: int) -> Any:
             .group_by(model.text_hash).order_by(score.desc()).limit(n))
 
 
+def _held(kind: str, tenant_id: uuid.UUID) -> Any:
+    """How many vectors of ``kind`` the tenant has, counted no further than CANDIDATES (an
+    index range of at most that many entries), as a row of the combined result: when the
+    graph found them all, no exact scan is needed to know nothing was missed."""
+    some = (select(KnowledgeVector.id)
+            .where(KnowledgeVector.tenant_id == tenant_id,
+                   KnowledgeVector.kind == literal_column(f"'{kind}'"))
+            .limit(CANDIDATES).subquery())
+    return select(literal(None, KnowledgeVector.text_hash.type).label("text_hash"),
+                  literal(HELD).label("ranking"),
+                  select(func.count()).select_from(some).scalar_subquery().label("rank"))
+
+
+async def _search_width(session: AsyncSession, ef_search: int) -> None:
+    """Set the HNSW candidate list for this transaction, once per value: a search of
+    both kinds would otherwise pay a round trip per statement to set it again."""
+    if session.info.get("hnsw.ef_search") != ef_search:
+        # LOCAL: for this transaction only, so a pooled connection keeps its defaults
+        await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+        session.info["hnsw.ef_search"] = ef_search
+
+
 async def _rows(session: AsyncSession, kind: str, *rankings: Any,
                 ef_search: int = EF_SEARCH) -> list[Any]:
     """The rankings' texts, each shown by its newest row (what a hit shows), numbered by
     rank. A vector whose rows are all gone (deleted, or their text changed) comes back
     with no ``id``: it still counts towards the ranking's length."""
     model, tenant_id = MODELS[kind], session_tenant(session)
-    # LOCAL: for this transaction only, so a pooled connection keeps its defaults
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    await _search_width(session, ef_search)
     ranked = union_all(*(select(*part.c) for part in
                          (ranking.subquery() for ranking in rankings))).subquery("ranked")
     label = model.severity if model is HealthLog else model.priority
@@ -154,9 +176,11 @@ async def _vector_rows(session: AsyncSession, kind: str, vector: Sequence[float]
     def nearest_texts(exact: bool) -> Any:
         return _nearest_texts(kind, tenant_id, vector, CANDIDATES, exact)
 
-    rows = await _rows(session, kind, nearest_texts(False), *also)
+    rows = await _rows(session, kind, nearest_texts(False), _held(kind, tenant_id), *also)
     found = sum(1 for row in rows if row.ranking == VECTOR)
-    if found >= CANDIDATES:
+    held = next(row.rank for row in rows if row.ranking == HELD)
+    rows = [row for row in rows if row.ranking != HELD]
+    if found >= min(held, CANDIDATES):  # as many as asked for, or every one the tenant has
         return rows
     others = [row for row in rows if row.ranking != VECTOR]
     if found * WIDE_EF_SEARCH >= 2 * CANDIDATES * EF_SEARCH:  # twice the share it needs

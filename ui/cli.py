@@ -186,6 +186,9 @@ def eval_agent(
 def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs to store")]
                     = 100_000,
                     keep: Annotated[bool, typer.Option(help="keep the bench tenant")] = False,
+                    blended: Annotated[bool, typer.Option(
+                        help="every log its own text and vector (N vectors in the graph)")]
+                    = False,
                     json_out: Annotated[bool, typer.Option("--json", help="one JSON object on "
                                                            "one line (else indented)")] = False,
                     ) -> None:
@@ -195,7 +198,7 @@ def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs 
     from evals.bench.retrieval import bench_retrieval as measure
 
     async def main() -> None:
-        result = await measure(_settings(), rows, keep=keep)
+        result = await measure(_settings(), rows, keep=keep, blended=blended)
         typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
 
     _run(main())

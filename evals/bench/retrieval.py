@@ -6,7 +6,9 @@ What it brings up: the embedded PostgreSQL in ``CONNECTUS_DATA_DIR`` (or the ser
 generated logs (evals.retrieval.generate: deterministic, repeating ``rows // 50`` distinct
 lines as a real log repeats itself), each line embedded once by the default embedder in
 bulk (the vectors are kept in the data dir, so a second run skips that), and removes the
-tenant at the end unless ``keep``.
+tenant at the end unless ``keep``. With ``blended`` every log is a text of its own with a
+vector of its own (its line's, moved part of the way toward another line's), so the graph
+holds N vectors: the harder case of a log whose lines rarely repeat.
 
 The queries are the labelled set's paraphrases (evals/retrieval/queries.jsonl), embedded
 once before timing: ``p50_ms``/``p99_ms`` time ``fused_search`` in a transaction of its
@@ -44,6 +46,7 @@ ROUNDS = 3  # every query this many times, after one untimed warm-up round
 INSERT_BATCH = 1000
 EMBED_BATCH = 256
 DISTINCT_SHARE = 50  # one distinct line per this many logs
+BLEND_SEED = 11
 # the rows are stored with their vectors, as the embedding cron leaves them; their
 # distinct texts' vectors are what the search ranks (store.models.knowledge)
 KNOWN_VECTORS = """
@@ -57,7 +60,9 @@ NOTE = ("fused = HNSW (m=16, ef_construction=64, ef_search={ef}) top {c} + full-
         "search_knowledge runs it; query embeddings made before timing (embed_query_p50_ms "
         "apart); exact = the same ranking with index scans off; recall_vs_exact: the HNSW "
         "top {k} distinct texts against the exact top {k}, ties by distance count as found; "
-        "the graph holds one vector per distinct text (distinct_lines of them)")
+        "the graph holds one vector per distinct text (vectors_in_graph of them: the "
+        "distinct lines, or with blended every row, its line's vector moved up to half way "
+        "toward another line's)")
 
 
 def distinct_lines(rows: int) -> int:
@@ -102,24 +107,41 @@ async def _vectors(embedder: Embedder, lines: list[str], cache: Path) -> np.ndar
     return np.stack([known[line] for line in lines]).astype(np.float32)
 
 
+def _blend(matrix: np.ndarray, picks: list[int]) -> np.ndarray:
+    """One vector per row, each its own: its line's embedding moved part of the way (up to
+    half) toward another line's, so N rows fill the space between real embeddings rather
+    than repeating them (and not as near-copies of them, which no graph can rank)."""
+    rng = np.random.default_rng(BLEND_SEED)
+    other = rng.integers(0, matrix.shape[0], size=len(picks))
+    share = rng.uniform(0.0, 0.5, size=(len(picks), 1)).astype(np.float32)
+    rows = (1 - share) * matrix[picks] + share * matrix[other]
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
 async def _store(services: Services, caller: Caller, rows: int, embedder: Embedder,
-                 data_dir: Path) -> tuple[dict[uuid.UUID, int], np.ndarray]:
-    """N logs in the tenant; returns row id -> distinct line index, and the lines' vectors."""
+                 data_dir: Path, blended: bool) -> tuple[dict[uuid.UUID, int], np.ndarray, int]:
+    """N logs in the tenant; returns row id -> its vector's index, the vectors (one per
+    distinct line, or with ``blended`` one per row), and how many distinct lines."""
     generated = list(logs(rows, distinct=distinct_lines(rows)))
     lines = sorted({log.message for log in generated})
     index = {line: n for n, line in enumerate(lines)}
     name = re.sub(r"[^a-z0-9]+", "-", embedder.name.lower())
     matrix = await _vectors(embedder, lines, data_dir / "bench" / f"retrieval-{name}.npz")
+    picks = [index[log.message] for log in generated]
+    if blended:
+        matrix, picks = _blend(matrix, picks), list(range(rows))
     as_lists = matrix.tolist()
     line_of: dict[uuid.UUID, int] = {}
     for start in range(0, rows, INSERT_BATCH):
         batch = []
-        for log in generated[start:start + INSERT_BATCH]:
+        for n, log in enumerate(generated[start:start + INSERT_BATCH], start):
             row_id = uuid.uuid4()
-            line_of[row_id] = index[log.message]
+            line_of[row_id] = picks[n]
+            # a blended row is a text of its own, as a log line with a record id in it is
+            message = f"{log.message} (event {n})" if blended else log.message
             batch.append({"id": row_id, "tenant_id": caller.tenant_id, "severity": log.severity,
-                          "category": log.category, "message": log.message, "details": {},
-                          "embedding": as_lists[index[log.message]]})
+                          "category": log.category, "message": message, "details": {},
+                          "embedding": as_lists[picks[n]]})
         async with services.db.transaction(caller.tenant_id) as session:
             await session.execute(insert(HealthLog), batch)
     async with services.db.transaction(caller.tenant_id) as session:
@@ -129,7 +151,7 @@ async def _store(services: Services, caller: Caller, rows: int, embedder: Embedd
     async with services.db.engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("VACUUM ANALYZE health_logs, knowledge_vectors"))
-    return line_of, matrix
+    return line_of, matrix, len(lines)
 
 
 async def _timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
@@ -142,23 +164,24 @@ def _percentile(values: list[float], share: float) -> float:
     return round(float(np.percentile(values, share * 100)), 2)
 
 
-async def bench_retrieval(settings: Settings, rows: int, *, keep: bool = False
-                          ) -> dict[str, Any]:
+async def bench_retrieval(settings: Settings, rows: int, *, keep: bool = False,
+                          blended: bool = False) -> dict[str, Any]:
     async with running(settings, queue=False) as services:
         caller = await _tenant(services)
         try:
-            return await _measure(services, caller, rows, keep)
+            return await _measure(services, caller, rows, keep, blended)
         finally:
             if not keep:
                 async with services.db.transaction(None) as session:
                     await session.execute(delete(Tenant).where(Tenant.id == caller.tenant_id))
 
 
-async def _measure(services: Services, caller: Caller, rows: int, keep: bool
-                   ) -> dict[str, Any]:
+async def _measure(services: Services, caller: Caller, rows: int, keep: bool,
+                   blended: bool) -> dict[str, Any]:
     embedder = embedder_for(services.settings)
     started = time.perf_counter()
-    line_of, matrix = await _store(services, caller, rows, embedder, services.settings.data_dir)
+    line_of, matrix, lines = await _store(services, caller, rows, embedder,
+                                          services.settings.data_dir, blended)
     load_s = time.perf_counter() - started
     asked = [q.query for q in queries()]
     embed_ms, vectors = [], []
@@ -197,7 +220,8 @@ async def _measure(services: Services, caller: Caller, rows: int, keep: bool
             hnsw_ms.append(took_hnsw)
             exact_ms.append(took_exact)
     result: dict[str, Any] = {
-        "rows": rows, "distinct_lines": int(matrix.shape[0]),
+        "rows": rows, "distinct_lines": lines,
+        "vectors_in_graph": int(matrix.shape[0]), "blended": blended,
         "p50_ms": _percentile(fused_ms, 0.5), "p99_ms": _percentile(fused_ms, 0.99),
         "hnsw_p50_ms": _percentile(hnsw_ms, 0.5), "exact_p50_ms": _percentile(exact_ms, 0.5),
         "exact_over_hnsw": round(statistics.median(exact_ms) / statistics.median(hnsw_ms), 1),

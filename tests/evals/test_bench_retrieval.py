@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import psycopg
 
 ROWS = 200
@@ -35,3 +36,21 @@ def test_bench_retrieval_prints_one_json_object(database_url: str, secret_keys: 
     with psycopg.connect(database_url) as connection:
         left = connection.execute("SELECT count(*) FROM health_logs").fetchone()
     assert left == (0,)  # its tenant is gone again
+
+
+def test_blended_rows_are_each_their_own_vector_and_nearer_their_own_line() -> None:
+    from evals.bench.retrieval import _blend
+
+    rng = np.random.default_rng(3)
+    lines = rng.normal(size=(20, 384)).astype(np.float32)
+    lines /= np.linalg.norm(lines, axis=1, keepdims=True)
+    picks = [n % 20 for n in range(500)]
+    rows = _blend(lines, picks)
+    assert rows.shape == (500, 384)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
+    assert len({row.tobytes() for row in rows}) == 500  # no two rows alike
+    similarity = rows @ lines.T
+    # moved at most half way: each row is still nearest its own line (or ties the other)
+    own = similarity[np.arange(500), picks]
+    assert np.all(own >= similarity.max(axis=1) - 1e-5)
+    assert float(np.mean(own)) < 0.99  # and moved: not copies of their lines
