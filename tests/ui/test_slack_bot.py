@@ -201,6 +201,8 @@ def test_a_direct_message_is_answered_and_the_bots_own_echo_is_ignored(
     assert who == [False, True, False, True]  # question, answer, question, answer
     echoes = [d for d in box.state_as(SlackState).deliveries if d["status_code"] == 200]
     assert len(echoes) == 4  # two questions and the bot's two answers, each acknowledged
+    # who asked is looked up once, not per message (an earlier test may have asked already)
+    assert len([r for r in box.requests if r.get("api_method") == "users.info"]) <= 1
 
 
 def test_a_retry_of_a_delivered_event_gets_no_second_answer(

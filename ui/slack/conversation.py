@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 async def _caller(services: Services, workspace: Workspace, client: AsyncWebClient,
                   slack_user: str) -> Caller:
-    email, name = await person(client, slack_user)
+    email, name = await person(services, workspace, client, slack_user)
     return await slack_caller(services, workspace, slack_user, email, name)
 
 
