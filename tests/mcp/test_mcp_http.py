@@ -10,7 +10,7 @@ import httpx
 import mcp_types as types
 from sqlalchemy import func, select
 
-from store.models import AgentConfirmation, Integration
+from store.models import AgentConfirmation, Integration, Role
 from tests.mcp.conftest import Live, mcp_session
 from tools.registry import every_tool
 
@@ -46,6 +46,15 @@ async def test_lists_the_registry_tools_with_their_arguments(live: Live) -> None
     status = listed["update_integration"].input_schema["properties"]["status"]
     assert "inactive" in str(status)
     assert set(listed["confirm"].input_schema["properties"]) == {"confirmation"}
+
+
+async def test_a_viewer_is_listed_only_the_tools_a_viewer_may_call(live: Live) -> None:
+    async with mcp_session(live.mcp, live.viewer_key) as session:
+        listed = {tool.name for tool in (await session.list_tools()).tools}
+        refused = await session.call_tool("sync_now", {"integration": "HubSpot (sandbox)"})
+    reads = {tool.name for tool in every_tool() if tool.role == Role.viewer}
+    assert listed == reads | {"confirm", "cancel"}
+    assert "sync_now" not in listed and refused.is_error  # and calling it anyway is refused
 
 
 async def test_a_read_answers_with_the_stored_figures(live: Live) -> None:

@@ -38,11 +38,14 @@ DECISIONS = {"confirm": (confirming.CONFIRM_DOC, True),
              "cancel": (confirming.CANCEL_DOC, False)}
 
 
-def listed_tools() -> list[types.Tool]:
+def listed_tools(caller: Caller) -> list[types.Tool]:
+    """The tools this caller's role may call: a client (often a model) offered a tool it
+    would only be refused spends a turn finding that out."""
     listed = [types.Tool(name=s["function"]["name"], description=s["function"]["description"],
                          input_schema=s["function"]["parameters"],
                          annotations=types.ToolAnnotations(read_only_hint=not tool.writes))
-              for tool, s in zip(every_tool(), tool_schemas(), strict=True)]
+              for tool, s in zip(every_tool(), tool_schemas(), strict=True)
+              if caller.role.at_least(tool.role)]
     schema = confirming.DecideArgs.model_json_schema()
     listed += [types.Tool(name=name, description=doc, input_schema=schema,
                           annotations=types.ToolAnnotations(read_only_hint=False))
@@ -77,8 +80,8 @@ async def _decide(services: Services, caller: Caller, name: str,
 def build_server(services: Services, caller_of: CallerOf) -> Server[Any]:
     async def list_tools(ctx: Context, params: types.PaginatedRequestParams | None,
                          ) -> types.ListToolsResult:
-        caller_of(ctx)  # an unauthenticated message lists nothing either
-        return types.ListToolsResult(tools=listed_tools())
+        # an unauthenticated message lists nothing either
+        return types.ListToolsResult(tools=listed_tools(caller_of(ctx)))
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams,
                         ) -> types.CallToolResult:
