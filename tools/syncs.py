@@ -113,7 +113,8 @@ async def sync_now(services: Services, caller: Caller, integration_id: uuid.UUID
     fresh = [str(s.run_id) for s in started if s.started]
     if fresh:  # answering runs already open changes nothing worth an audit row
         async with services.db.transaction(caller.tenant_id) as session:
-            audit(session, caller, "sync_now", "integration", integration_id, runs=fresh)
+            audit(session, caller, "integration.sync_now", "integration", integration_id,
+                  runs=fresh)
     return SyncNowResult(runs=started)
 
 
