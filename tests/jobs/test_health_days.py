@@ -47,8 +47,9 @@ async def test_each_day_keeps_its_latest_and_lowest_score_and_the_history_charts
     await refresh_health(services.db, services.vault, caller.tenant_id)  # slack 100 again
     # a refresh of an earlier moment that commits last does not become the day's latest
     await _log(services, caller.tenant_id, slack.id)
-    await refresh_health(services.db, services.vault, caller.tenant_id,
-                         now=datetime.now(UTC) - timedelta(minutes=5))
+    # (the test's start: earlier than the refreshes above, and always today, where five
+    # minutes ago would be yesterday just after midnight)
+    await refresh_health(services.db, services.vault, caller.tenant_id, now=now)
     await refresh_health(services.db, services.vault, other.tenant_id)
 
     days = await health_history(services, caller, days=3)
