@@ -76,9 +76,11 @@ async def _workspace(services: Services, row: Integration) -> Workspace | None:
 
 
 def _slack_integrations() -> Select[Any]:
+    """Slack integrations the bot answers for: not a paused one ("inactive"), whose admin
+    asked Connectus to stop using it; one in error still answers (its token may work)."""
     return (select(Integration).join(IntegrationProvider,
                                      IntegrationProvider.id == Integration.provider_id)
-            .where(IntegrationProvider.name == PROVIDER)
+            .where(IntegrationProvider.name == PROVIDER, Integration.status != "inactive")
             .order_by(Integration.created_at))
 
 

@@ -119,6 +119,14 @@ async def _set_calls(bot: BotServer, name: str, calls: int) -> None:
         row.api_calls_today = calls
 
 
+async def _set_status(bot: BotServer, name: str, status: str) -> None:
+    assert bot.services is not None
+    async with bot.services.db.transaction(None) as session:
+        row = await session.scalar(select(Integration).where(Integration.name == name))
+        assert row is not None
+        row.status = status
+
+
 async def _slack_settings(bot: BotServer) -> dict[str, Any]:
     assert bot.services is not None
     async with bot.services.db.transaction(None) as session:
@@ -203,6 +211,21 @@ def test_a_direct_message_is_answered_and_the_bots_own_echo_is_ignored(
     assert len(echoes) == 4  # two questions and the bot's two answers, each acknowledged
     # who asked is looked up once, not per message (an earlier test may have asked already)
     assert len([r for r in box.requests if r.get("api_method") == "users.info"]) <= 1
+
+
+def test_a_paused_slack_integration_leaves_the_bot_silent(
+        bot: BotServer, box: ProviderSandbox[Any], simulator: httpx.Client,
+        people: list[dict[str, Any]]) -> None:
+    bot.run(_set_status(bot, "Slack (sandbox)", "inactive"))
+    try:
+        asked = say(simulator, people[0], f"{MENTION} How healthy are my integrations?")
+        assert asked["status_code"] == 200  # acknowledged, so Slack does not retry
+        thread = settled(simulator, box, GENERAL, asked["ts"], quiet_s=2.0)
+        assert [m["ts"] for m in thread] == [asked["ts"]]  # the question, no answer
+    finally:
+        bot.run(_set_status(bot, "Slack (sandbox)", "active"))
+    asked = say(simulator, people[0], f"{MENTION} How healthy are my integrations?")
+    bot_replies(simulator, GENERAL, asked["ts"])  # resumed, it answers again
 
 
 def test_a_retry_of_a_delivered_event_gets_no_second_answer(
