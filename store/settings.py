@@ -7,6 +7,7 @@ A bad value stops the process with a message that names the variable, e.g.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,11 +19,12 @@ VARIABLES = (
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "CONNECTUS_MODEL", "CONNECTUS_DEMO_API_KEY",
     "CONNECTUS_DEMO_PASSWORD",
     "CONNECTUS_ALLOW_PRIVATE_URLS", "CONNECTUS_MAX_BODY_BYTES", "CONNECTUS_ASK_RATE_LIMIT",
-    "CONNECTUS_METRICS_TOKEN", "CONNECTUS_SLACK_SIGNING_SECRET",
+    "CONNECTUS_MCP_RATE_LIMIT", "CONNECTUS_METRICS_TOKEN", "CONNECTUS_SLACK_SIGNING_SECRET",
 )
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 MAX_BODY_BYTES = 1024 * 1024
 ASK_RATE_LIMIT = "30/minute"
+MCP_RATE_LIMIT = "600/minute"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     # asks per API key, in the `limits` notation: "30/minute", "500 per hour", "5/second"
     ask_rate_limit: str = ASK_RATE_LIMIT
+    # HTTP requests per API key at /mcp (each carries one MCP message), same notation
+    mcp_rate_limit: str = MCP_RATE_LIMIT
     # when set, /metrics wants `Authorization: Bearer <token>`; unset, it is open
     metrics_token: str | None = field(default=None, repr=False)
 
@@ -91,10 +95,8 @@ class Settings:
         if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1:
             raise SettingsError("CONNECTUS_MAX_BODY_BYTES",
                                 f"must be a positive number of bytes, got {max_body!r}")
-        ask_rate_limit = get("CONNECTUS_ASK_RATE_LIMIT") or ASK_RATE_LIMIT
-        if not _is_rate_limit(ask_rate_limit):
-            raise SettingsError("CONNECTUS_ASK_RATE_LIMIT", "must be a rate such as "
-                                f"'30/minute' or '500 per hour', got {ask_rate_limit!r}")
+        ask_rate_limit = _rate(get, "CONNECTUS_ASK_RATE_LIMIT", ASK_RATE_LIMIT)
+        mcp_rate_limit = _rate(get, "CONNECTUS_MCP_RATE_LIMIT", MCP_RATE_LIMIT)
         metrics_token = get("CONNECTUS_METRICS_TOKEN")
         if metrics_token is not None and len(metrics_token) < 20:
             raise SettingsError("CONNECTUS_METRICS_TOKEN", "must be at least 20 characters long")
@@ -112,8 +114,17 @@ class Settings:
             max_body_bytes=int(max_body),
             slack_signing_secret=get("CONNECTUS_SLACK_SIGNING_SECRET"),
             ask_rate_limit=ask_rate_limit,
+            mcp_rate_limit=mcp_rate_limit,
             metrics_token=metrics_token,
         )
+
+
+def _rate(get: Callable[[str], str | None], name: str, default: str) -> str:
+    rate = get(name) or default
+    if not _is_rate_limit(rate):
+        raise SettingsError(name, "must be a rate such as '30/minute' or '500 per hour', "
+                            f"got {rate!r}")
+    return rate
 
 
 def _is_rate_limit(text: str) -> bool:

@@ -32,7 +32,7 @@ from store.crypto import SecretBox
 from store.db import Database
 from store.embedded import EmbeddedPostgres, EmbeddedRedis
 from store.migrate import upgrade
-from store.models import Role
+from store.models import Role, User
 from store.settings import Settings
 from tools.context import Services
 
@@ -175,6 +175,14 @@ async def make_tenant(services: Services, slug: str,
         user = await create_user(session, tenant.id, f"{role.value}@{slug}.example", role)
         key = await issue_api_key(session, user)
     return Caller(tenant_id=tenant.id, user_id=user.id, role=role, email=user.email), key
+
+
+async def second_key(services: Services, caller: Caller) -> str:
+    """Another API key of the same user: rate limits count per key, not per person."""
+    async with services.db.transaction(caller.tenant_id) as session:
+        user = await session.get(User, caller.user_id)
+        assert user is not None
+        return await issue_api_key(session, user, "second")
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from store.accounts import issue_api_key
-from store.models import User
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, second_key
 from tools.context import Services, TransientError
 from ui.api.app import create_app
 from ui.api.rate_limit import NAMESPACE, AskLimiter
@@ -29,10 +27,7 @@ async def test_a_key_past_its_rate_gets_a_429_with_retry_after(
     limited = dataclasses.replace(services, settings=dataclasses.replace(
         services.settings, ask_rate_limit="2/minute"), extras={})
     caller, key = await make_tenant(services, "acme")
-    async with services.db.transaction(caller.tenant_id) as session:
-        user = await session.get(User, caller.user_id)
-        assert user is not None
-        second_key = await issue_api_key(session, user, "second")
+    other_key = await second_key(services, caller)
     transport = httpx.ASGITransport(app=create_app(limited))
     async with httpx.AsyncClient(transport=transport, base_url="http://connectus.test") as api:
         question = {"query": "How healthy are my integrations?"}
@@ -44,7 +39,7 @@ async def test_a_key_past_its_rate_gets_a_429_with_retry_after(
         error = refused.json()["error"]
         assert error["code"] == "rate_limited" and "2 per 1 minute" in error["message"]
         assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert (await api.post(ASK, json=question, headers=_auth(second_key))).status_code \
+        assert (await api.post(ASK, json=question, headers=_auth(other_key))).status_code \
             == 200
         assert (await api.get("/integrations/integrations/",
                               headers=_auth(key))).status_code == 200
@@ -52,7 +47,7 @@ async def test_a_key_past_its_rate_gets_a_429_with_retry_after(
         assert unknown.status_code == 401
     # the window lives in Redis, where every web replica counts against it; by a hash only
     stored = [k.decode() for k in Redis.from_url(redis_url).keys(f"{NAMESPACE}*")]
-    assert stored and not any(key in k or second_key in k for k in stored)
+    assert stored and not any(key in k or other_key in k for k in stored)
 
 
 async def test_an_unreachable_redis_is_a_503_to_retry_not_a_crash() -> None:

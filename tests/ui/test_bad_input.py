@@ -196,3 +196,15 @@ def test_the_body_limit_setting_is_validated() -> None:
     for bad in ("lots", "0", "-5", "1.5"):
         with pytest.raises(SettingsError, match="CONNECTUS_MAX_BODY_BYTES"):
             Settings.from_env({"CONNECTUS_MAX_BODY_BYTES": bad})
+
+
+@pytest.mark.parametrize("name", ["CONNECTUS_ASK_RATE_LIMIT", "CONNECTUS_MCP_RATE_LIMIT"])
+def test_the_rate_limit_settings_are_validated(name: str) -> None:
+    from store.errors import SettingsError
+    from store.settings import Settings
+
+    field = name.removeprefix("CONNECTUS_").lower()
+    assert getattr(Settings.from_env({name: "500 per hour"}), field) == "500 per hour"
+    for bad in ("lots", "0/minute", "5/fortnight"):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad})

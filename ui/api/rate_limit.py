@@ -1,5 +1,7 @@
 """How often one API key may ask Connectus (``CONNECTUS_ASK_RATE_LIMIT``, "30/minute" by
-default): each ask runs a model, the costliest request there is.
+default: each ask runs a model, the costliest request there is), and how often it may
+send MCP requests (``CONNECTUS_MCP_RATE_LIMIT``, "600/minute": another program's agent can
+loop far faster than a person).
 
 `limits`' moving window, kept in Redis, so every web replica counts against the same
 window; an installation without Redis counts in this process. Keys are counted by a hash
@@ -26,6 +28,7 @@ from ui.api.deps import CallerDep, ServicesDep
 
 _bearer = HTTPBearer(auto_error=False)
 NAMESPACE = "connectus:ask"
+MCP_NAMESPACE = "connectus:mcp"
 
 
 class RateLimited(TransientError):
@@ -40,12 +43,16 @@ def storage_uri(redis_url: str) -> str:
 
 
 class AskLimiter:
-    def __init__(self, redis_url: str | None, rate: str) -> None:
+    """A moving window per API key; ``setting`` and ``doing`` name it in the refusal."""
+
+    def __init__(self, redis_url: str | None, rate: str, *, namespace: str = NAMESPACE,
+                 setting: str = "CONNECTUS_ASK_RATE_LIMIT", doing: str = "asked") -> None:
         store: Storage = RedisStorage(storage_uri(redis_url), implementation="redispy",
-                                      key_prefix=NAMESPACE, wrap_exceptions=True) \
+                                      key_prefix=namespace, wrap_exceptions=True) \
             if redis_url else MemoryStorage()
         self.limiter = MovingWindowRateLimiter(store)
         self.rate: RateLimitItem = parse(rate)
+        self.setting, self.doing = setting, doing
 
     async def hit(self, api_key: str) -> None:
         who = hashlib.sha256(api_key.encode()).hexdigest()[:32]
@@ -57,8 +64,8 @@ class AskLimiter:
             raise TransientError("the rate limiter's Redis cannot be reached; try again "
                                  "shortly", retry_after=5) from exc
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(f"this API key asked more than {self.rate.amount} times in "
-                          f"{self.rate.get_expiry()} s (CONNECTUS_ASK_RATE_LIMIT is "
+        raise RateLimited(f"this API key {self.doing} more than {self.rate.amount} times in "
+                          f"{self.rate.get_expiry()} s ({self.setting} is "
                           f"{self.rate}); try again in {wait} s", retry_after=wait)
 
 
@@ -67,6 +74,16 @@ def _limiter(services: Services) -> AskLimiter:
     if not isinstance(found, AskLimiter):
         found = AskLimiter(services.settings.redis_url, services.settings.ask_rate_limit)
         services.extras["ask_limiter"] = found
+    return found
+
+
+def mcp_limiter(services: Services) -> AskLimiter:
+    found = services.extras.get("mcp_limiter")
+    if not isinstance(found, AskLimiter):
+        found = AskLimiter(services.settings.redis_url, services.settings.mcp_rate_limit,
+                           namespace=MCP_NAMESPACE, setting="CONNECTUS_MCP_RATE_LIMIT",
+                           doing="sent MCP requests")
+        services.extras["mcp_limiter"] = found
     return found
 
 

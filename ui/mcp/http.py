@@ -1,7 +1,9 @@
 """Streamable HTTP at /mcp on the web app, behind the REST API's bearer keys.
 
 Every HTTP request is authenticated before the MCP SDK sees it: no key or a bad one is a
-401 in the API's error shape, and no MCP message is read. The caller (tenant, user, role)
+401 in the API's error shape, and no MCP message is read. Then it counts against its key's
+``CONNECTUS_MCP_RATE_LIMIT`` (in Redis, for every replica): past it, a 429 with
+Retry-After, again before the SDK reads anything. The caller (tenant, user, role)
 rides the request's scope to the handlers, so each message acts for the key that sent it;
 the SDK also binds a session to the user who opened it, so another key cannot use its id.
 """
@@ -22,8 +24,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tools.auth import authenticate
-from tools.context import AuthenticationFailed, Caller, Services
+from tools.context import AuthenticationFailed, Caller, Services, TransientError
 from ui.api.errors import error_body
+from ui.api.rate_limit import mcp_limiter
 from ui.mcp.server import Context, build_server
 
 PATH = "/mcp"
@@ -43,7 +46,7 @@ def _bearer(scope: Scope) -> str | None:
 
 
 class KeyRequired:
-    """No key, no MCP."""
+    """No key, no MCP; and no more of it than the key's rate."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app, self.services = app, services
@@ -58,6 +61,13 @@ class KeyRequired:
             await refused(scope, receive, send)
             return
         assert key is not None
+        try:
+            await mcp_limiter(self.services).hit(key)
+        except TransientError as exc:  # 429 past the rate, 503 when Redis is away
+            refused = JSONResponse(error_body(exc.code, exc.message), status_code=exc.status,
+                                   headers={"Retry-After": str(exc.retry_after or 5)})
+            await refused(scope, receive, send)
+            return
         scope[CALLER] = caller
         # what the SDK compares to keep a session to the key that opened it; a hash, as the
         # scope may be logged
