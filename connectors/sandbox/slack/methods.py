@@ -241,6 +241,24 @@ def new_ts(box: Box, channel: dict[str, Any]) -> str:
     return data.ts_text(micro)
 
 
+def _content(params: Params, *, attachments: bool) -> tuple[Any, Any] | JSONResponse:
+    """A message's ``text`` and ``blocks`` (a JSON string, as form posts send it, or a
+    list), checked as chat.postMessage and chat.update check them; or the error."""
+    text, blocks = params.get("text"), params.get("blocks")
+    if isinstance(blocks, str) and blocks:
+        try:
+            blocks = json.loads(blocks)
+        except json.JSONDecodeError:
+            return fail("invalid_blocks")
+    if blocks not in (None, "") and not isinstance(blocks, list):
+        return fail("invalid_blocks")
+    if not text and not blocks and not (attachments and params.get("attachments")):
+        return fail("no_text")
+    if text and len(str(text)) > MAX_TEXT:
+        return fail("msg_too_long")
+    return text, blocks
+
+
 def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
     denied = scope_check(token_scopes, ["chat:write"])
     if denied:
@@ -252,18 +270,10 @@ def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
         return fail("is_archived")
     if not channel["is_member"]:
         return fail("not_in_channel")
-    text, blocks = params.get("text"), params.get("blocks")
-    if isinstance(blocks, str) and blocks:
-        try:
-            blocks = json.loads(blocks)
-        except json.JSONDecodeError:
-            return fail("invalid_blocks")
-    if blocks not in (None, "") and not isinstance(blocks, list):
-        return fail("invalid_blocks")
-    if not text and not blocks and not params.get("attachments"):
-        return fail("no_text")
-    if text and len(str(text)) > MAX_TEXT:
-        return fail("msg_too_long")
+    content = _content(params, attachments=True)
+    if isinstance(content, Response):
+        return content
+    text, blocks = content
     ds = dataset(box)
     message: dict[str, Any] = {"type": "message", "text": str(text or ""),
                                "user": data.BOT_USER_ID, "bot_id": data.BOT_ID,
@@ -339,18 +349,10 @@ def chat_update(box: Box, params: Params, token_scopes: Scopes) -> Response:
         return fail("message_not_found")
     if message.get("bot_id") != data.BOT_ID:
         return fail("cant_update_message")
-    text, blocks = params.get("text"), params.get("blocks")
-    if isinstance(blocks, str) and blocks:
-        try:
-            blocks = json.loads(blocks)
-        except json.JSONDecodeError:
-            return fail("invalid_blocks")
-    if blocks not in (None, "") and not isinstance(blocks, list):
-        return fail("invalid_blocks")
-    if not text and not blocks:
-        return fail("no_text")
-    if text and len(str(text)) > MAX_TEXT:
-        return fail("msg_too_long")
+    content = _content(params, attachments=False)
+    if isinstance(content, Response):
+        return content
+    text, blocks = content
     edited = {**message, "text": str(text or ""),
               "edited": {"user": data.BOT_USER_ID, "ts": f"{time.time():.6f}"}}
     if blocks:
