@@ -259,13 +259,20 @@ def _content(params: Params, *, attachments: bool) -> tuple[Any, Any] | JSONResp
     return text, blocks
 
 
-def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
+def _writing_to(box: Box, params: Params, token_scopes: Scopes
+                ) -> dict[str, Any] | JSONResponse:
+    """The channel a chat method writes to, once the token may write (``chat:write``)."""
     denied = scope_check(token_scopes, ["chat:write"])
     if denied:
         return denied
     channel = lookup_channel(box, params.get("channel"))
-    if channel is None:
-        return fail("channel_not_found")
+    return fail("channel_not_found") if channel is None else channel
+
+
+def post_message(box: Box, params: Params, token_scopes: Scopes) -> Response:
+    channel = _writing_to(box, params, token_scopes)
+    if isinstance(channel, Response):
+        return channel
     if channel["is_archived"]:
         return fail("is_archived")
     if not channel["is_member"]:
@@ -337,12 +344,9 @@ def conversations_replies(box: Box, params: Params, token_scopes: Scopes) -> Res
 
 def chat_update(box: Box, params: Params, token_scopes: Scopes) -> Response:
     """Replace a bot message's text and blocks; Slack marks it edited."""
-    denied = scope_check(token_scopes, ["chat:write"])
-    if denied:
-        return denied
-    channel = lookup_channel(box, params.get("channel"))
-    if channel is None:
-        return fail("channel_not_found")
+    channel = _writing_to(box, params, token_scopes)
+    if isinstance(channel, Response):
+        return channel
     ds, ts = dataset(box), str(params.get("ts") or "")
     message = threads.find(ds, channel, ts) if data.parse_ts(ts) is not None else None
     if message is None:
