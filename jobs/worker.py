@@ -20,6 +20,7 @@ from arq.worker import Worker
 from jobs.constants import HEARTBEAT_KEY, HEARTBEAT_TTL_S, QUEUE_NAME
 from jobs.embedding.backfill import CRON_JOBS as EMBEDDING_CRON_JOBS
 from jobs.embedding.backfill import JOBS as EMBEDDING_JOBS
+from jobs.embedding.prune import CRON_JOBS as PRUNE_CRON_JOBS
 from jobs.health.refresh import CRON_JOBS as HEALTH_CRON_JOBS
 from jobs.http_client import shared_client
 from jobs.insights.jobs import CRON_JOBS as INSIGHT_CRON_JOBS
@@ -101,7 +102,7 @@ def build_worker(redis_url: str, ctx: dict[str, Any], *, handle_signals: bool = 
         cron(heartbeat, second={0, 30}, run_at_startup=False, unique=False), *SYNC_CRON_JOBS,
         *UPKEEP_CRON_JOBS, *WORKFLOW_CRON_JOBS, *HEALTH_CRON_JOBS,
         *INSIGHT_CRON_JOBS,
-        *EMBEDDING_CRON_JOBS)]
+        *EMBEDDING_CRON_JOBS, *PRUNE_CRON_JOBS)]
     _quiet({job.name for job in cron_jobs})
     return Worker(
         functions=[*SYNC_JOBS, *UPKEEP_JOBS, *WORKFLOW_JOBS, *EMBEDDING_JOBS],
