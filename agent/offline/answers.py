@@ -39,6 +39,8 @@ def write_answer(tool: str, result: Any) -> str:
     if isinstance(result, dict):
         if _is_error(result):
             return _error(title, result)
+        if result.get("done") is True and "result" in result:  # a confirmed write, applied
+            return _done(tool, result)
         if any(key in result for key in _PENDING) or str(result.get("status", "")) in {
                 "pending", "pending_confirmation", "awaiting_confirmation"}:
             return _pending(title, result)
@@ -80,6 +82,16 @@ def _error(title: str, result: dict[str, Any]) -> str:
     if isinstance(candidates, list) and candidates:
         names = ", ".join(_label(c) if isinstance(c, dict) else str(c) for c in candidates)
         text += f" Did you mean one of: {names}?"
+    return text
+
+
+def _done(tool: str, result: dict[str, Any]) -> str:
+    """What a confirmed write did, from its own result, and what undoing it would do."""
+    inner = result.get("result")
+    said = write_answer(tool, inner) if inner not in (None, {}, []) else ""
+    text = f"Done: {tool.replace('_', ' ')}." + (f" {said}" if said else "")
+    if result.get("undo"):
+        text += f" Undo would: {_quote(str(result['undo']))}."
     return text
 
 

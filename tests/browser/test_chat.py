@@ -66,6 +66,9 @@ def test_a_sync_confirmed_with_the_button_starts_a_run(page, live: Live):
     assert page.get_by_role("button", name="Cancel").count() == 0
     (decided,), = live.query("SELECT status FROM agent_confirmations WHERE tool = 'sync_now'")
     assert decided == "done", status
+    # one step for the write: the one that waited, now holding what the sync started
+    assert page.get_by_text("Used sync_now").count() == 1
+    assert "Done: sync now." in answers(page).filter(has_text="Done: sync now").first.inner_text()
     shot(page, "chat-sync-confirmed")
 
 

@@ -39,11 +39,14 @@ async def run_turn(caller: Caller, question: str, agent_thread: str) -> Answer |
     except ConnectusError as exc:
         await cl.Message(content=f"I could not do that: {exc}", author="Connectus").send()
         return None
+    assert answer is not None
     for waiting in steps.values():  # a write that stopped for a confirmation
         for step in waiting:
             step.output = "waiting for your confirmation"
             await step.update()
-    assert answer is not None
+    if answer.pending:  # the press fills these in, rather than showing the call again
+        cl.user_session.set(_waiting(str(answer.pending["id"])),
+                            [step for waiting in steps.values() for step in waiting])
     await show_answer(answer, message)
     return answer
 
@@ -82,6 +85,10 @@ async def show_answer(answer: Answer, message: cl.Message | None = None) -> None
     await message.send()
 
 
+def _waiting(confirmation_id: str) -> str:
+    return f"waiting_steps:{confirmation_id}"
+
+
 def _buttons(confirmation_id: str, card_id: str = "") -> list[cl.Action]:
     """Confirm and Cancel, with ids of their own so that either press removes both."""
     payload = {"id": confirmation_id}
@@ -111,12 +118,21 @@ async def decide(caller: Caller, action: cl.Action, approve: bool) -> None:
         return
     for button in _buttons(str(confirmation_id), action.forId or ""):
         await button.remove()
+    waiting = cl.user_session.get(_waiting(str(confirmation_id))) or []
+    cl.user_session.set(_waiting(str(confirmation_id)), None)
     for call in answer.tool_calls:
-        if call.get("result") is not None:
-            async with cl.Step(name=str(call["name"]), type="tool", show_input="json",
-                               language="json") as step:
-                step.input = call.get("args") or {}
-                step.output = compact(call["result"])
+        if call.get("result") is None:
+            continue
+        shown = next((step for step in waiting if step.name == call["name"]), None)
+        if shown is not None:  # the step that waited, now with what the write did
+            waiting.remove(shown)
+            shown.output = compact(call["result"])
+            await shown.update()
+            continue
+        async with cl.Step(name=str(call["name"]), type="tool", show_input="json",
+                           language="json") as step:  # e.g. a conversation resumed later
+            step.input = call.get("args") or {}
+            step.output = compact(call["result"])
     await show_answer(answer)
     if approve:
         await _outcome(caller, confirmation_id)
