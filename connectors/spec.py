@@ -147,6 +147,9 @@ class Stream:
     def key(self, record: dict[str, Any]) -> str:
         """The record's identity; a compound ``primary_key`` ("campaign.id,segments.date")
         names its parts comma-separated and they are joined with "|"."""
+        name = self.primary_key
+        if name and isinstance(record, dict) and "," not in name and "." not in name:
+            return str(record.get(name))  # one top-level key (most streams): dig's answer
         return "|".join(str(dig(record, part.strip())) for part in self.primary_key.split(","))
 
     def describe(self) -> dict[str, Any]:

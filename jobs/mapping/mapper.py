@@ -67,6 +67,7 @@ class _Compiled:
     target: tuple[str, ...]
     steps: tuple[Callable[[Any], Any], ...]
     read: Callable[[Any], Any]  # the source's value (a list of them for several sources)
+    key: str | None  # a top-level target's name (most mappings): set without walking a path
 
 
 def _source_reader(source: str | tuple[str, ...] | list[str]) -> Callable[[Any], Any]:
@@ -81,7 +82,7 @@ class Mapper:
         self.mappings = tuple(mappings)
         self._compiled = tuple(
             _Compiled(m, tuple(m.target.split(".")), tuple(r.bind(salt) for r in m.rules),
-                      _source_reader(m.source))
+                      _source_reader(m.source), None if "." in m.target else m.target)
             for m in self.mappings)
         self.source_paths: set[str] = {p for m in self.mappings for p in m.sources}
         self.target_fields: list[str] = [m.target for m in self.mappings]
@@ -104,7 +105,11 @@ class Mapper:
                     errors.append(FieldError(mapping.target, index, _message(exc)))
                     failed = True
                     break
-            if not failed:
+            if failed:
+                continue
+            if one.key is not None:
+                data[one.key] = value
+            else:
                 _put(data, one.target, value)
         return MappedRecord(data, errors)
 

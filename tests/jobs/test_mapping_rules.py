@@ -68,6 +68,17 @@ def test_concat_and_coalesce_read_several_sources() -> None:
     assert coalesce.data == {"out": "Ada"}
 
 
+def test_text_rules_work_on_each_of_several_sources_and_nested_targets() -> None:
+    record = {"a": "  ada ", "b": 7, "c": None}
+    out = run(["trim", {"rule": "case", "to": "title"}], record, source=["a", "b", "c"])
+    assert out.data == {"out": ["Ada", 7, None]}  # non-text items pass through untouched
+    nested = compile_mappings(parse_mappings([
+        {"source": "a", "target": "person.name", "rules": ["trim", {"rule": "case",
+                                                                     "to": "upper"}]},
+        {"source": "b", "target": "person.age"}, {"source": "a", "target": "raw"}]))
+    assert nested.apply(record).data == {"person": {"name": "ADA", "age": 7}, "raw": "  ada "}
+
+
 def test_hash_is_keyed_by_the_tenant_salt() -> None:
     one = run([{"rule": "hash"}], {"v": "Ada@Example.com "}, salt=b"tenant-a").data
     again = run([{"rule": "hash"}], {"v": "ada@example.com"}, salt=b"tenant-a").data

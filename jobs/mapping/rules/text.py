@@ -14,6 +14,8 @@ class Trim(Rule):
     name = "trim"
 
     def apply(self, value: Any) -> Any:
+        if isinstance(value, str):  # one value (most mappings): no call per item
+            return value.strip()
         return each(value, lambda v: v.strip() if isinstance(v, str) else v)
 
 
@@ -27,14 +29,13 @@ class Case(Rule):
     def __init__(self, params: Params) -> None:
         super().__init__(params)
         self.to = params.text("to", choices=("lower", "upper", "title"))
+        self._change = {"lower": str.lower, "upper": str.upper, "title": str.title}[self.to]
 
     def apply(self, value: Any) -> Any:
-        def one(v: Any) -> Any:
-            if not isinstance(v, str):
-                return v
-            return v.lower() if self.to == "lower" else v.upper() if self.to == "upper" \
-                else v.title()
-        return each(value, one)
+        change = self._change
+        if isinstance(value, str):  # one value (most mappings): no call per item
+            return change(value)
+        return each(value, lambda v: change(v) if isinstance(v, str) else v)
 
 
 @register
