@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 import uuid
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,7 @@ from jobs.usage_batches import UsageBatches
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
 from jobs.workflows.conditions import matches
+from jobs.workflows.connector_pool import ConnectorPool
 from jobs.workflows.run_writes import Resolve, writes_for
 from store.errors import Failure, NotFound, TransientError, classify_failure
 from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
@@ -86,8 +87,9 @@ async def run_workflows(ctx: dict[str, Any], run_ids: list[str]) -> dict[str, An
     """A batch job: each run as ``run_workflow`` would take it, side by side. A run that
     fails unexpectedly fails the job once every other run has gone as far as it goes, so
     arq tries the job again: the runs that ended, or that another holds, are left alone."""
-    results = await asyncio.gather(*(run_workflow(ctx, r) for r in run_ids),
-                                   return_exceptions=True)
+    async with ConnectorPool() as pool:  # each integration's connector opened once a batch
+        results = await asyncio.gather(*(run_workflow(ctx, r, pool=pool) for r in run_ids),
+                                       return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
@@ -98,7 +100,8 @@ async def run_workflows(ctx: dict[str, Any], run_ids: list[str]) -> dict[str, An
     return {"runs": len(run_ids), "statuses": statuses}
 
 
-async def run_workflow(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
+async def run_workflow(ctx: dict[str, Any], run_id: str, *,
+                       pool: ConnectorPool | None = None) -> dict[str, Any]:
     """Claim the run and take it as far as it goes now. A run another worker holds, or
     one that has ended, is left alone: this job ends at once."""
     lease_s = float(ctx.get("workflow_lease_s", WORKFLOW_LEASE_S))
@@ -107,14 +110,14 @@ async def run_workflow(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
     if run is None:
         return {"status": "held elsewhere or ended", "run_id": run_id}
     try:
-        return await Execution(ctx, run, owner, lease_s).go()
+        return await Execution(ctx, run, owner, lease_s, pool=pool).go()
     except runs.LeaseLost:
         return {"status": "taken over", "run_id": run_id}
 
 
 class Execution:
     def __init__(self, ctx: dict[str, Any], run: WorkflowRun, owner: str,
-                 lease_s: float) -> None:
+                 lease_s: float, *, pool: ConnectorPool | None = None) -> None:
         self.ctx, self.run, self.owner, self.lease_s = ctx, run, owner, lease_s
         self.db = ctx["db"]
         self.retry_base = float(ctx.get("workflow_retry_base_s", WORKFLOW_RETRY_BASE_S))
@@ -122,6 +125,7 @@ class Execution:
                          "allow_private": bool(ctx.get("allow_private", False))}
         self._open: dict[uuid.UUID, tuple[Connector, IntegrationRef]] = {}
         self._stack = AsyncExitStack()
+        self._pool = pool  # a batch's shared connectors, else this run's own (self._stack)
         self._touched: set[uuid.UUID] = set()  # the integrations the current step called
         self._found: dict[uuid.UUID, tuple[Integration, str]] = {}
 
@@ -197,23 +201,36 @@ class Execution:
         return await connector.read_one(*subject)
 
     async def connector(self, integration_id: uuid.UUID) -> tuple[Connector, IntegrationRef]:
-        """The connector of one of the tenant's integrations, opened once per run."""
+        """The connector of one of the tenant's integrations, opened once per run (once per
+        batch when the run is one of a batch's)."""
         self._touched.add(integration_id)
         if integration_id not in self._open:
-            found = self._found.get(integration_id)
-            if found is None:
-                async with self.db.session(self.run.tenant_id) as session:
-                    found = await find_integration(session, integration_id)
-            if found is None:
+            pool = self._pool
+            if pool is None:
+                pool = await self._stack.enter_async_context(ConnectorPool())
+                self._pool = pool
+            got = await pool.get((self.run.tenant_id, integration_id),
+                                 lambda: self._find(integration_id), self._open_connector)
+            if got is None:
                 raise NotFound(f"integration {integration_id} is gone")
-            integration, provider = found
-            connector = await self._stack.enter_async_context(open_connector(
-                self.db, self.ctx["vault"], self.ctx["redis"], integration, provider,
-                priority=Priority.workflow, allow_private=self.services["allow_private"],
-                attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10,
-                http=self.ctx.get("http"), recorder=self._usage(integration)))
+            connector, integration, provider = got
             self._open[integration_id] = (connector, _ref(integration, provider))
         return self._open[integration_id]
+
+    async def _find(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
+        found = self._found.get(integration_id)
+        if found is None:
+            async with self.db.session(self.run.tenant_id) as session:
+                found = await find_integration(session, integration_id)
+        return found
+
+    def _open_connector(self, integration: Integration,
+                        provider: str) -> AbstractAsyncContextManager[Connector]:
+        return open_connector(
+            self.db, self.ctx["vault"], self.ctx["redis"], integration, provider,
+            priority=Priority.workflow, allow_private=self.services["allow_private"],
+            attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10,
+            http=self.ctx.get("http"), recorder=self._usage(integration))
 
     def _usage(self, integration: Integration) -> UsageRecorder | None:
         batches: UsageBatches | None = self.ctx.get("usage")
