@@ -32,16 +32,20 @@ async def refresh_health(db: Database, vault: SecretBox, tenant_id: uuid.UUID,
     score into the day's row of its history."""
     now = now or datetime.now(UTC)
     scores: dict[uuid.UUID, Score] = {}
+    in_use: dict[uuid.UUID, Score] = {}
     async with db.transaction(tenant_id) as session:
         for integration_id, inputs in (await gather(session, vault, now, only)).items():
             found = scores[integration_id] = score(inputs, now)
+            if inputs.status != "inactive":
+                in_use[integration_id] = found
             await session.execute(
                 update(Integration).where(Integration.id == integration_id)
                 .values(health_score=found.score,
                         health_reasons=[r.as_dict() for r in found.reasons],
                         health_checked_at=now, api_calls_today=inputs.used_today))
-        if scores:
-            await session.execute(_fold_into_day(tenant_id, scores, now))
+        # a paused integration's day goes unscored, as the overall score leaves it out
+        if in_use:
+            await session.execute(_fold_into_day(tenant_id, in_use, now))
     return scores
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from jobs.health.refresh import refresh_health
-from store.models import HealthDay, HealthLog
+from store.models import HealthDay, HealthLog, Integration
 from tests.conftest import make_tenant
 from tests.jobs.test_health_refresh import _integration
 from tools.context import Services
@@ -62,3 +62,20 @@ async def test_each_day_keeps_its_latest_and_lowest_score_and_the_history_charts
     async with services.db.session(other.tenant_id) as session:
         [theirs] = list(await session.scalars(select(HealthDay)))
     assert (theirs.integration_id, theirs.score) == (elsewhere.id, 90)
+
+
+async def test_a_paused_integration_leaves_its_days_unscored(services: Services) -> None:
+    caller, _ = await make_tenant(services, "paused")
+    slack = await _integration(services, caller, "slack", {"access_token": "a"})
+    zapier = await _integration(services, caller, "zapier", {"api_key": "b"})
+    await _log(services, caller.tenant_id, slack.id)
+    async with services.db.transaction(caller.tenant_id) as session:
+        await session.execute(update(Integration).where(Integration.id == slack.id)
+                              .values(status="inactive"))
+    scores = await refresh_health(services.db, services.vault, caller.tenant_id)
+    assert scores[slack.id].score == 90  # still scored, as its card shows
+    [today] = await health_history(services, caller, days=1)
+    assert (today.score, today.lowest) == (100, 100)  # the day's mean leaves it out
+    [slack_today] = await health_history(services, caller, days=1, integration_id=slack.id)
+    assert slack_today.score is None
+    assert zapier.id in scores
