@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 _LABELS = ("name", "title", "display_name", "integration", "provider", "workflow",
-           "data_flow", "flow", "key", "id")
+           "data_flow_name", "data_flow", "flow", "key", "id")
+_NAMES = 9  # the labels that are names: the one that labels an item is not a figure too
 _SECRET = ("secret", "token", "password", "credential", "api_key", "apikey", "auth")
 _SKIP = {"id", "tenant_id", "user_id", "embedding", "integration_id", "provider_id",
          "data_flow_id", "workflow_id", "fingerprint"}
@@ -128,7 +129,7 @@ def _items(what: str, items: list[Any]) -> str:
 
 def _describe(item: dict[str, Any]) -> str:
     label = _label(item)
-    figures = _scalars(item, skip=set(_LABELS[:8]))
+    figures = _scalars(item, skip=set(_LABELS[:_NAMES]))
     return f"{label}: {figures}" if figures else label
 
 
