@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from jobs.workflows.batch import BatchPool
 from tests.jobs.workflow_kit import Tenant, creation, new_tenant
 from tools.context import Services
 
@@ -38,9 +39,27 @@ async def test_a_deliverys_runs_read_their_contacts_in_one_batch_read(tenant: Te
     for (object_id, run), person in zip(sorted(runs.items())[:3], people, strict=True):
         assert run.context["record"]["id"] == str(object_id)
         assert run.context["record"]["properties"]["email"] == person["email"]
-    gone = runs[99999999]
-    assert "reading the record failed" in gone.error and "no such resource" in gone.error
-    assert sorted(c.email for c in await tenant.contacts()) == sorted(
+    error = runs[99999999].error or ""
+    assert "reading the record failed" in error and "no such resource" in error
+    assert sorted(str(c.email) for c in await tenant.contacts()) == sorted(
         p["email"] for p in people)
     assert len(tenant.slack_messages()) == 3
     assert await tenant.counts(workflow["id"]) == (4, 3)
+
+
+async def test_a_worker_hands_out_one_batch_until_it_is_old_then_closes_it_when_idle() -> None:
+    closed: list[str] = []
+    pool = BatchPool({}, max_age_s=3600)
+    async with pool.use() as first, pool.use() as second:
+        assert first is second  # runs of different jobs share it
+        first._stack.callback(closed.append, "first")
+    assert closed == []  # still the one handed out: kept open for the next runs
+    pool.max_age_s = 0  # old now: the next run gets a new one
+    async with pool.use() as third:
+        assert third is not first and closed == ["first"]
+        third._stack.callback(closed.append, "third")
+        async with pool.use() as fourth:  # the third is old too, but in use: left open
+            assert fourth is not third and closed == ["first"]
+        assert closed == ["first"]
+    assert closed == ["first", "third"]  # its last run ended
+    await pool.close()
