@@ -29,6 +29,7 @@ from jobs.sync.jobs import JOBS as SYNC_JOBS
 from jobs.sync.upkeep_jobs import CRON_JOBS as UPKEEP_CRON_JOBS
 from jobs.sync.upkeep_jobs import JOBS as UPKEEP_JOBS
 from jobs.usage_batches import UsageBatches
+from jobs.workflows.batch import BatchPool
 from jobs.workflows.jobs import CRON_JOBS as WORKFLOW_CRON_JOBS
 from jobs.workflows.jobs import JOBS as WORKFLOW_JOBS
 
@@ -66,10 +67,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
     if "usage" not in ctx:
         ctx["usage"] = UsageBatches(ctx["db"])
         ctx["usage"].start()
+    ctx.setdefault("workflow_batches", BatchPool(ctx))  # runs share connectors, reads
     await heartbeat(ctx)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    batches = ctx.pop("workflow_batches", None)
+    if batches is not None:
+        await batches.close()
     usage = ctx.pop("usage", None)
     if usage is not None:
         await usage.close()

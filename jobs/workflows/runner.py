@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 import uuid
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +26,7 @@ from sqlalchemy import update
 
 from connectors.connector import Connector
 from connectors.errors import BadRequest, NotFoundAtProvider
-from connectors.http import Attempts
-from connectors.quota import Priority
 from connectors.registry import connector_spec
-from jobs.connecting import open_connector
 from jobs.constants import (
     WORKFLOW_BATCH,
     WORKFLOW_BATCH_JOB,
@@ -42,22 +38,18 @@ from jobs.constants import (
     WORKFLOW_STEP_MAX_TRIES,
     WORKFLOW_STEP_TIMEOUT_S,
 )
-from jobs.recording import UsageRecorder
 from jobs.sync.engine import new_owner
-from jobs.usage_batches import UsageBatches
 from jobs.workflows import runs
 from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
+from jobs.workflows.batch import RunBatch, batch_for, ref
 from jobs.workflows.conditions import matches
-from jobs.workflows.connector_pool import ConnectorPool
 from jobs.workflows.run_writes import Resolve, writes_for
-from store.errors import Failure, NotFound, TransientError, classify_failure
+from store.errors import Failure, TransientError, classify_failure
 from store.models import HealthLog, Integration, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
-from store.queries import find_integration
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 3600.0
-WORKFLOW_ATTEMPTS = Attempts(max_attempts=2, base_wait_s=0.25, max_wait_s=5.0)
 
 
 async def enqueue(queue: ArqRedis | None, run_id: uuid.UUID, *, attempt: str = "0",
@@ -84,11 +76,12 @@ async def enqueue_many(queue: ArqRedis | None, run_ids: list[uuid.UUID]) -> None
 
 
 async def run_workflows(ctx: dict[str, Any], run_ids: list[str]) -> dict[str, Any]:
-    """A batch job: each run as ``run_workflow`` would take it, side by side. A run that
+    """A batch job: each run as ``run_workflow`` would take it, side by side, sharing the
+    integrations, connectors and record reads of the batch (batch.py). A run that
     fails unexpectedly fails the job once every other run has gone as far as it goes, so
     arq tries the job again: the runs that ended, or that another holds, are left alone."""
-    async with ConnectorPool() as pool:  # each integration's connector opened once a batch
-        results = await asyncio.gather(*(run_workflow(ctx, r, pool=pool) for r in run_ids),
+    async with batch_for(ctx) as batch:
+        results = await asyncio.gather(*(run_workflow(ctx, r, batch) for r in run_ids),
                                        return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
@@ -100,8 +93,8 @@ async def run_workflows(ctx: dict[str, Any], run_ids: list[str]) -> dict[str, An
     return {"runs": len(run_ids), "statuses": statuses}
 
 
-async def run_workflow(ctx: dict[str, Any], run_id: str, *,
-                       pool: ConnectorPool | None = None) -> dict[str, Any]:
+async def run_workflow(ctx: dict[str, Any], run_id: str,
+                       batch: RunBatch | None = None) -> dict[str, Any]:
     """Claim the run and take it as far as it goes now. A run another worker holds, or
     one that has ended, is left alone: this job ends at once."""
     lease_s = float(ctx.get("workflow_lease_s", WORKFLOW_LEASE_S))
@@ -110,28 +103,27 @@ async def run_workflow(ctx: dict[str, Any], run_id: str, *,
     if run is None:
         return {"status": "held elsewhere or ended", "run_id": run_id}
     try:
-        return await Execution(ctx, run, owner, lease_s, pool=pool).go()
+        if batch is not None:
+            return await Execution(ctx, run, owner, lease_s, batch).go()
+        async with batch_for(ctx) as alone:
+            return await Execution(ctx, run, owner, lease_s, alone).go()
     except runs.LeaseLost:
         return {"status": "taken over", "run_id": run_id}
 
 
 class Execution:
     def __init__(self, ctx: dict[str, Any], run: WorkflowRun, owner: str,
-                 lease_s: float, *, pool: ConnectorPool | None = None) -> None:
+                 lease_s: float, batch: RunBatch) -> None:
         self.ctx, self.run, self.owner, self.lease_s = ctx, run, owner, lease_s
+        self.batch = batch
         self.db = ctx["db"]
         self.retry_base = float(ctx.get("workflow_retry_base_s", WORKFLOW_RETRY_BASE_S))
         self.services = {"db": self.db, "vault": ctx["vault"], "redis": ctx["redis"],
                          "allow_private": bool(ctx.get("allow_private", False))}
-        self._open: dict[uuid.UUID, tuple[Connector, IntegrationRef]] = {}
-        self._stack = AsyncExitStack()
-        self._pool = pool  # a batch's shared connectors, else this run's own (self._stack)
         self._touched: set[uuid.UUID] = set()  # the integrations the current step called
-        self._found: dict[uuid.UUID, tuple[Integration, str]] = {}
 
     async def go(self) -> dict[str, Any]:
-        async with self._stack:
-            return await self._go()
+        return await self._go()
 
     async def _go(self) -> dict[str, Any]:
         run = self.run
@@ -141,8 +133,8 @@ class Execution:
             return await self._end("failed", "the workflow or its integration was deleted")
         workflow, integration, provider = resolved
         self.workflow = workflow
-        self.trigger = _ref(integration, provider)
-        self._found[integration.id] = (integration, provider)  # no second lookup for it
+        self.trigger = ref(integration, provider)
+        self.batch.know(integration, provider)  # no second lookup for it
         context = dict(run.context)
         context.setdefault("actions", list(workflow.actions))
         actions: list[dict[str, Any]] = context["actions"]
@@ -190,51 +182,21 @@ class Execution:
             values["steps"][step["id"]] = step.get("output") or {}
 
     async def _fetch_record(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """The record the event names, read once (kept in the run's context)."""
+        """The record the event names, read once (kept in the run's context), with the
+        batch's other runs' records where the provider reads many by id."""
         spec = connector_spec(self.trigger.provider)
         hooks = spec.webhooks if spec else None
         subject = hooks.subject(event) if hooks and hooks.subject else None
         if spec is None or subject is None or spec.stream(subject[0]).one is None:
             return None
-        connector, _ = await self.connector(self.trigger.id)
+        await self.connector(self.trigger.id)  # touched: a failure here is about it
         self.run.context["record_source"] = {"stream": subject[0], "id": subject[1]}
-        return await connector.read_one(*subject)
+        return await self.batch.record(self.run.tenant_id, self.trigger.id, *subject)
 
     async def connector(self, integration_id: uuid.UUID) -> tuple[Connector, IntegrationRef]:
-        """The connector of one of the tenant's integrations, opened once per run (once per
-        batch when the run is one of a batch's)."""
+        """The connector of one of the tenant's integrations, opened once per batch."""
         self._touched.add(integration_id)
-        if integration_id not in self._open:
-            pool = self._pool
-            if pool is None:
-                pool = await self._stack.enter_async_context(ConnectorPool())
-                self._pool = pool
-            got = await pool.get((self.run.tenant_id, integration_id),
-                                 lambda: self._find(integration_id), self._open_connector)
-            if got is None:
-                raise NotFound(f"integration {integration_id} is gone")
-            connector, integration, provider = got
-            self._open[integration_id] = (connector, _ref(integration, provider))
-        return self._open[integration_id]
-
-    async def _find(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
-        found = self._found.get(integration_id)
-        if found is None:
-            async with self.db.session(self.run.tenant_id) as session:
-                found = await find_integration(session, integration_id)
-        return found
-
-    def _open_connector(self, integration: Integration,
-                        provider: str) -> AbstractAsyncContextManager[Connector]:
-        return open_connector(
-            self.db, self.ctx["vault"], self.ctx["redis"], integration, provider,
-            priority=Priority.workflow, allow_private=self.services["allow_private"],
-            attempts=self.ctx.get("workflow_attempts", WORKFLOW_ATTEMPTS), max_wait_s=10,
-            http=self.ctx.get("http"), recorder=self._usage(integration))
-
-    def _usage(self, integration: Integration) -> UsageRecorder | None:
-        batches: UsageBatches | None = self.ctx.get("usage")
-        return batches.recorder(integration.tenant_id, integration.id) if batches else None
+        return await self.batch.connector(self.run.tenant_id, integration_id)
 
     async def _step(self, n: int, action: dict[str, Any], step: dict[str, Any],
                     values: dict[str, Any]) -> dict[str, Any] | None:
@@ -344,11 +306,6 @@ class Execution:
         return {"status": status, "run_id": str(self.run.id), "error": error}
 
 
-def _ref(integration: Integration, provider: str) -> IntegrationRef:
-    return IntegrationRef(integration.id, integration.name, provider,
-                          dict(integration.settings or {}))
-
-
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
@@ -359,9 +316,10 @@ async def dry_run(ctx: dict[str, Any], run: WorkflowRun, workflow: WorkflowAutom
     conditions hold, and each step's parameters after templating, or why they are wrong.
     Earlier steps' outputs are not known in a dry run, so templates reading them are
     empty."""
-    execution = Execution(ctx, run, owner="dry-run", lease_s=0)
-    execution.workflow, execution.trigger = workflow, _ref(integration, provider)
-    async with execution._stack:
+    async with RunBatch(ctx) as batch:
+        execution = Execution(ctx, run, owner="dry-run", lease_s=0, batch=batch)
+        execution.workflow, execution.trigger = workflow, ref(integration, provider)
+        batch.know(integration, provider)
         values = execution._values()
         record_error = None
         try:
