@@ -111,20 +111,14 @@ def bot_replies(simulator: httpx.Client, channel: str, ts: str,
         time.sleep(0.1)
 
 
-async def _set_calls(bot: BotServer, name: str, calls: int) -> None:
+async def _set(bot: BotServer, name: str, **values: Any) -> None:
+    """Change the named integration's columns, as another process would."""
     assert bot.services is not None
     async with bot.services.db.transaction(None) as session:
         row = await session.scalar(select(Integration).where(Integration.name == name))
         assert row is not None
-        row.api_calls_today = calls
-
-
-async def _set_status(bot: BotServer, name: str, status: str) -> None:
-    assert bot.services is not None
-    async with bot.services.db.transaction(None) as session:
-        row = await session.scalar(select(Integration).where(Integration.name == name))
-        assert row is not None
-        row.status = status
+        for column, value in values.items():
+            setattr(row, column, value)
 
 
 async def _slack_settings(bot: BotServer) -> dict[str, Any]:
@@ -175,7 +169,7 @@ def settled(simulator: httpx.Client, box: ProviderSandbox[Any], channel: str,
 def test_a_mention_is_answered_in_its_thread_with_a_real_figure(
         bot: BotServer, box: ProviderSandbox[Any], simulator: httpx.Client,
         people: list[dict[str, Any]]) -> None:
-    bot.run(_set_calls(bot, "HubSpot (sandbox)", 1234))
+    bot.run(_set(bot, "HubSpot (sandbox)", api_calls_today=1234))
     asked = say(simulator, people[0], f"{MENTION} How many API calls has HubSpot made today?")
     assert asked["status_code"] == 200  # acknowledged within Slack's 3 s: no retry
     [answer] = bot_replies(simulator, GENERAL, asked["ts"])
@@ -216,14 +210,14 @@ def test_a_direct_message_is_answered_and_the_bots_own_echo_is_ignored(
 def test_a_paused_slack_integration_leaves_the_bot_silent(
         bot: BotServer, box: ProviderSandbox[Any], simulator: httpx.Client,
         people: list[dict[str, Any]]) -> None:
-    bot.run(_set_status(bot, "Slack (sandbox)", "inactive"))
+    bot.run(_set(bot, "Slack (sandbox)", status="inactive"))
     try:
         asked = say(simulator, people[0], f"{MENTION} How healthy are my integrations?")
         assert asked["status_code"] == 200  # acknowledged, so Slack does not retry
         thread = settled(simulator, box, GENERAL, asked["ts"], quiet_s=2.0)
         assert [m["ts"] for m in thread] == [asked["ts"]]  # the question, no answer
     finally:
-        bot.run(_set_status(bot, "Slack (sandbox)", "active"))
+        bot.run(_set(bot, "Slack (sandbox)", status="active"))
     asked = say(simulator, people[0], f"{MENTION} How healthy are my integrations?")
     bot_replies(simulator, GENERAL, asked["ts"])  # resumed, it answers again
 
