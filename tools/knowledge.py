@@ -109,10 +109,14 @@ def _held(kind: str, tenant_id: uuid.UUID) -> Any:
 async def _search_width(session: AsyncSession, ef_search: int) -> None:
     """Set the HNSW candidate list for this transaction, once per value: a search of
     both kinds would otherwise pay a round trip per statement to set it again."""
-    if session.info.get("hnsw.ef_search") != ef_search:
-        # LOCAL: for this transaction only, so a pooled connection keeps its defaults
-        await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
-        session.info["hnsw.ef_search"] = ef_search
+    said = session.info.get("hnsw.ef_search")
+    transaction = session.get_transaction()
+    if said is not None and transaction is not None and said == (transaction, ef_search):
+        return
+    # LOCAL: for this transaction only, so a pooled connection keeps its defaults; and so
+    # it is remembered with the transaction, which a commit ends
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    session.info["hnsw.ef_search"] = (session.get_transaction(), ef_search)
 
 
 async def _rows(session: AsyncSession, kind: str, *rankings: Any,

@@ -119,3 +119,16 @@ async def test_a_small_tenant_among_many_others_texts_gets_its_nearest(
     assert {hit.text for hit in hits} == set(ours)
     acme_hits = await search_knowledge(services, acme, "hubspot token expired", limit=50)
     assert len(acme_hits) == 50 and all(hit.text.startswith("Acme") for hit in acme_hits)
+
+
+async def test_the_search_width_is_set_again_in_each_transaction_of_a_session(
+        services: Services, tenant: tuple[Caller, str]) -> None:
+    from tools.knowledge import EF_SEARCH, _search_width
+
+    caller, _ = tenant
+    async with services.db.session(caller.tenant_id) as session:
+        for _ in range(2):  # a commit ends SET LOCAL: the second transaction sets it again
+            await _search_width(session, EF_SEARCH)
+            await _search_width(session, EF_SEARCH)  # and once is enough within one
+            assert await session.scalar(text("SHOW hnsw.ef_search")) == str(EF_SEARCH)
+            await session.commit()
