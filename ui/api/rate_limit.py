@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -69,22 +70,24 @@ class AskLimiter:
                           f"{self.rate}); try again in {wait} s", retry_after=wait)
 
 
-def _limiter(services: Services) -> AskLimiter:
-    found = services.extras.get("ask_limiter")
+def _kept(services: Services, name: str, make: Callable[[], AskLimiter]) -> AskLimiter:
+    """One limiter of each kind per process: its Redis connection pool is reused."""
+    found = services.extras.get(name)
     if not isinstance(found, AskLimiter):
-        found = AskLimiter(services.settings.redis_url, services.settings.ask_rate_limit)
-        services.extras["ask_limiter"] = found
+        found = services.extras[name] = make()
     return found
+
+
+def _limiter(services: Services) -> AskLimiter:
+    return _kept(services, "ask_limiter", lambda: AskLimiter(
+        services.settings.redis_url, services.settings.ask_rate_limit))
 
 
 def mcp_limiter(services: Services) -> AskLimiter:
-    found = services.extras.get("mcp_limiter")
-    if not isinstance(found, AskLimiter):
-        found = AskLimiter(services.settings.redis_url, services.settings.mcp_rate_limit,
-                           namespace=MCP_NAMESPACE, setting="CONNECTUS_MCP_RATE_LIMIT",
-                           doing="sent MCP requests")
-        services.extras["mcp_limiter"] = found
-    return found
+    return _kept(services, "mcp_limiter", lambda: AskLimiter(
+        services.settings.redis_url, services.settings.mcp_rate_limit,
+        namespace=MCP_NAMESPACE, setting="CONNECTUS_MCP_RATE_LIMIT",
+        doing="sent MCP requests"))
 
 
 async def limited_caller(
