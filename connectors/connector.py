@@ -10,6 +10,7 @@ encrypted by the caller before they are stored).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -141,8 +142,10 @@ class Connector:
 
     async def pages(self, stream_name: str, *, since: str | None = None,
                     page_size: int | None = None,
-                    resume: dict[str, Any] | None = None) -> AsyncIterator[Page]:
-        """Every page of a stream, oldest change first where the provider can sort."""
+                    resume: dict[str, Any] | None = None,
+                    read_ahead: bool = False) -> AsyncIterator[Page]:
+        """Every page of a stream, oldest change first where the provider can sort.
+        ``read_ahead``: see ``_walk``; for a caller that reads every page."""
         stream = self.spec.stream(stream_name)
         size = page_size or stream.page_size
         if resume is not None:
@@ -154,7 +157,8 @@ class Connector:
             if since and stream.delta is not None:
                 request, paginator = stream.delta.request(stream, since, request)
             request = paginator.first(request, size)
-        async for records, _, following in self._walk(stream, request, paginator):
+        async for records, _, following in self._walk(stream, request, paginator,
+                                                      read_ahead=read_ahead):
             cursor = None
             if field_name := stream.cursor_field:
                 cursor = newest_cursor([r.get(field_name) for r in records]
@@ -280,21 +284,43 @@ class Connector:
         return Request(stream.method, self._fill(stream.path), params,
                        json=dict(stream.body) if stream.body is not None else None)
 
-    async def _walk(self, stream: Stream, request: Request, paginator: Paginator
+    async def _walk(self, stream: Stream, request: Request, paginator: Paginator, *,
+                    read_ahead: bool = False
                     ) -> AsyncIterator[tuple[list[dict[str, Any]], Any, Request | None]]:
-        """(records, body, next request) for each page until the paginator stops."""
-        while True:
-            await self._refresh_if_due()
-            _, body = await self.client.send(request)
-            records = dig(body, stream.records) or []
-            if not isinstance(records, list):
-                raise ProviderError(f"{self.spec.name} answered {stream.name} without a list "
-                                    f"at {stream.records!r}", provider=self.spec.name)
-            following = paginator.next(request, body)
-            yield records, body, following
-            if following is None:
-                return
-            request = following
+        """(records, body, next request) for each page until the paginator stops.
+
+        ``read_ahead``: the next page's request goes out before this page is handed over, so
+        the provider answers it while the caller works on this one instead of waiting for
+        the caller to ask. One request ahead at most; its failure is raised in its turn,
+        after this page. A walk left early has spent that call for nothing (and cancels
+        it), so only a caller that reads to the end asks for it (the sync engine)."""
+        ahead: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                body = await (ahead if ahead is not None else self._send(request))
+                ahead = None
+                records = dig(body, stream.records) or []
+                if not isinstance(records, list):
+                    raise ProviderError(f"{self.spec.name} answered {stream.name} without a "
+                                        f"list at {stream.records!r}", provider=self.spec.name)
+                following = paginator.next(request, body)
+                if following is not None and read_ahead:
+                    ahead = asyncio.ensure_future(self._send(following))
+                yield records, body, following
+                if following is None:
+                    return
+                request = following
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()  # a page nobody asked for: its failure is no one's
+
+    async def _send(self, request: Request) -> Any:
+        await self._refresh_if_due()
+        _, body = await self.client.send(request)
+        return body
 
     async def read_one(self, stream_name: str, record_id: str) -> dict[str, Any]:
         """One record by its id, with the stream's own fields (``Stream.one``)."""

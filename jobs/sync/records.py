@@ -38,11 +38,17 @@ class Row:
     data: dict[str, Any]
     source_updated_at: datetime | str | None  # a moment, or ISO-8601 text of one
     encoded: str = field(default="", repr=False)  # canonical(data), when already made
+    digest: str = field(default="", repr=False)  # its hash, when already made
 
     def canonical(self) -> str:
         if not self.encoded:
             self.encoded = canonical(self.data)
         return self.encoded
+
+    def content_hash(self) -> str:
+        if not self.digest:
+            self.digest = text_hash(self.canonical())
+        return self.digest
 
 
 @dataclass
@@ -80,7 +86,7 @@ def _not_plain(value: Any) -> Any:
 
 
 def content_hash(data: dict[str, Any]) -> str:
-    return _digest(canonical(data))
+    return text_hash(canonical(data))
 
 
 def parse_moment(iso: str | None) -> datetime | None:
@@ -92,7 +98,7 @@ def as_moment(value: datetime | str | None) -> datetime | None:
     return parse_moment(value) if isinstance(value, str) else value
 
 
-def _digest(text: str) -> str:
+def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -131,7 +137,7 @@ def _page_text(rows: list[Row]) -> str:
     """The page as one JSON array, made from each row's JSON as it is (not re-encoded)."""
     return "[" + ",".join(
         f'{{"external_id":{_quoted(row.external_id)},"content_hash":'
-        f'"{_digest(row.canonical())}","source_updated_at":'
+        f'"{row.content_hash()}","source_updated_at":'
         f'{_quoted(_moment_text(row.source_updated_at))},"data":{row.canonical()}}}'
         for row in rows) + "]"
 

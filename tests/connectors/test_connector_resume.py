@@ -3,6 +3,7 @@ a new process (another Connector, after a JSON round trip through the database) 
 from, with or without a delta, without a gap or a repeat; the page cursor is the newest
 change in the page; base URLs and placeholders come from settings."""
 
+import asyncio
 import json
 
 import httpx
@@ -172,3 +173,56 @@ async def test_a_salesforce_delta_read_resumes_from_its_next_records_url(sandbox
                         resume=_checkpoint(head.resume))
     got = [r["Id"] for r in head.records] + [r["Id"] for page in rest for r in page]
     assert got == [r["Id"] for r in everything[200:]]
+
+
+def _two_pages(seen: list[str], second: int = 200) -> httpx.AsyncClient:
+    """A first page that names a second, and a second answered with ``second``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.params.get("after", "first"))
+        if "after" not in request.url.params:
+            return httpx.Response(200, json={"results": [{"id": "1"}],
+                                             "paging": {"next": {"after": "2"}}})
+        return httpx.Response(second, json={"results": [{"id": "2"}]})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def test_read_ahead_asks_for_the_next_page_before_the_caller_does(connect) -> None:
+    seen: list[str] = []
+    stream = connect("hubspot", DEMO, http=_two_pages(seen)).pages("contacts", read_ahead=True)
+    first = await anext(stream)
+    await asyncio.sleep(0.05)  # the caller is busy with the first page
+    assert seen == ["first", "2"]
+    assert [r["id"] for r in first.records] == ["1"]
+    assert [r["id"] for r in (await anext(stream)).records] == ["2"]
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert seen == ["first", "2"]  # one call a page: nothing read twice, nothing extra
+
+
+async def test_without_read_ahead_a_caller_that_stops_spends_no_call(connect) -> None:
+    seen: list[str] = []
+    stream = connect("hubspot", DEMO, http=_two_pages(seen)).pages("contacts")
+    await anext(stream)
+    await asyncio.sleep(0.05)
+    await stream.aclose()
+    assert seen == ["first"]  # test_mapping's sample of one page costs one call
+
+
+async def test_a_failed_page_read_ahead_fails_in_its_turn(connect) -> None:
+    seen: list[str] = []
+    stream = connect("hubspot", DEMO, http=_two_pages(seen, second=400)).pages(
+        "contacts", read_ahead=True)
+    first = await anext(stream)  # the page before the failure is still handed over
+    assert [r["id"] for r in first.records] == ["1"]
+    with pytest.raises(ProviderError):
+        await anext(stream)
+
+
+async def test_a_walk_left_early_ends_its_call_ahead_quietly(connect) -> None:
+    seen: list[str] = []
+    stream = connect("hubspot", DEMO, http=_two_pages(seen, second=400)).pages(
+        "contacts", read_ahead=True)
+    await anext(stream)
+    await stream.aclose()  # the failing call ahead is nobody's failure
