@@ -219,6 +219,9 @@ def bench_workflows(
             min=1, max=100, help="events in each delivery (HubSpot sends up to 100; "
             "10 by default: evals/bench/workflows.py says why)")] = 10,
         keep: Annotated[bool, typer.Option(help="keep the bench tenant to look at")] = False,
+        port: Annotated[int, typer.Option(
+            min=0, max=65534, help="the ingress's port, the simulator's the next one "
+            "(0: free ports), for a machine shared by port ranges")] = 0,
         json_out: Annotated[bool, typer.Option("--json", help="one JSON object on one line "
                                                "(else indented)")] = False,
         ) -> None:
@@ -231,7 +234,8 @@ def bench_workflows(
         result = await measure(_settings(), seconds, rate=rate, workers=workers,
                                max_jobs=max_jobs, concurrency=concurrency,
                                redelivery_share=redeliveries,
-                               events_per_delivery=events_per_delivery, keep=keep)
+                               events_per_delivery=events_per_delivery, keep=keep,
+                               port=port)
         typer.echo(json.dumps(result) if json_out else json.dumps(result, indent=2))
 
     _run(main())

@@ -56,8 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--records", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--port", type=int, default=0, help="0: a free one")
     args = parser.parse_args()
-    listening = socket.create_server(("127.0.0.1", 0))
+    listening = socket.create_server(("127.0.0.1", args.port))
     # accepted sockets inherit it (see evals/bench/simulator.py): no 40 ms Nagle waits
     listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     config = uvicorn.Config(bench_app(args.records, args.seed), log_level="warning",

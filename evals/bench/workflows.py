@@ -231,7 +231,7 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
                           redelivery_share: float = 0.02,
                           events_per_delivery: int = EVENTS_PER_DELIVERY,
                           drain_s: float | None = None,
-                          keep: bool = False) -> dict[str, Any]:
+                          keep: bool = False, port: int = 0) -> dict[str, Any]:
     drain = drain_s if drain_s is not None else max(120.0, 4 * seconds)
     records = int(seconds * rate * events_per_delivery * 1.2) + 1000
     async with running(settings) as services:
@@ -239,7 +239,8 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
         try:
             async with _parts(settings, services) as parts:
                 simulator = parts.start("simulator", "evals.bench.workflow_simulator",
-                                        "--records", str(records), stdout=True)
+                                        "--records", str(records), "--port",
+                                        str(port + 1 if port else 0), stdout=True)
                 url = f"http://127.0.0.1:{await parts.line(simulator, 'the simulator')}"
                 with announce_own_sandbox(Path(settings.data_dir), url):
                     integration, workflow_id = await _new_lead_alert(services, caller, url)
@@ -247,7 +248,7 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
                         services, parts, caller, url, integration, workflow_id,
                         seconds=seconds, rate=rate, workers=workers, max_jobs=max_jobs,
                         concurrency=concurrency, redelivery_share=redelivery_share,
-                        events_per_delivery=events_per_delivery, drain_s=drain)
+                        events_per_delivery=events_per_delivery, drain_s=drain, port=port)
         finally:
             if not keep:  # once every part has stopped writing
                 await _clean(services, caller)
@@ -259,8 +260,9 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
 async def _measure(services: Services, parts: Parts, caller: Caller, sandbox: str,
                    integration: str, workflow_id: str, *, seconds: float, rate: float,
                    workers: int, max_jobs: int, concurrency: int, redelivery_share: float,
-                   events_per_delivery: int, drain_s: float) -> dict[str, Any]:
-    port = _free_port()
+                   events_per_delivery: int, drain_s: float,
+                   port: int = 0) -> dict[str, Any]:
+    port = port or _free_port()
     ingress = f"http://127.0.0.1:{port}"
     ingress_process = parts.start("ingress", "ui.cli", "serve", "--host", "127.0.0.1",
                                   "--port", str(port))

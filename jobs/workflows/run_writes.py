@@ -46,7 +46,7 @@ class Save:
     run_id: uuid.UUID
     owner: str
     steps: list[Any]
-    context: dict[str, Any]
+    context: str | None  # JSON; None: as the row has it (unchanged since this worker wrote it)
     lease_until: datetime
 
 
@@ -58,7 +58,7 @@ class End:
     status: str
     error: str | None
     steps: list[Any]
-    context: dict[str, Any]
+    context: str | None  # as in Save
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,8 @@ class RunWrites:
         for tenant_id, group in _by_tenant(saves).items():
             async with self.db.transaction(tenant_id) as session:
                 rows = await session.execute(text(
-                    "UPDATE workflow_runs AS r SET steps = v.steps, context = v.context, "
+                    "UPDATE workflow_runs AS r SET steps = v.steps, "
+                    "context = COALESCE(v.context, r.context), "
                     "lease_expires_at = v.lease "
                     "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
                     "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[]), "
@@ -149,7 +150,7 @@ class RunWrites:
                     {"tenant": tenant_id, "ids": [s.run_id for s in group],
                      "owners": [s.owner for s in group],
                      "steps": [json.dumps(s.steps) for s in group],
-                     "contexts": [json.dumps(s.context) for s in group],
+                     "contexts": [s.context for s in group],
                      "leases": [s.lease_until for s in group]})
                 done.update(row[0] for row in rows)
         return [s.run_id in done for s in saves]
@@ -161,7 +162,8 @@ class RunWrites:
             async with self.db.transaction(tenant_id) as session:
                 rows = (await session.execute(text(
                     "UPDATE workflow_runs AS r SET status = v.status, error = v.error, "
-                    "finished_at = :now, steps = v.steps, context = v.context, "
+                    "finished_at = :now, steps = v.steps, "
+                    "context = COALESCE(v.context, r.context), "
                     "lease_owner = NULL, lease_expires_at = NULL "
                     "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
                     "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
@@ -174,7 +176,7 @@ class RunWrites:
                      "statuses": [e.status for e in group],
                      "errors": [e.error for e in group],
                      "steps": [json.dumps(e.steps) for e in group],
-                     "contexts": [json.dumps(e.context) for e in group]})).all()
+                     "contexts": [e.context for e in group]})).all()
                 if not rows:
                     continue
                 ended: Counter[uuid.UUID] = Counter()

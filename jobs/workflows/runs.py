@@ -12,7 +12,9 @@ The claim, the saves and the end are coalesced with the other runs' of this proc
 
 from __future__ import annotations
 
+import json
 import uuid
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,18 @@ from store.models.base import utcnow
 
 FINAL = ("succeeded", "failed", "skipped")
 COUNTED = ("succeeded", "failed")
+
+
+# the context as this worker last wrote it, per run: a save or an end that would write the
+# same JSON again (a run's record and actions, unchanged from step to step) leaves the
+# column alone instead, so PostgreSQL neither parses nor rewrites it
+_written: weakref.WeakKeyDictionary[WorkflowRun, str] = weakref.WeakKeyDictionary()
+
+
+def _context(run: WorkflowRun) -> tuple[str, str | None]:
+    """The context's JSON, and what to write: None when the row holds it already."""
+    text = json.dumps(run.context)
+    return text, None if _written.get(run) == text else text
 
 
 class LeaseLost(Exception):  # a signal, not an error a person sees
@@ -55,11 +69,13 @@ async def _write(db: Database, run: WorkflowRun, owner: str, **values: Any) -> N
 
 async def save(db: Database, run: WorkflowRun, owner: str, lease_s: float) -> None:
     """Steps and context as they are now; the lease renewed."""
+    text, changed = _context(run)
     saved = await writes_for(db).saves.submit(Save(
-        run.tenant_id, run.id, owner, list(run.steps), dict(run.context),
+        run.tenant_id, run.id, owner, list(run.steps), changed,
         utcnow() + timedelta(seconds=lease_s)))
     if not saved:
         raise LeaseLost(str(run.id))
+    _written[run] = text
 
 
 async def hold(db: Database, run: WorkflowRun, owner: str, until: datetime) -> None:
@@ -75,7 +91,7 @@ async def finish(db: Database, run: WorkflowRun, owner: str, status: str,
     worker's to end."""
     assert status in FINAL
     now = await writes_for(db).ends.submit(End(
-        run.tenant_id, run.id, owner, status, error, list(run.steps), dict(run.context)))
+        run.tenant_id, run.id, owner, status, error, list(run.steps), _context(run)[1]))
     if now is None:
         return False
     run.status, run.error, run.finished_at = status, error, now

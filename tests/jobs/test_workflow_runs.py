@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.sandbox.kit.faults import Faults
+from jobs.workflows.run_writes import End, Save, writes_for
 from jobs.workflows.runner import run_workflow
 from store.models import HealthLog, Integration
 from tests.jobs.workflow_kit import NEW_LEAD_ALERT, Tenant, auth, creation, new_tenant
@@ -263,3 +264,40 @@ async def test_events_no_workflow_takes_are_dead_lettered_and_replayed(tenant: T
     left = (await tenant.api.get("/integrations/workflow-dead-letters/",
                                  headers=auth(tenant.key))).json()
     assert left == []
+
+
+async def test_a_context_unchanged_since_its_last_write_is_not_written_again(
+        tenant: Tenant) -> None:
+    workflow = await tenant.workflow(name="Twice", trigger_type="manual", trigger_config={},
+                                     actions=[{"type": "create_contact",
+                                               "fields": {"email": "{{ event.email }}"}},
+                                              {"type": "update_contact",
+                                               "fields": {"email": "{{ event.email }}",
+                                                          "notified": "yes"}}])
+    queued = await tenant.api.post(f"/integrations/workflows/{workflow['id']}/execute/",
+                                   headers=auth(tenant.key),
+                                   json={"payload": {"email": "twice@x.example"}})
+    assert queued.status_code == 202, queued.text
+    writes = writes_for(tenant.services.db)
+    written: list[str | None] = []
+    saves, ends = writes.saves._flush, writes.ends._flush
+
+    async def save(items: list[Save]) -> list[bool | BaseException]:
+        written.extend(i.context for i in items)
+        return await saves(items)
+
+    async def end(items: list[End]) -> list[Any]:
+        written.extend(i.context for i in items)
+        return await ends(items)
+
+    writes.saves._flush, writes.ends._flush = save, end
+    try:
+        done = await run_workflow(ctx(tenant), queued.json()["run"]["id"])
+    finally:
+        writes.saves._flush, writes.ends._flush = saves, ends
+    assert done["status"] == "succeeded"
+    # the first step's save writes it; the second step's save and the end leave it be
+    assert written[0] is not None and written[1:] == [None, None]
+    [run] = await tenant.runs()
+    assert run.context["conditions_met"] is True and len(run.context["actions"]) == 2
+    assert [s["status"] for s in run.steps] == ["succeeded", "succeeded"]
