@@ -187,6 +187,7 @@ class SyncedRecord(TenantScoped, Base):
     there while ``content_hash`` (of ``data``) differs from ``pushed_hash`` (of ``base``)."""
 
     __tablename__ = "synced_records"
+    tenant_id_index = False  # uq_synced_records_tenant_id leads with it; rows are written hot
     __table_args__ = (
         UniqueConstraint("tenant_id", "data_flow_id", "external_id"),
         Index("ix_synced_records_to_push", "data_flow_id", "id",
