@@ -62,8 +62,9 @@ class HealthSummary(BaseModel):
     checked_at: datetime
 
 
-async def health_summary(services: Services, caller: Caller) -> HealthSummary:
-    now = datetime.now(UTC)
+async def health_summary(services: Services, caller: Caller,
+                         now: datetime | None = None) -> HealthSummary:
+    now = now or datetime.now(UTC)
     async with services.db.session(caller.tenant_id) as session:
         inputs = await gather(session, services.vault, now)
         open_logs = {severity: count for severity, count in (await session.execute(

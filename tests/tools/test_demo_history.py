@@ -51,7 +51,8 @@ async def test_the_demo_scores_differ_and_say_why(services: Services) -> None:
     assert "webhooks" in reasons["Zapier"]
     assert len(set(scores.values())) >= 4
     caller = Caller(tenant_id=demo.tenant.id, user_id=demo.owner.id, role=demo.owner.role)
-    summary = await health_summary(services, caller)
+    # the seeding's clock, not the wall's: a run that crosses midnight would see a new day
+    summary = await health_summary(services, caller, now=NOW)
     assert summary.api_usage.near_limit == ["Salesforce (sandbox)"]
     async with services.db.session(demo.tenant.id) as session:
         resolved = (await session.scalars(select(HealthLog).where(
