@@ -7,16 +7,24 @@ of milliseconds, so that was most of its cost. Shared, the context is built once
 connections to a provider are kept alive between runs.
 
 Nothing that belongs to one tenant may live in it: each request carries its own auth
-(``ProviderClient`` passes it per request), and the cookie jar refuses every cookie, so
-a provider's ``Set-Cookie`` for one tenant's account is never sent with another's
-request. Redirects are not followed (httpx's default), as for a connector's own client.
+(``ProviderClient`` passes it per request), and both cookie jars (httpx's and aiohttp's)
+refuse every cookie, so a provider's ``Set-Cookie`` for one tenant's account is never
+sent with another's request. Redirects are not followed (httpx's default), as for a
+connector's own client.
+
+httpx's API over aiohttp's pool, as a connector's own client has (connectors/http.py):
+httpcore's pool looks at every kept connection on each request (is it idle, has its
+socket been closed: a ``getpeername`` each), and with the many connections a worker's
+concurrent runs keep to Slack that scan was a fifth of a worker's CPU.
 """
 
 from __future__ import annotations
 
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 CONNECTIONS = 100  # at once, over all the providers a worker talks to
 KEEPALIVE_S = 30.0
@@ -24,7 +32,13 @@ KEEPALIVE_S = 30.0
 
 def shared_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(
-        cookies=no_cookies, timeout=30.0, transport=transport,
-        limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS,
-                            keepalive_expiry=KEEPALIVE_S))
+    return httpx.AsyncClient(cookies=no_cookies, timeout=30.0,
+                             transport=transport or AiohttpTransport(client=_session))
+
+
+def _session() -> aiohttp.ClientSession:
+    """Made on the first request, inside the worker's event loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=CONNECTIONS, keepalive_timeout=KEEPALIVE_S,
+                                       ssl=httpx.create_ssl_context()),  # certifi's, as httpx
+        cookie_jar=aiohttp.DummyCookieJar())

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+from aiohttp import web
 from sqlalchemy import select
 
 from jobs.http_client import shared_client
@@ -28,6 +29,35 @@ async def test_the_shared_client_never_sends_a_cookie_a_provider_set_for_another
         await client.get("https://api.example.com/b", headers={"Authorization": "Bearer b"})
     assert seen == [None, None]
     assert not client.cookies
+
+
+async def test_the_default_transport_keeps_no_cookie_either() -> None:
+    """The worker's own client (aiohttp underneath, with a jar of its own), against a real
+    server on loopback that sets a cookie on every answer."""
+    seen: list[str | None] = []
+
+    async def provider(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie"))
+        response = web.Response(text="{}")
+        response.set_cookie("session", "tenant-a")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", provider)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with shared_client() as client:
+            for path in ("a", "b", "c"):
+                # a name, not an IP: aiohttp's own jar would keep no cookie of an IP's
+                answer = await client.get(f"http://localhost:{port}/{path}")
+                assert answer.status_code == 200 and "session" in answer.headers["set-cookie"]
+    finally:
+        await runner.cleanup()
+    assert seen == [None, None, None]
 
 
 async def test_usage_of_many_runs_is_written_together_and_every_call_counted(
