@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import select, text
 
 from jobs.batching import Coalescer
 from store.db import Database
@@ -31,6 +31,14 @@ from store.models.base import utcnow
 
 MAX_BATCH = 100
 COUNTED = ("succeeded", "failed")
+# every column of the model's (a column added to it is claimed too); names, not input
+RUN_COLUMNS = ", ".join(f"r.{c.name}" for c in WorkflowRun.__table__.columns)
+CLAIM = text(
+    "UPDATE workflow_runs AS r SET status = 'running', lease_owner = :owner, "  # noqa: S608
+    "lease_expires_at = :until "
+    "WHERE r.id = ANY(CAST(:ids AS uuid[])) AND (r.status = 'queued' OR (r.status = 'running' "
+    "AND (r.lease_expires_at IS NULL OR r.lease_expires_at < :now))) "
+    f"RETURNING {RUN_COLUMNS}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Save:
     steps: list[Any]
     context: str | None  # JSON; None: as the row has it (unchanged since this worker wrote it)
     lease_until: datetime
+    renew_before: datetime  # a lease that lasts past this is kept as it is
 
 
 @dataclass(frozen=True)
@@ -109,12 +118,10 @@ class RunWrites:
     async def _claim(self, claims: list[Claim]) -> list[WorkflowRun | BaseException | None]:
         """A queued run, or a running one whose lease lapsed; one UPDATE for the batch, each
         run under its own caller's owner and lease (a job carries ids only, never a tenant
-        to trust: the rows name their tenants)."""
+        to trust: the rows name their tenants). The ids go as one array, so the statement's
+        text is the same whatever their number and is prepared once; the rows come back as
+        plain values made into detached runs, not through the ORM's bulk update."""
         now = utcnow()
-        takeable = or_(WorkflowRun.status == "queued",
-                       and_(WorkflowRun.status == "running",
-                            or_(WorkflowRun.lease_expires_at.is_(None),
-                                WorkflowRun.lease_expires_at < now)))
         # a run claimed twice in one batch (a duplicate job) goes to its first caller
         first: dict[uuid.UUID, Claim] = {}
         for claim in claims:
@@ -125,13 +132,10 @@ class RunWrites:
             for claim in first.values():
                 by_lease[(claim.owner, claim.lease_s)].append(claim.run_id)
             for (owner, lease_s), ids in by_lease.items():
-                rows = (await session.scalars(
-                    update(WorkflowRun).where(WorkflowRun.id.in_(sorted(ids)), takeable)
-                    .values(status="running", lease_owner=owner,
-                            lease_expires_at=now + timedelta(seconds=lease_s))
-                    .returning(WorkflowRun),
-                    execution_options={"synchronize_session": False})).all()
-                found.update({row.id: row for row in rows})
+                rows = await session.execute(CLAIM, {
+                    "ids": sorted(ids), "owner": owner, "now": now,
+                    "until": now + timedelta(seconds=lease_s)})
+                found.update({row.id: WorkflowRun(**row._asdict()) for row in rows})
         return [found.get(c.run_id) if first[c.run_id] is c else None for c in claims]
 
     async def _save(self, saves: list[Save]) -> list[bool | BaseException]:
@@ -141,17 +145,22 @@ class RunWrites:
                 rows = await session.execute(text(
                     "UPDATE workflow_runs AS r SET steps = v.steps, "
                     "context = COALESCE(v.context, r.context), "
-                    "lease_expires_at = v.lease "
+                    # the lease (an indexed column) left alone while it has time left, so
+                    # the save can be a HOT update with no index entry written
+                    "lease_expires_at = CASE WHEN r.lease_expires_at >= v.renew "
+                    "THEN r.lease_expires_at ELSE v.lease END "
                     "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
                     "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[]), "
-                    "CAST(:leases AS timestamptz[])) AS v(id, owner, steps, context, lease) "
+                    "CAST(:leases AS timestamptz[]), CAST(:renews AS timestamptz[])) "
+                    "AS v(id, owner, steps, context, lease, renew) "
                     "WHERE r.id = v.id AND r.tenant_id = :tenant AND r.lease_owner = v.owner "
                     "AND r.status = 'running' RETURNING r.id"),
                     {"tenant": tenant_id, "ids": [s.run_id for s in group],
                      "owners": [s.owner for s in group],
                      "steps": [json.dumps(s.steps) for s in group],
                      "contexts": [s.context for s in group],
-                     "leases": [s.lease_until for s in group]})
+                     "leases": [s.lease_until for s in group],
+                     "renews": [s.renew_before for s in group]})
                 done.update(row[0] for row in rows)
         return [s.run_id in done for s in saves]
 

@@ -68,11 +68,12 @@ async def _write(db: Database, run: WorkflowRun, owner: str, **values: Any) -> N
 
 
 async def save(db: Database, run: WorkflowRun, owner: str, lease_s: float) -> None:
-    """Steps and context as they are now; the lease renewed."""
+    """Steps and context as they are now; the lease renewed once half of it has gone."""
     text, changed = _context(run)
+    now = utcnow()
     saved = await writes_for(db).saves.submit(Save(
         run.tenant_id, run.id, owner, list(run.steps), changed,
-        utcnow() + timedelta(seconds=lease_s)))
+        now + timedelta(seconds=lease_s), now + timedelta(seconds=lease_s / 2)))
     if not saved:
         raise LeaseLost(str(run.id))
     _written[run] = text

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.sandbox.kit.faults import Faults
+from jobs.workflows import runs
 from jobs.workflows.run_writes import End, Save, writes_for
 from jobs.workflows.runner import run_workflow
-from store.models import HealthLog, Integration
+from store.models import HealthLog, Integration, WorkflowRun
+from store.models.base import utcnow
 from tests.jobs.workflow_kit import NEW_LEAD_ALERT, Tenant, auth, creation, new_tenant
 from tools.context import Services
 
@@ -301,3 +304,35 @@ async def test_a_context_unchanged_since_its_last_write_is_not_written_again(
     [run] = await tenant.runs()
     assert run.context["conditions_met"] is True and len(run.context["actions"]) == 2
     assert [s["status"] for s in run.steps] == ["succeeded", "succeeded"]
+
+
+async def test_a_save_renews_the_lease_only_once_half_of_it_has_gone(tenant: Tenant) -> None:
+    workflow = await tenant.workflow(name="Lease", trigger_type="manual", trigger_config={},
+                                     actions=[{"type": "create_contact",
+                                               "fields": {"email": "{{ event.email }}"}}])
+    queued = await tenant.api.post(f"/integrations/workflows/{workflow['id']}/execute/",
+                                   headers=auth(tenant.key),
+                                   json={"payload": {"email": "lease@x.example"}})
+    run_id = uuid.UUID(queued.json()["run"]["id"])
+    db = tenant.services.db
+    run = await runs.claim(db, run_id, owner="w1", lease_s=60)
+    assert run is not None
+    claimed = await _lease(tenant, run_id)
+    await runs.save(db, run, "w1", lease_s=60)
+    assert await _lease(tenant, run_id) == claimed  # 60 s left of 60: kept, no index write
+    nearly = utcnow() + timedelta(seconds=10)
+    async with db.transaction(run.tenant_id) as session:
+        await session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id)
+                              .values(lease_expires_at=nearly))
+    await runs.save(db, run, "w1", lease_s=60)
+    renewed = await _lease(tenant, run_id)
+    assert renewed > nearly + timedelta(seconds=40)  # 10 s left of 60: renewed to ~60
+    with pytest.raises(runs.LeaseLost):  # and still only for the lease's owner
+        await runs.save(db, run, "w2", lease_s=60)
+
+
+async def _lease(tenant: Tenant, run_id: uuid.UUID) -> Any:
+    async with tenant.services.db.session(tenant.caller.tenant_id) as session:
+        row = await session.get(WorkflowRun, run_id)
+    assert row is not None and row.lease_owner == "w1"
+    return row.lease_expires_at
