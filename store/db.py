@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from store.direct import DirectConnections
 from store.errors import PermissionDenied, SystemFault, TransientError, ValidationFailed
 from store.models import TenantScoped
 
@@ -42,6 +43,7 @@ def async_url(url: str) -> str:
 
 POOL_SIZE = 10
 MAX_CONNECTIONS = 15  # per process, as SQLAlchemy's default (5 kept + 10 more)
+DIRECT_CONNECTIONS = 4  # per process, beside the pool, opened only where wanted
 
 
 class Database:
@@ -57,6 +59,8 @@ class Database:
         self._reads = async_sessionmaker(
             self.engine.execution_options(isolation_level="AUTOCOMMIT"),
             expire_on_commit=False)
+        # the hottest one-statement writes (the workflow engine's): one round trip each
+        self.direct = DirectConnections(self.url, DIRECT_CONNECTIONS)
 
     def session(self, tenant_id: uuid.UUID) -> AsyncSession:
         session = self._sessions()
@@ -107,6 +111,7 @@ class Database:
                     await connection.invalidate()
 
     async def dispose(self) -> None:
+        await self.direct.close()
         await self.engine.dispose()
 
 

@@ -8,8 +8,11 @@ per row. So a run that lost its lease still finds out at its next write, and a r
 once and counts once: the counters rise by each workflow's number of runs ended in the
 same transaction as their rows.
 
-Statements here are not ORM statements, so the tenant guard (store/db.py) does not see
-them: each binds ``tenant_id`` itself, from the run rows the claim loaded.
+The claim, the saves and the ends are one statement each, a transaction by itself, on the
+process's direct connections (store/direct.py): one round trip, where a session's
+checkout, BEGIN and COMMIT made four. They are not ORM statements, so the tenant guard
+(store/db.py) does not see them: each binds ``tenant_id`` itself, from the run rows the
+claim loaded.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import json
 import uuid
 import weakref
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from psycopg.rows import dict_row
+from sqlalchemy import select
 
 from jobs.batching import Coalescer
 from store.db import Database
@@ -30,15 +34,51 @@ from store.models import Integration, IntegrationProvider, WorkflowAutomation, W
 from store.models.base import utcnow
 
 MAX_BATCH = 100
-COUNTED = ("succeeded", "failed")
 # every column of the model's (a column added to it is claimed too); names, not input
 RUN_COLUMNS = ", ".join(f"r.{c.name}" for c in WorkflowRun.__table__.columns)
-CLAIM = text(
-    "UPDATE workflow_runs AS r SET status = 'running', lease_owner = :owner, "  # noqa: S608
-    "lease_expires_at = :until "
-    "WHERE r.id = ANY(CAST(:ids AS uuid[])) AND (r.status = 'queued' OR (r.status = 'running' "
-    "AND (r.lease_expires_at IS NULL OR r.lease_expires_at < :now))) "
+CLAIM = (
+    "UPDATE workflow_runs AS r SET status = 'running', lease_owner = %(owner)s, "  # noqa: S608
+    "lease_expires_at = %(until)s "
+    "WHERE r.id = ANY(%(ids)s::uuid[]) AND (r.status = 'queued' OR (r.status = 'running' "
+    "AND (r.lease_expires_at IS NULL OR r.lease_expires_at < %(now)s))) "
     f"RETURNING {RUN_COLUMNS}")
+SAVE = (
+    "UPDATE workflow_runs AS r SET steps = v.steps, "
+    "context = COALESCE(v.context, r.context), "
+    # the lease (an indexed column) left alone while it has time left, so the save can be
+    # a HOT update with no index entry written
+    "lease_expires_at = CASE WHEN r.lease_expires_at >= v.renew "
+    "THEN r.lease_expires_at ELSE v.lease END "
+    "FROM unnest(%(ids)s::uuid[], %(owners)s::text[], %(steps)s::jsonb[], "
+    "%(contexts)s::jsonb[], %(leases)s::timestamptz[], %(renews)s::timestamptz[]) "
+    "AS v(id, owner, steps, context, lease, renew) "
+    "WHERE r.id = v.id AND r.tenant_id = %(tenant)s AND r.lease_owner = v.owner "
+    "AND r.status = 'running' RETURNING r.id")
+# the runs ended and their workflows' counters raised (x = x + n) in one statement, so in
+# one transaction however many workers end runs at once; the workflows locked in id order
+# first, so two batches never deadlock over them
+END = (
+    "WITH ended AS (UPDATE workflow_runs AS r SET status = v.status, error = v.error, "
+    "finished_at = %(now)s, steps = v.steps, context = COALESCE(v.context, r.context), "
+    "lease_owner = NULL, lease_expires_at = NULL "
+    "FROM unnest(%(ids)s::uuid[], %(owners)s::text[], %(statuses)s::text[], "
+    "%(errors)s::text[], %(steps)s::jsonb[], %(contexts)s::jsonb[]) "
+    "AS v(id, owner, status, error, steps, context) "
+    "WHERE r.id = v.id AND r.tenant_id = %(tenant)s AND r.lease_owner = v.owner "
+    "AND r.status = 'running' RETURNING r.id, r.workflow_id, v.status), "
+    "counts AS (SELECT workflow_id, "
+    "count(*) FILTER (WHERE status IN ('succeeded', 'failed')) AS counted, "
+    "count(*) FILTER (WHERE status = 'succeeded') AS succeeded "
+    "FROM ended GROUP BY workflow_id), "
+    "locked AS (SELECT w.id FROM workflow_automations AS w "
+    "WHERE w.id IN (SELECT workflow_id FROM counts) AND w.tenant_id = %(tenant)s "
+    "ORDER BY w.id FOR UPDATE), "
+    "bumped AS (UPDATE workflow_automations AS w SET last_run_at = %(now)s, "
+    "execution_count = w.execution_count + c.counted, "
+    "success_count = w.success_count + c.succeeded "
+    "FROM counts AS c, locked AS l WHERE w.id = c.workflow_id AND w.id = l.id "
+    "RETURNING w.id) "
+    "SELECT id, (SELECT count(*) FROM bumped) FROM ended")
 
 
 @dataclass(frozen=True)
@@ -127,88 +167,44 @@ class RunWrites:
         for claim in claims:
             first.setdefault(claim.run_id, claim)
         found: dict[uuid.UUID, WorkflowRun] = {}
-        async with self.db.transaction(None) as session:
-            by_lease: dict[tuple[str, float], list[uuid.UUID]] = defaultdict(list)
-            for claim in first.values():
-                by_lease[(claim.owner, claim.lease_s)].append(claim.run_id)
+        by_lease: dict[tuple[str, float], list[uuid.UUID]] = defaultdict(list)
+        for claim in first.values():
+            by_lease[(claim.owner, claim.lease_s)].append(claim.run_id)
+        async with self.db.direct.connection() as connection:
             for (owner, lease_s), ids in by_lease.items():
-                rows = await session.execute(CLAIM, {
-                    "ids": sorted(ids), "owner": owner, "now": now,
-                    "until": now + timedelta(seconds=lease_s)})
-                found.update({row.id: WorkflowRun(**row._asdict()) for row in rows})
+                cursor = connection.cursor(row_factory=dict_row)
+                await cursor.execute(CLAIM, {"ids": sorted(ids), "owner": owner, "now": now,
+                                             "until": now + timedelta(seconds=lease_s)})
+                found.update({row["id"]: WorkflowRun(**row) for row in await cursor.fetchall()})
         return [found.get(c.run_id) if first[c.run_id] is c else None for c in claims]
 
     async def _save(self, saves: list[Save]) -> list[bool | BaseException]:
         done: set[uuid.UUID] = set()
-        for tenant_id, group in _by_tenant(saves).items():
-            async with self.db.transaction(tenant_id) as session:
-                rows = await session.execute(text(
-                    "UPDATE workflow_runs AS r SET steps = v.steps, "
-                    "context = COALESCE(v.context, r.context), "
-                    # the lease (an indexed column) left alone while it has time left, so
-                    # the save can be a HOT update with no index entry written
-                    "lease_expires_at = CASE WHEN r.lease_expires_at >= v.renew "
-                    "THEN r.lease_expires_at ELSE v.lease END "
-                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
-                    "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[]), "
-                    "CAST(:leases AS timestamptz[]), CAST(:renews AS timestamptz[])) "
-                    "AS v(id, owner, steps, context, lease, renew) "
-                    "WHERE r.id = v.id AND r.tenant_id = :tenant AND r.lease_owner = v.owner "
-                    "AND r.status = 'running' RETURNING r.id"),
-                    {"tenant": tenant_id, "ids": [s.run_id for s in group],
-                     "owners": [s.owner for s in group],
-                     "steps": [json.dumps(s.steps) for s in group],
-                     "contexts": [s.context for s in group],
-                     "leases": [s.lease_until for s in group],
-                     "renews": [s.renew_before for s in group]})
-                done.update(row[0] for row in rows)
+        async with self.db.direct.connection() as connection:
+            for tenant_id, group in _by_tenant(saves).items():
+                cursor = await connection.execute(SAVE, {
+                    "tenant": tenant_id, "ids": [s.run_id for s in group],
+                    "owners": [s.owner for s in group],
+                    "steps": [json.dumps(s.steps) for s in group],
+                    "contexts": [s.context for s in group],
+                    "leases": [s.lease_until for s in group],
+                    "renews": [s.renew_before for s in group]})
+                done.update(row[0] for row in await cursor.fetchall())
         return [s.run_id in done for s in saves]
 
     async def _end(self, ends: list[End]) -> list[datetime | BaseException | None]:
         now = utcnow()
         done: set[uuid.UUID] = set()
-        for tenant_id, group in _by_tenant(ends).items():
-            async with self.db.transaction(tenant_id) as session:
-                rows = (await session.execute(text(
-                    "UPDATE workflow_runs AS r SET status = v.status, error = v.error, "
-                    "finished_at = :now, steps = v.steps, "
-                    "context = COALESCE(v.context, r.context), "
-                    "lease_owner = NULL, lease_expires_at = NULL "
-                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:owners AS text[]), "
-                    "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
-                    "CAST(:steps AS jsonb[]), CAST(:contexts AS jsonb[])) "
-                    "AS v(id, owner, status, error, steps, context) "
-                    "WHERE r.id = v.id AND r.tenant_id = :tenant AND r.lease_owner = v.owner "
-                    "AND r.status = 'running' RETURNING r.id, r.workflow_id, v.status"),
-                    {"tenant": tenant_id, "now": now, "ids": [e.run_id for e in group],
-                     "owners": [e.owner for e in group],
-                     "statuses": [e.status for e in group],
-                     "errors": [e.error for e in group],
-                     "steps": [json.dumps(e.steps) for e in group],
-                     "contexts": [e.context for e in group]})).all()
-                if not rows:
-                    continue
-                ended: Counter[uuid.UUID] = Counter()
-                counted: Counter[uuid.UUID] = Counter()
-                succeeded: Counter[uuid.UUID] = Counter()
-                for run_id, workflow_id, status in rows:
-                    done.add(run_id)
-                    ended[workflow_id] += 1
-                    counted[workflow_id] += status in COUNTED
-                    succeeded[workflow_id] += status == "succeeded"
-                # x = x + n in the transaction that ended the runs: exact however many
-                # workers end runs at once; in id order, so two batches never deadlock
-                workflows = sorted(ended)
-                await session.execute(text(
-                    "UPDATE workflow_automations AS w SET last_run_at = :now, "
-                    "execution_count = w.execution_count + c.counted, "
-                    "success_count = w.success_count + c.succeeded "
-                    "FROM unnest(CAST(:ids AS uuid[]), CAST(:counted AS int[]), "
-                    "CAST(:succeeded AS int[])) AS c(id, counted, succeeded) "
-                    "WHERE w.id = c.id AND w.tenant_id = :tenant"),
-                    {"tenant": tenant_id, "now": now, "ids": workflows,
-                     "counted": [counted[w] for w in workflows],
-                     "succeeded": [succeeded[w] for w in workflows]})
+        async with self.db.direct.connection() as connection:
+            for tenant_id, group in _by_tenant(ends).items():
+                cursor = await connection.execute(END, {
+                    "tenant": tenant_id, "now": now, "ids": [e.run_id for e in group],
+                    "owners": [e.owner for e in group],
+                    "statuses": [e.status for e in group],
+                    "errors": [e.error for e in group],
+                    "steps": [json.dumps(e.steps) for e in group],
+                    "contexts": [e.context for e in group]})
+                done.update(row[0] for row in await cursor.fetchall())
         return [now if e.run_id in done else None for e in ends]
 
 

@@ -1,0 +1,85 @@
+"""A few psycopg connections of a process's own, in autocommit, for its hottest writes.
+
+A write through a session costs four round trips: the pool's pre-ping at checkout, BEGIN,
+the statement, COMMIT; on a shared 2-core machine each is a wake-up of PostgreSQL and of
+this process. The workflow engine's coalesced claims, saves and ends are each one
+statement, a transaction by itself, so here they cost one: the connection is kept, not
+checked out of SQLAlchemy's pool, and never pinged (a dead one fails its statement, is
+dropped, and the caller retries).
+
+Nothing here passes the tenant guard (store/db.py): every statement binds each
+``tenant_id`` itself, from rows its caller loaded. Statements go in ``connection()``,
+whose failures read as ``Database.transaction`` reads them: a value a column cannot hold
+is the caller's input, a lost connection a reason to try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy.engine import make_url
+
+from store.errors import TransientError, ValidationFailed
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+def libpq_url(url: str) -> str:
+    """SQLAlchemy's URL (``postgresql+psycopg://``) as libpq reads it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class DirectConnections:
+    """Up to ``size`` connections, opened when first wanted and kept while they work."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self._url = libpq_url(url)
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[Connection] = []
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        async with self._slots:
+            connection = self._idle.pop() if self._idle else await self._open()
+            try:
+                yield connection
+            except psycopg.DataError as exc:
+                await self._keep(connection)
+                reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
+                raise ValidationFailed(f"a value does not fit: {reason}") from None
+            except psycopg.OperationalError:
+                await connection.close()
+                raise TransientError("the database connection was lost; retrying") from None
+            except BaseException:
+                await self._keep(connection)
+                raise
+            else:
+                await self._keep(connection)
+
+    async def _open(self) -> Connection:
+        try:
+            # planned for each call's own arrays: a generic plan (psycopg prepares a
+            # statement by its fifth use) guesses their length, and a guess of a hundred
+            # rows can turn a batch's index lookups into a scan of the whole table
+            return await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, options="-c plan_cache_mode=force_custom_plan")
+        except psycopg.OperationalError:
+            raise TransientError("the database cannot be reached; retrying") from None
+
+    async def _keep(self, connection: Connection) -> None:
+        """Back to the idle ones if it is as it came; else (a statement cut off mid-way by
+        a cancellation, a broken socket) closed, for a fresh one next time."""
+        if not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE:
+            self._idle.append(connection)
+        else:
+            await connection.close()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
