@@ -19,6 +19,7 @@ from dataclasses import replace
 import connectors.providers.hubspot as hubspot
 import connectors.providers.slack as slack
 from connectors.spec import RateLimit
+from jobs.workflows.run_writes import writes_for
 from tools.context import Settings
 from tools.runtime import redact_every_log, running, worker_for
 
@@ -41,6 +42,11 @@ async def work(max_jobs: int) -> None:
         finally:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.close()
+            writes = writes_for(services.db)  # how well the runs' writes coalesced, per kind
+            logging.getLogger("bench").warning("coalesced: %s", ", ".join(
+                f"{name} {c.items} in {c.batches}" for name, c in (
+                    ("claims", writes.claims), ("saves", writes.saves), ("ends", writes.ends),
+                    ("resolves", writes.workflows))))
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ from jobs.constants import (
 )
 from jobs.sync.engine import new_owner
 from jobs.workflows import runs
-from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare
+from jobs.workflows.actions import ActionContext, IntegrationRef, Postpone, prepare, repeatable
 from jobs.workflows.batch import RunBatch, batch_for, ref
 from jobs.workflows.conditions import matches
 from jobs.workflows.run_writes import Resolve, writes_for
@@ -50,6 +50,7 @@ from store.models.base import utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 3600.0
+PROGRESS_EVERY_S = 1.0  # a run this long without a write writes its next step's start
 
 
 async def enqueue(queue: ArqRedis | None, run_id: uuid.UUID, *, attempt: str = "0",
@@ -121,6 +122,10 @@ class Execution:
         self.services = {"db": self.db, "vault": ctx["vault"], "redis": ctx["redis"],
                          "allow_private": bool(ctx.get("allow_private", False))}
         self._touched: set[uuid.UUID] = set()  # the integrations the current step called
+        # what the row does not know yet: the steps done since the last write, and when
+        # that write was (the claim is one)
+        self._unwritten: list[dict[str, Any]] = []
+        self._written_at = time.monotonic()
 
     async def go(self) -> dict[str, Any]:
         return await self._go()
@@ -214,7 +219,10 @@ class Execution:
         self._touched.clear()
         step.update(status="running", attempts=int(step.get("attempts", 0)) + 1,
                     started_at=utcnow().isoformat(), error=None)
-        await runs.save(self.db, self.run, self.owner, self.lease_s)
+        if self._must_write():
+            await runs.save(self.db, self.run, self.owner, self.lease_s)
+            self._unwritten.clear()
+            self._written_at = time.monotonic()
         started = time.perf_counter()
         try:
             spec, params = prepare(action, values, where)
@@ -240,10 +248,22 @@ class Execution:
         step.update(status="succeeded", output=output, duration_ms=_ms(started),
                     finished_at=utcnow().isoformat())
         self._remember(values, step)
-        # saved with the next step's start, or with the run's end: one write where there
-        # were two, at the same moment (nothing runs in between), so a worker that dies
-        # here leaves the same record as before
+        self._unwritten.append(action)
+        # saved with the next step's start (where that must be written), or with the run's
+        # end: nothing runs in between, so a worker that dies here leaves the same record
         return None
+
+    def _must_write(self) -> bool:
+        """Whether the step about to start is written first. Not when every step done
+        since the last write is repeatable (a run taken over after a crash does them again
+        to the same effect: an upsert by key) and that write is recent: a run of upserts
+        and one notification is then claimed and ended, two writes where there were four.
+        A step that cannot be done twice (a post, a create) is written as done before the
+        next starts, so it is not done again; a run that has gone a second without a
+        write shows which step it is on."""
+        if time.monotonic() - self._written_at >= PROGRESS_EVERY_S:
+            return True
+        return not all(repeatable(a) for a in self._unwritten)
 
     async def _failed(self, exc: BaseException, step: dict[str, Any] | None, where: str,
                       started: float | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from connectors.sandbox.kit.faults import Faults
-from jobs.workflows import runs
+from jobs.workflows import runner, runs
 from jobs.workflows.run_writes import End, Save, writes_for
 from jobs.workflows.runner import run_workflow
 from store.models import HealthLog, Integration, WorkflowRun
@@ -269,41 +269,87 @@ async def test_events_no_workflow_takes_are_dead_lettered_and_replayed(tenant: T
     assert left == []
 
 
-async def test_a_context_unchanged_since_its_last_write_is_not_written_again(
-        tenant: Tenant) -> None:
-    workflow = await tenant.workflow(name="Twice", trigger_type="manual", trigger_config={},
-                                     actions=[{"type": "create_contact",
-                                               "fields": {"email": "{{ event.email }}"}},
-                                              {"type": "update_contact",
-                                               "fields": {"email": "{{ event.email }}",
-                                                          "notified": "yes"}}])
+class Written:
+    """The contexts each save and end of a run writes (None: the column left alone)."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.writes = writes_for(tenant.services.db)
+        self.saves: list[str | None] = []
+        self.ends: list[str | None] = []
+
+    def __enter__(self) -> Written:
+        saves, ends = self.flushes = self.writes.saves._flush, self.writes.ends._flush
+
+        async def save(items: list[Save]) -> list[bool | BaseException]:
+            self.saves.extend(i.context for i in items)
+            return await saves(items)
+
+        async def end(items: list[End]) -> list[Any]:
+            self.ends.extend(i.context for i in items)
+            return await ends(items)
+
+        self.writes.saves._flush, self.writes.ends._flush = save, end
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.writes.saves._flush, self.writes.ends._flush = self.flushes
+
+
+async def _manual(tenant: Tenant, name: str, actions: list[dict[str, Any]]) -> str:
+    workflow = await tenant.workflow(name=name, trigger_type="manual", trigger_config={},
+                                     actions=actions)
     queued = await tenant.api.post(f"/integrations/workflows/{workflow['id']}/execute/",
                                    headers=auth(tenant.key),
-                                   json={"payload": {"email": "twice@x.example"}})
+                                   json={"payload": {"email": f"{name.lower()}@x.example"}})
     assert queued.status_code == 202, queued.text
-    writes = writes_for(tenant.services.db)
-    written: list[str | None] = []
-    saves, ends = writes.saves._flush, writes.ends._flush
+    return str(queued.json()["run"]["id"])
 
-    async def save(items: list[Save]) -> list[bool | BaseException]:
-        written.extend(i.context for i in items)
-        return await saves(items)
 
-    async def end(items: list[End]) -> list[Any]:
-        written.extend(i.context for i in items)
-        return await ends(items)
+UPSERT = {"type": "create_contact", "fields": {"email": "{{ event.email }}"}}
+NOTIFY = {"type": "send_notification", "text": "hello {{ event.email }}"}
+MARK = {"type": "update_contact", "fields": {"email": "{{ event.email }}", "notified": "yes"}}
 
-    writes.saves._flush, writes.ends._flush = save, end
-    try:
-        done = await run_workflow(ctx(tenant), queued.json()["run"]["id"])
-    finally:
-        writes.saves._flush, writes.ends._flush = saves, ends
+
+async def test_a_context_unchanged_since_its_last_write_is_not_written_again(
+        tenant: Tenant) -> None:
+    run_id = await _manual(tenant, "Twice", [UPSERT, NOTIFY, MARK])
+    with Written(tenant) as written:
+        done = await run_workflow(ctx(tenant), run_id)
     assert done["status"] == "succeeded"
-    # the first step's save writes it; the second step's save and the end leave it be
-    assert written[0] is not None and written[1:] == [None, None]
+    # the post's save writes it; the end leaves it be
+    assert len(written.saves) == 1 and written.saves[0] is not None
+    assert written.ends == [None]
     [run] = await tenant.runs()
-    assert run.context["conditions_met"] is True and len(run.context["actions"]) == 2
+    assert run.context["conditions_met"] is True and len(run.context["actions"]) == 3
+    assert [s["status"] for s in run.steps] == ["succeeded"] * 3
+
+
+async def test_a_step_after_one_that_cannot_be_done_twice_is_written_first(
+        tenant: Tenant) -> None:
+    run_id = await _manual(tenant, "Upserts", [UPSERT, MARK, NOTIFY, MARK])
+    with Written(tenant) as written:
+        done = await run_workflow(ctx(tenant), run_id)
+    assert done["status"] == "succeeded"
+    # the upserts, repeatable, go unwritten until the post; the post is written as done
+    # before the last step starts, so a run taken over then does not post again
+    assert len(written.saves) == 1 and len(written.ends) == 1
+    assert len(tenant.slack_messages()) == 1
+
+
+async def test_a_run_of_upserts_is_written_at_its_claim_and_end_alone(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_id = await _manual(tenant, "Quick", [UPSERT, MARK])
+    with Written(tenant) as written:
+        assert (await run_workflow(ctx(tenant), run_id))["status"] == "succeeded"
+    assert written.saves == [] and len(written.ends) == 1
+    [run] = await tenant.runs()
     assert [s["status"] for s in run.steps] == ["succeeded", "succeeded"]
+    # a run that has gone a while without a write shows which step it is on
+    monkeypatch.setattr(runner, "PROGRESS_EVERY_S", 0.0)
+    run_id = await _manual(tenant, "Slow", [UPSERT, MARK])
+    with Written(tenant) as written:
+        assert (await run_workflow(ctx(tenant), run_id))["status"] == "succeeded"
+    assert len(written.saves) == 2
 
 
 async def test_a_save_renews_the_lease_only_once_half_of_it_has_gone(tenant: Tenant) -> None:

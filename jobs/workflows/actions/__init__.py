@@ -32,7 +32,8 @@ STEP_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 RESERVED = ("type", "id")
 
 __all__ = ["ACTIONS", "ActionContext", "ActionRefused", "ActionSpec", "Directory", "FlowRef",
-           "IntegrationRef", "Params", "Postpone", "check_steps", "describe", "prepare"]
+           "IntegrationRef", "Params", "Postpone", "check_steps", "describe", "prepare",
+           "repeatable"]
 
 
 def describe() -> list[dict[str, Any]]:
@@ -117,6 +118,12 @@ def _has_template(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_template(v) for v in value)
     return templates.is_template(value)
+
+
+def repeatable(step: dict[str, Any]) -> bool:
+    """Whether doing the step twice leaves what doing it once did (an upsert by key)."""
+    spec = ACTIONS.get(step.get("type", ""))
+    return spec is not None and spec.repeatable(step)
 
 
 def prepare(step: dict[str, Any], values: dict[str, Any], where: str) -> tuple[ActionSpec,

@@ -123,6 +123,16 @@ class ActionContext:
 
 Resolve = Callable[[dict[str, Any], Directory, str], dict[str, Any]]
 Run = Callable[[ActionContext, Any], Awaitable[dict[str, Any]]]
+# given a step's action as saved: whether doing it twice leaves what doing it once did
+Repeatable = Callable[[dict[str, Any]], bool]
+
+
+def never(action: dict[str, Any]) -> bool:
+    return False
+
+
+def always(action: dict[str, Any]) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,9 @@ class ActionSpec:
     params: type[Params]
     run: Run
     resolve: Resolve | None = None
+    # a repeatable step (an upsert by key) need not be written as done before the next
+    # starts: a run taken over after a crash does it again to the same effect
+    repeatable: Repeatable = never
 
     def describe(self) -> dict[str, Any]:
         return {"type": self.name, "summary": self.summary,

@@ -22,6 +22,7 @@ from jobs.workflows.actions.base import (
     ActionSpec,
     Directory,
     Params,
+    always,
 )
 from jobs.workflows.actions.crm_writes import Upsert, upserts_for
 from store.db import Database
@@ -198,8 +199,14 @@ async def _provider_write(ctx: ActionContext, params: ContactParams, contact: di
             "email": contact.get("email"), "name": display_name(contact)}
 
 
+def _upserts(action: dict[str, Any]) -> bool:
+    """Keyed in the Connectus CRM and HubSpot (upsert by e-mail); Salesforce's is a create."""
+    target = action.get("target") or CRM
+    return target == CRM or (target in PROVIDERS and PROVIDERS[target][0].endswith(".upsert"))
+
+
 CREATE = ActionSpec("create_contact", "Add a contact, or update it if it is already there, in "
                     "the Connectus CRM or a provider's CRM", ContactParams, create_contact,
-                    resolve)
+                    resolve, repeatable=_upserts)
 UPDATE = ActionSpec("update_contact", "Update an existing contact in the Connectus CRM or a "
-                    "provider's CRM", ContactParams, update_contact, resolve)
+                    "provider's CRM", ContactParams, update_contact, resolve, repeatable=always)

@@ -14,6 +14,7 @@ from jobs.workflows.actions.base import (
     ActionSpec,
     Directory,
     Params,
+    always,
 )
 from jobs.workflows.actions.contacts import contact_of
 
@@ -90,6 +91,6 @@ async def post_to_zapier(ctx: ActionContext, params: ZapierParams) -> dict[str, 
 
 MAILCHIMP = ActionSpec("upsert_mailchimp_member", "Add a member to the Mailchimp audience, or "
                        "update them if they are there", MemberParams, upsert_member,
-                       resolve_mailchimp)
+                       resolve_mailchimp, repeatable=always)  # keyed by e-mail, update_existing
 ZAPIER = ActionSpec("post_to_zapier", "Post the event (or a templated payload) to the Zapier "
                     "Catch Hook", ZapierParams, post_to_zapier, resolve_zapier)
