@@ -9,18 +9,15 @@ the write leaves empty keeps its value, and ``data`` is merged, as before.
 
 from __future__ import annotations
 
+import json
 import uuid
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, literal_column
-from sqlalchemy.dialects.postgresql import insert
-
 from jobs.batching import Coalescer
 from store.db import Database
-from store.models import CrmContact
 from store.models.base import utcnow
 
 FIELDS = ("email", "first_name", "last_name", "company", "phone")
@@ -39,30 +36,46 @@ class Upserted:
     created: bool
 
 
+# one text whatever the batch's size (the rows as arrays), so it is prepared once; in key
+# order, so two batches lock shared rows in the same order
+UPSERT = (
+    "INSERT INTO crm_contacts (id, tenant_id, key, email, first_name, last_name, company, "
+    "phone, data, source, created_at, updated_at) "
+    "SELECT v.id, %(tenant)s, v.key, v.email, v.first_name, v.last_name, v.company, v.phone, "
+    "v.data, v.source, %(now)s, %(now)s "
+    "FROM unnest(%(ids)s::uuid[], %(keys)s::text[], %(email)s::text[], "
+    "%(first_name)s::text[], %(last_name)s::text[], %(company)s::text[], %(phone)s::text[], "
+    "%(data)s::jsonb[], %(source)s::text[]) "
+    "AS v(id, key, email, first_name, last_name, company, phone, data, source) "
+    "ORDER BY v.key "
+    "ON CONFLICT (tenant_id, key) DO UPDATE SET "
+    + ", ".join(f"{name} = COALESCE(EXCLUDED.{name}, crm_contacts.{name})" for name in FIELDS)
+    + ", data = crm_contacts.data || EXCLUDED.data, updated_at = %(now)s "
+    "RETURNING key, id, (xmax = 0) AS created")
+
+
 async def _flush(db: Database, upserts: list[Upsert]) -> list[Upserted | BaseException]:
+    """On the process's direct connections (store/direct.py), a statement a round: the
+    tenant is bound from each upsert, which a run made in its own tenant."""
     results: dict[int, Upserted] = {}
     by_tenant: dict[uuid.UUID, list[int]] = defaultdict(list)
     for n, upsert in enumerate(upserts):
         by_tenant[upsert.tenant_id].append(n)
-    for tenant_id, members in by_tenant.items():
-        async with db.transaction(tenant_id) as session:
+    now = utcnow()
+    async with db.direct.connection() as connection:
+        for tenant_id, members in by_tenant.items():
             for round_ in _rounds(upserts, members):
-                ordered = sorted(round_, key=lambda n: upserts[n].key)  # row locks in order
-                values = insert(CrmContact).values(
-                    [{"tenant_id": tenant_id, "key": upserts[n].key, **upserts[n].row}
-                     for n in ordered])
-                statement: Any = values.on_conflict_do_update(
-                    index_elements=["tenant_id", "key"],
-                    set_={**{name: func.coalesce(values.excluded[name], getattr(
-                        CrmContact, name)) for name in FIELDS},
-                          "data": CrmContact.data.op("||")(values.excluded.data),
-                          "updated_at": utcnow()},
-                ).returning(CrmContact.key, CrmContact.id,
-                            literal_column("(xmax = 0)").label("created"))
-                found = {row.key: row for row in (await session.execute(statement)).all()}
-                for n in ordered:
-                    row = found[upserts[n].key]
-                    results[n] = Upserted(row.id, bool(row.created))
+                rows = [upserts[n] for n in round_]
+                cursor = await connection.execute(UPSERT, {
+                    "tenant": tenant_id, "now": now, "ids": [uuid.uuid4() for _ in rows],
+                    "keys": [u.key for u in rows],
+                    **{name: [u.row.get(name) for u in rows] for name in FIELDS},
+                    "data": [json.dumps(u.row.get("data") or {}) for u in rows],
+                    "source": [u.row.get("source") for u in rows]})
+                found = {key: Upserted(contact_id, bool(created))
+                         for key, contact_id, created in await cursor.fetchall()}
+                for n in round_:
+                    results[n] = found[upserts[n].key]
     return [results[n] for n in range(len(upserts))]
 
 
