@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import ArqRedis
@@ -28,7 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobs.constants import WORKFLOW_STALE_S
+from jobs.constants import QUEUE_NAME, WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
 from jobs.workflows.runner import enqueue, enqueue_many
 from store.db import Database
@@ -161,6 +161,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     db: Database = ctx["db"]
     now = utcnow()
     stale = now - timedelta(seconds=WORKFLOW_STALE_S)
+    waiting_since = await _oldest_waiting_job(ctx["redis"], now)
     async with db.transaction(None) as session:
         events = (await session.execute(
             select(WebhookEvent.id, WebhookEvent.tenant_id, WebhookEvent.integration_id,
@@ -170,7 +171,11 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
                    WebhookEvent.received_at < stale).limit(SWEEP_BATCH))).all()
         orphans = (await session.scalars(
             select(WorkflowRun.id).where(or_(
-                and_(WorkflowRun.status == "queued", WorkflowRun.started_at < stale),
+                # a queued run made after the oldest job still waiting in the queue may be
+                # in one of those jobs: under a backlog it is not lost, only late, and a
+                # job of its own would claim it a second time over for nothing
+                and_(WorkflowRun.status == "queued",
+                     WorkflowRun.started_at < min(stale, waiting_since)),
                 and_(WorkflowRun.status == "running", WorkflowRun.lease_expires_at < now)))
             .limit(SWEEP_BATCH))).all()
     groups: dict[tuple[uuid.UUID, uuid.UUID], list[StoredEvent]] = defaultdict(list)
@@ -183,3 +188,14 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     for run_id in orphans:
         await enqueue(ctx["redis"], run_id, attempt=f"sweep-{bucket}")
     return {"events": len(events), "runs": len(orphans)}
+
+
+async def _oldest_waiting_job(queue: ArqRedis | None, now: datetime) -> datetime:
+    """When the oldest job still waiting in the queue was queued (arq scores its jobs by
+    the moment they are due, in ms); ``now`` when none waits."""
+    if queue is None:
+        return now
+    oldest = await queue.zrange(QUEUE_NAME, 0, 0, withscores=True)
+    if not oldest:
+        return now
+    return min(now, datetime.fromtimestamp(float(oldest[0][1]) / 1000, UTC))

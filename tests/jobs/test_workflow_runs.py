@@ -5,6 +5,7 @@ dead letters. Real PostgreSQL, Redis, arq workers and the provider sandbox."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,9 @@ import pytest
 from sqlalchemy import select, update
 
 from connectors.sandbox.kit.faults import Faults
+from jobs.constants import QUEUE_NAME
 from jobs.workflows import runner, runs
+from jobs.workflows.dispatch import sweep
 from jobs.workflows.run_writes import End, Save, writes_for
 from jobs.workflows.runner import run_workflow
 from store.models import HealthLog, Integration, WorkflowRun
@@ -382,3 +385,25 @@ async def _lease(tenant: Tenant, run_id: uuid.UUID) -> Any:
         row = await session.get(WorkflowRun, run_id)
     assert row is not None and row.lease_owner == "w1"
     return row.lease_expires_at
+
+
+async def test_the_sweep_requeues_a_queued_run_only_when_no_waiting_job_can_hold_it(
+        tenant: Tenant) -> None:
+    queue = tenant.services.queue
+    await queue.delete(QUEUE_NAME)  # only this test's job waits
+    run_id = uuid.UUID(await _manual(tenant, "Backlog", [UPSERT]))
+    [(job_id, _)] = await queue.zrange(QUEUE_NAME, 0, -1, withscores=True)
+    async with tenant.services.db.transaction(tenant.caller.tenant_id) as session:
+        await session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id)
+                              .values(started_at=utcnow() - timedelta(seconds=120)))
+
+    async def waiting_since(seconds_ago: float) -> dict[str, int]:
+        await queue.zadd(QUEUE_NAME, {job_id: (time.time() - seconds_ago) * 1000})
+        return await sweep(ctx(tenant))
+
+    # a backlog: the oldest waiting job is older than the run, which may be in it
+    assert (await waiting_since(130))["runs"] == 0
+    # the waiting jobs are all newer than the run: its own job has gone, the run is not
+    assert (await waiting_since(110))["runs"] == 1
+    await queue.delete(QUEUE_NAME)
+    assert (await sweep(ctx(tenant)))["runs"] == 1  # nothing waits: queued again
