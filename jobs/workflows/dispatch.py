@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import ArqRedis
+from arq.constants import in_progress_key_prefix
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from store.db import Database
 from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
 
+SWEEP_PEEK = 100  # of the queue's oldest jobs, the sweep looks for the first not taken
 SWEEP_BATCH = 500
 
 
@@ -192,10 +194,23 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def _oldest_waiting_job(queue: ArqRedis | None, now: datetime) -> datetime:
     """When the oldest job still waiting in the queue was queued (arq scores its jobs by
-    the moment they are due, in ms); ``now`` when none waits."""
+    the moment they are due, in ms); ``now`` when none waits. A job a worker has taken
+    stays in the queue until it ends, marked in progress: that one is not waiting (its
+    worker may have died with it)."""
     if queue is None:
         return now
-    oldest = await queue.zrange(QUEUE_NAME, 0, 0, withscores=True)
+    oldest = await queue.zrange(QUEUE_NAME, 0, SWEEP_PEEK - 1, withscores=True)
     if not oldest:
         return now
-    return min(now, datetime.fromtimestamp(float(oldest[0][1]) / 1000, UTC))
+    async with queue.pipeline(transaction=False) as pipe:
+        for job_id, _ in oldest:
+            pipe.exists(in_progress_key_prefix + _text(job_id))
+        taken = await pipe.execute()
+    for (_, score), busy in zip(oldest, taken, strict=True):
+        if not busy:
+            return min(now, datetime.fromtimestamp(float(score) / 1000, UTC))
+    return now
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

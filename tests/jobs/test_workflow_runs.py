@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arq.constants import in_progress_key_prefix
 from sqlalchemy import select, update
 
 from connectors.sandbox.kit.faults import Faults
@@ -403,6 +404,12 @@ async def test_the_sweep_requeues_a_queued_run_only_when_no_waiting_job_can_hold
 
     # a backlog: the oldest waiting job is older than the run, which may be in it
     assert (await waiting_since(130))["runs"] == 0
+    # unless a worker has taken that job (it stays queued, in progress, until it ends;
+    # its worker may have died with it)
+    taken = in_progress_key_prefix + (job_id.decode() if isinstance(job_id, bytes) else job_id)
+    await queue.set(taken, b"1", px=60_000)
+    assert (await waiting_since(130))["runs"] == 1
+    await queue.delete(taken)
     # the waiting jobs are all newer than the run: its own job has gone, the run is not
     assert (await waiting_since(110))["runs"] == 1
     await queue.delete(QUEUE_NAME)
