@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from tools.context import ConnectusError, Settings
 from tools.runtime import redact_every_log
@@ -32,7 +32,7 @@ def _run(coro: object) -> None:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     redact_every_log()  # before anything logs: httpx writes full request URLs at INFO
     try:
-        asyncio.run(coro)  # type: ignore[arg-type]
+        uvloop.run(coro)  # type: ignore[arg-type]  # libuv's loop: less CPU a wake-up
     except ConnectusError as exc:
         typer.secho(f"error: {exc.message}", fg="red", err=True)
         raise typer.Exit(1) from None

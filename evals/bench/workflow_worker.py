@@ -16,6 +16,8 @@ import logging
 import sys
 from dataclasses import replace
 
+import uvloop
+
 import connectors.providers.hubspot as hubspot
 import connectors.providers.slack as slack
 from connectors.spec import RateLimit
@@ -56,7 +58,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     redact_every_log()
     lift_rate_limits()
-    asyncio.run(work(args.max_jobs))
+    uvloop.run(work(args.max_jobs))  # as `connectus worker` runs
 
 
 if __name__ == "__main__":
