@@ -209,8 +209,8 @@ def bench_workflows(
         seconds: Annotated[float, typer.Option(min=0.5, help="how long the load sends")] = 60,
         rate: Annotated[float, typer.Option(min=1, help="deliveries a second offered")] = 600,
         workers: Annotated[int, typer.Option(min=1, help=(
-            "worker processes (1 by default: on 2 cores shared with the ingress, "
-            "PostgreSQL and the simulator, a second one measured slower)"))] = 1,
+            "worker processes (1 by default: on 2 cores that also run the ingress, "
+            "PostgreSQL and the simulator, a second gave no steady gain)"))] = 1,
         max_jobs: Annotated[int, typer.Option(min=1, help="jobs each worker runs at once")]
         = 50,
         concurrency: Annotated[int, typer.Option(
