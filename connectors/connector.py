@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -33,41 +33,13 @@ from connectors.http import Attempts, CallObserver, ProviderClient
 from connectors.paginators import Paginator
 from connectors.quota import CircuitBreaker, Priority, QuotaBudget
 from connectors.request import Request, dig
+from connectors.results import ConnectionResult, Deleted, IdPage, Page
 from connectors.spec import ConnectorSpec, InboundEvent, Stream, WebhookRequest, WriteResult
 from store.errors import ValidationFailed
 
 REFRESH_AHEAD_S = 120
 SECRET_FIELDS = ("access_token", "refresh_token", "client_secret", "api_key", "webhook_secret",
                  "developer_token", "app_secret", "hook_url")
-
-
-@dataclass
-class Page:
-    records: list[dict[str, Any]]
-    cursor: str | None  # newest cursor-field value in this page, ISO-8601 UTC
-    resume: dict[str, Any] | None  # the request for the next page; None on the last
-
-
-@dataclass(frozen=True)
-class Deleted:
-    id: str  # the stream's key of the record
-    at: str | None  # when the provider says it was deleted or archived, ISO-8601 UTC
-
-
-@dataclass(frozen=True)
-class IdPage:
-    ids: list[str]
-    complete: bool  # True only on the last page of a scan that reached the end of the list
-
-
-@dataclass
-class ConnectionResult:
-    ok: bool
-    message: str
-    action: str | None = None
-    latency_ms: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    error: ProviderError | None = None  # what failed, for integration_status_after
 
 
 def account_key(spec: ConnectorSpec, credentials: dict[str, Any],

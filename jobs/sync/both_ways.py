@@ -26,9 +26,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.connector import Connector, Page
+from connectors.connector import Connector
 from connectors.cursors import to_iso
 from connectors.request import dig
+from connectors.results import Page
 from connectors.spec import Stream
 from jobs.connecting import open_connector
 from jobs.mapping import Mapper, parse_mappings, read_path

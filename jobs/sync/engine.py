@@ -28,10 +28,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from connectors.connector import Page
 from connectors.cursors import to_iso
 from connectors.http import Attempts
 from connectors.request import dig
+from connectors.results import Page
 from connectors.spec import Stream
 from jobs.connecting import open_connector
 from jobs.mapping import Mapper, compile_mappings, parse_mappings
