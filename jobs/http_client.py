@@ -15,7 +15,7 @@ connector's own client.
 httpx's API over aiohttp's pool, as a connector's own client has (connectors/http.py):
 httpcore's pool looks at every kept connection on each request (is it idle, has its
 socket been closed: a ``getpeername`` each), and with the many connections a worker's
-concurrent runs keep to Slack that scan was a fifth of a worker's CPU.
+concurrent runs keep to Slack that scan was a fifth of a worker's profile (py-spy).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from store.direct import DirectConnections
-from store.errors import PermissionDenied, SystemFault, TransientError, ValidationFailed
+from store.errors import PermissionDenied, SystemFault, ValidationFailed
 from store.models import TenantScoped
 
 
@@ -97,7 +97,7 @@ class Database:
         transactions in a row (the sync engine's pages): no session, no BEGIN and COMMIT, no
         checkout and pre-ping per statement. Nothing here passes the tenant guard, so every
         statement on it binds each tenant_id itself, from a row its caller loaded in the
-        tenant's own session. Run its statements inside ``held_statement``."""
+        tenant's own session. Run its statements inside ``held_statement`` (store/direct.py)."""
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
@@ -113,21 +113,6 @@ class Database:
     async def dispose(self) -> None:
         await self.direct.close()
         await self.engine.dispose()
-
-
-@asynccontextmanager
-async def held_statement() -> AsyncIterator[None]:
-    """A statement on a held connection, its failures read as ``Database.transaction``
-    reads them: a value a column cannot hold is the caller's input."""
-    try:
-        yield
-    except psycopg.DataError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
-        raise ValidationFailed(f"a value does not fit: {reason}") from None
-    except psycopg.OperationalError:
-        # a session would have found a live connection at its next checkout; a held one
-        # is gone for good, so its caller retries (a sync run resumes at its checkpoint)
-        raise TransientError("the database connection was lost; retrying") from None
 
 
 def session_tenant(session: AsyncSession | Session) -> uuid.UUID:

@@ -9,7 +9,8 @@ dropped, and the caller retries).
 
 Nothing here passes the tenant guard (store/db.py): every statement binds each
 ``tenant_id`` itself, from rows its caller loaded. Statements go in ``connection()``,
-whose failures read as ``Database.transaction`` reads them: a value a column cannot hold
+whose failures read as ``Database.transaction`` reads them (``held_statement``, shared
+with the sync engine's held connection): a value a column cannot hold
 is the caller's input, a lost connection a reason to try again.
 """
 
@@ -47,19 +48,14 @@ class DirectConnections:
         async with self._slots:
             connection = self._idle.pop() if self._idle else await self._open()
             try:
-                yield connection
-            except psycopg.DataError as exc:
-                await self._keep(connection)
-                reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
-                raise ValidationFailed(f"a value does not fit: {reason}") from None
-            except psycopg.OperationalError:
+                async with held_statement():
+                    yield connection
+            except TransientError:  # gone for good: the next caller gets a fresh one
                 await connection.close()
-                raise TransientError("the database connection was lost; retrying") from None
-            except BaseException:
-                await self._keep(connection)
                 raise
-            else:
-                await self._keep(connection)
+            finally:
+                if not connection.closed:
+                    await self._keep(connection)
 
     async def _open(self) -> Connection:
         try:
@@ -83,3 +79,18 @@ class DirectConnections:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+@asynccontextmanager
+async def held_statement() -> AsyncIterator[None]:
+    """A statement on a held connection, its failures read as ``Database.transaction``
+    reads them: a value a column cannot hold is the caller's input."""
+    try:
+        yield
+    except psycopg.DataError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "invalid value"
+        raise ValidationFailed(f"a value does not fit: {reason}") from None
+    except psycopg.OperationalError:
+        # a session would have found a live connection at its next checkout; a held one
+        # is gone for good, so its caller retries (a sync run resumes at its checkpoint)
+        raise TransientError("the database connection was lost; retrying") from None

@@ -47,7 +47,8 @@ from jobs.sync.records import (
     write_batch,
 )
 from store.crypto import SecretBox
-from store.db import Database, held_statement
+from store.db import Database
+from store.direct import held_statement
 from store.errors import ValidationFailed
 from store.models import DataFlow, Integration, SyncRun
 from store.queries import load_integration

@@ -50,7 +50,7 @@ async def test_a_connection_the_server_dropped_is_a_transient_error_and_replaced
 
 
 async def test_no_more_connections_than_the_limit(database_url: str) -> None:
-    direct = DirectConnections(Database(database_url).url, size=2)
+    direct = DirectConnections(database_url, size=2)
     backends: set[int] = set()
 
     async def one() -> None:

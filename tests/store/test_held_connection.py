@@ -6,7 +6,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from store.db import Database, held_statement
+from store.db import Database
+from store.direct import held_statement
 from store.errors import TransientError, ValidationFailed
 from tests.conftest import _libpq
 
