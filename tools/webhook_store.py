@@ -15,23 +15,32 @@ autocommit SELECT for the integrations of the deliveries of the moment.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.spec import InboundEvent, Webhooks
 from jobs.batching import Coalescer
 from jobs.sync import realtime
 from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
-from store.models import Integration, IntegrationProvider, WebhookEvent
+from store.db import session_driver, session_tenant
+from store.direct import held_statement
+from store.models import Integration, IntegrationProvider
 from tools.context import Services
 
 MAX_BATCH = 100  # deliveries a flush takes at most
+STORE = (
+    "INSERT INTO webhook_events (id, tenant_id, integration_id, provider_event_id, "
+    "event_type, payload, received_at, workflows_dispatched_at) "
+    "SELECT v.id, %(tenant)s, v.integration, v.event, v.type, v.payload, %(now)s, %(now)s "
+    "FROM unnest(%(ids)s::uuid[], %(integrations)s::uuid[], %(events)s::text[], "
+    "%(types)s::text[], %(payloads)s::jsonb[]) AS v(id, integration, event, type, payload) "
+    "ON CONFLICT (tenant_id, integration_id, provider_event_id) DO NOTHING RETURNING id")
 STORE_KEY, LOOKUP_KEY = "webhook_store", "webhook_lookup"
 
 
@@ -95,36 +104,26 @@ async def _flush(services: Services, batch: list[Delivery]) -> list[int | BaseEx
 async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: list[Delivery],
                         stored: list[int], members: list[int],
                         flows: dict[uuid.UUID, list[uuid.UUID]]) -> list[uuid.UUID]:
-    now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    for delivery in deliveries:
-        for event in delivery.events:
-            rows.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
-                         "integration_id": delivery.integration.id,
-                         "provider_event_id": event.event_id[:200],
-                         "event_type": event.event_type[:100], "payload": event.payload,
-                         # dispatched below, in this same transaction
-                         "workflows_dispatched_at": now})
+    events = [(delivery.integration.id, event) for delivery in deliveries
+              for event in delivery.events]
+    ids = [uuid.uuid4() for _ in events]
     made: list[uuid.UUID] = []
     async with services.db.transaction(tenant_id) as session:
         inserted: set[uuid.UUID] = set()
-        if rows:
-            inserted = set((await session.scalars(
-                insert(WebhookEvent).values(rows).on_conflict_do_nothing(
-                    index_elements=["tenant_id", "integration_id", "provider_event_id"])
-                .returning(WebhookEvent.id))).all())
+        if events:
+            inserted = await _insert(session, ids, events)
         new: dict[uuid.UUID, list[StoredEvent]] = defaultdict(list)
-        taken = iter(rows)
+        taken = iter(zip(ids, events, strict=True))
         for position, delivery in zip(members, deliveries, strict=True):
-            for event in delivery.events:
-                row = next(taken)
-                if row["id"] in inserted:
+            for _ in delivery.events:
+                event_id, (integration_id, event) = next(taken)
+                if event_id in inserted:
                     stored[position] += 1
-                    new[delivery.integration.id].append(StoredEvent(
-                        row["id"], row["provider_event_id"], row["event_type"], event.payload))
+                    new[integration_id].append(StoredEvent(
+                        event_id, event.event_id[:200], event.event_type[:100], event.payload))
         # stored and handed to the workflows in one transaction: no event is left between
-        for integration_id, events in new.items():
-            made += await dispatch_in(session, tenant_id, integration_id, events,
+        for integration_id, fresh in new.items():
+            made += await dispatch_in(session, tenant_id, integration_id, fresh,
                                       stamped=True)
         # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
         found: list[uuid.UUID] = []
@@ -135,6 +134,23 @@ async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: li
     if found:
         flows[tenant_id] = found
     return made
+
+
+async def _insert(session: AsyncSession, ids: list[uuid.UUID],
+                  events: list[tuple[uuid.UUID, InboundEvent]]) -> set[uuid.UUID]:
+    """The events new to the tenant (a redelivery, in this batch or an earlier one,
+    stores nothing), already marked dispatched: their runs are made in this same
+    transaction. One statement over arrays, whatever the batch's size."""
+    now = datetime.now(UTC)
+    driver = await session_driver(session)
+    async with held_statement():
+        cursor = await driver.execute(STORE, {
+            "tenant": session_tenant(session), "now": now, "ids": ids,
+            "integrations": [integration_id for integration_id, _ in events],
+            "events": [event.event_id[:200] for _, event in events],
+            "types": [event.event_type[:100] for _, event in events],
+            "payloads": [json.dumps(event.payload) for _, event in events]})
+        return {row[0] for row in await cursor.fetchall()}
 
 
 def _by_integration(deliveries: list[Delivery]) -> list[list[Delivery]]:

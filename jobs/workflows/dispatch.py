@@ -17,6 +17,7 @@ finishes the work, so a stored event is never lost.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,12 +33,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jobs.constants import QUEUE_NAME, WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
 from jobs.workflows.runner import enqueue, enqueue_many
-from store.db import Database
+from store.db import Database, session_driver, session_tenant
+from store.direct import held_statement
 from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
 
 SWEEP_PEEK = 100  # of the queue's oldest jobs, the sweep looks for the first not taken
 SWEEP_BATCH = 500
+MAKE_RUNS = (
+    "INSERT INTO workflow_runs (id, tenant_id, workflow_id, webhook_event_id, status, "
+    "trigger, started_at, input, context, steps) "
+    "SELECT v.id, %(tenant)s, v.workflow, v.event, 'queued', 'webhook', %(now)s, v.input, "
+    "'{}', '[]' FROM unnest(%(ids)s::uuid[], %(workflows)s::uuid[], %(events)s::uuid[], "
+    "%(inputs)s::jsonb[]) AS v(id, workflow, event, input) "
+    "ON CONFLICT (workflow_id, webhook_event_id) DO NOTHING RETURNING id")
 
 
 @dataclass(frozen=True)
@@ -92,22 +101,14 @@ async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_i
             if roots(workflow.conditions) <= {"event"} and not matches(
                     workflow.conditions, {"event": event.payload}):
                 continue  # decided now: no run at all
-            runs.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
-                         "workflow_id": workflow.id, "webhook_event_id": event.id,
-                         "status": "queued", "trigger": "webhook", "started_at": now,
-                         "input": run_input(event), "context": {}, "steps": []})
+            runs.append((uuid.uuid4(), workflow.id, event.id, run_input(event)))
         if workflows and not active:
             dead.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
                          "webhook_event_id": event.id, "integration_id": integration_id,
                          "event_type": event.event_type[:100], "status": "open",
                          "reason": _why(event.event_type, list(workflows), listening),
                          "runs": [], "created_at": now})
-    made: list[uuid.UUID] = []
-    if runs:
-        made = list((await session.scalars(
-            insert(WorkflowRun).values(runs).on_conflict_do_nothing(
-                index_elements=["workflow_id", "webhook_event_id"])
-            .returning(WorkflowRun.id))).all())
+    made = await _make_runs(session, runs, now) if runs else []
     if dead:
         await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
             index_elements=["webhook_event_id"]))
@@ -117,6 +118,20 @@ async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_i
         update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
         .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})
     return made
+
+
+async def _make_runs(session: AsyncSession,
+                     runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, dict[str, Any]]],
+                     now: datetime) -> list[uuid.UUID]:
+    """The queued runs of (id, workflow, event, input), but for a (workflow, event) pair
+    that has its run already; one statement over arrays, whatever their number."""
+    driver = await session_driver(session)
+    async with held_statement():
+        cursor = await driver.execute(MAKE_RUNS, {
+            "tenant": session_tenant(session), "now": now, "ids": [r[0] for r in runs],
+            "workflows": [r[1] for r in runs], "events": [r[2] for r in runs],
+            "inputs": [json.dumps(r[3]) for r in runs]})
+        return [row[0] for row in await cursor.fetchall()]
 
 
 def _why(event_type: str, workflows: list[Any], listening: list[Any]) -> str:
