@@ -39,7 +39,8 @@ async def _new_run(session: Any, workflow: WorkflowAutomation, trigger: str, key
             id=uuid.uuid4(), tenant_id=workflow.tenant_id, workflow_id=workflow.id,
             status="queued", trigger=trigger, trigger_key=key[:200], input=given,
             context={}, steps=[], started_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["workflow_id", "trigger_key"])
+        .on_conflict_do_nothing(index_elements=["workflow_id", "trigger_key"],
+                                index_where=WorkflowRun.trigger_key.is_not(None))
         .returning(WorkflowRun.id))
     return made
 

@@ -223,6 +223,7 @@ class SyncedRecord(TenantScoped, Base):
 
 class WebhookEvent(HasId, TenantScoped, Base):
     __tablename__ = "webhook_events"
+    tenant_id_index = False  # uq_webhook_events_tenant_id leads with it
     __table_args__ = (
         UniqueConstraint("tenant_id", "integration_id", "provider_event_id"),
         Index("ix_webhook_events_undispatched", "received_at",
@@ -252,9 +253,18 @@ class WorkflowRun(HasId, TenantScoped, Base):
     unfinished step. A replay is a new run with ``replay_of`` set and no event of its own."""
 
     __tablename__ = "workflow_runs"
+    # each run is written three times (made, claimed, ended), the last two changing an
+    # indexed column, so each version is an entry in every index: none on tenant_id alone
+    # (the tenant's reads name a workflow too; a tenant's deletion scans, once)
+    tenant_id_index = False
     __table_args__ = (
         UniqueConstraint("workflow_id", "webhook_event_id"),
-        UniqueConstraint("workflow_id", "trigger_key", name="uq_workflow_runs_trigger_key"),
+        # partial, as the replay index is: a webhook run (nearly every run) has no key and
+        # no replay, so neither index gets an entry for any of its row versions
+        Index("uq_workflow_runs_trigger_key", "workflow_id", "trigger_key", unique=True,
+              postgresql_where=text("trigger_key IS NOT NULL")),
+        Index("ix_workflow_runs_replay_of", "replay_of",
+              postgresql_where=text("replay_of IS NOT NULL")),
         Index("ix_workflow_runs_open", "status", "lease_expires_at",
               postgresql_where=text("status IN ('queued', 'running')")),
         # room in each page for a run's next version: a save that changes no indexed
@@ -278,6 +288,6 @@ class WorkflowRun(HasId, TenantScoped, Base):
     input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     replay_of: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("workflow_runs.id", ondelete="SET NULL"), index=True)
+        UUID(as_uuid=True), ForeignKey("workflow_runs.id", ondelete="SET NULL"))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

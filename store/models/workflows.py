@@ -23,6 +23,7 @@ class CrmContact(HasId, TenantScoped, Timestamps, Base):
 
     __tablename__ = "crm_contacts"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    tenant_id_index = False  # uq_crm_contacts_tenant_id leads with it
 
     key: Mapped[str] = mapped_column(String(320))
     email: Mapped[str | None] = mapped_column(String(320))
