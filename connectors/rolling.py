@@ -22,9 +22,12 @@ and it wants ``async+redis+unix://`` where our settings say ``unix://``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -49,6 +52,7 @@ if g > 0 then
 end
 local a = 5
 local n = tonumber(ARGV[2])
+local room = tonumber(ARGV[a + 2 * n + 3])
 local wait = 0
 for i = 1, n do
   local key = KEYS[g + i]
@@ -56,6 +60,7 @@ for i = 1, n do
   local allowed = tonumber(ARGV[a + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local used = redis.call('ZCARD', key)
+  if allowed - used < room then room = allowed - used end
   if used >= allowed then
     local nth = redis.call('ZRANGE', key, used - allowed, used - allowed, 'WITHSCORES')
     local free_in = tonumber(nth[2]) + window - now
@@ -67,18 +72,23 @@ local day = KEYS[g + n + 1]
 if daily >= 0 then
   local used = tonumber(redis.call('GET', day) or '0')
   if used >= daily then return {-1, used} end
+  if daily - used < room then room = daily - used end
 end
 if wait > 0 then return {wait, now} end
-local member = now .. ':' .. ARGV[1]
+local members = {}
+for j = 1, room do
+  members[2 * j - 1] = now
+  members[2 * j] = now .. ':' .. ARGV[1] .. ':' .. j
+end
 for i = 1, n do
-  redis.call('ZADD', KEYS[g + i], now, member)
+  redis.call('ZADD', KEYS[g + i], unpack(members))
   redis.call('PEXPIRE', KEYS[g + i], math.ceil(tonumber(ARGV[a + 2 * i - 1]) / 1000) + 1000)
 end
 if daily >= 0 then
-  redis.call('INCR', day)
+  redis.call('INCRBY', day, room)
   redis.call('EXPIRE', day, tonumber(ARGV[a + 2 * n + 2]))
 end
-return {0, now, dirty, reported, reset}
+return {0, now, dirty, reported, reset, room}
 """
 
 _PEEK = """
@@ -158,23 +168,84 @@ class Fill:
     oldest_leaves_in_s: float
 
 
+Pending = dict[tuple[tuple[str, ...], tuple[str | int | float, ...]],
+               list[tuple[float, "asyncio.Future[Outcome]"]]]
+
+
 class RollingLog:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        # a call's log entry is its time and a name unique to it; a random name per call
-        # cost an os.urandom each, so this log's prefix is random once and then counts
+        # a take's log entries are its time and a name unique to it; a random name per
+        # take cost an os.urandom each, so this log's prefix is random once and then counts
         self._names = map(f"{secrets.token_hex(6)}:{{}}".format, itertools.count())
         self._acquire = redis.register_script(_ACQUIRE)
         self._peek = redis.register_script(_PEEK)
+        self._pending: Pending = {}
+
+    @classmethod
+    def of(cls, redis: Redis) -> RollingLog:
+        """The process's log on ``redis``, shared by every budget on it, so that calls of
+        one account in the same moment (a batch of runs each posting to Slack) share
+        one round trip."""
+        if redis not in _logs:
+            _logs[redis] = cls(redis)
+        return _logs[redis]
 
     async def take(self, windows: list[Window], daily: tuple[str, int, int] | None = None,
                    gates: Gates | None = None, clock: float = 0.0) -> Outcome:
         """Record one call in every window, or in none. ``daily`` is (key, allowed, ttl_s);
-        ``gates`` are checked first, against ``clock`` (the caller's epoch seconds)."""
+        ``gates`` are checked first, against ``clock`` (the caller's epoch seconds).
+
+        The takes of the same windows, day and gates that come in the same turn of the
+        event loop go to Redis as one: as many are admitted as every window (and the
+        day) has room for, in order of arrival, and the others come back refused with no
+        wait, to take again (and then learn how long the wait is)."""
+        keys, args = self._call(windows, daily, gates)
+        key = (tuple(keys), tuple(args))
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        waiting = self._pending.get(key)
+        if waiting is None:
+            waiting = self._pending[key] = []
+            asyncio.get_running_loop().call_soon(self._go, key)
+        waiting.append((clock, future))
+        return await future
+
+    def _go(self, key: tuple[tuple[str, ...], tuple[str | int | float, ...]]) -> None:
+        waiting = self._pending.pop(key)
+        task = asyncio.get_running_loop().create_task(self._take_many(key, waiting))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+
+    async def _take_many(self, key: tuple[tuple[str, ...], tuple[str | int | float, ...]],
+                         waiting: list[tuple[float, asyncio.Future[Outcome]]]) -> None:
+        keys, args = key
+        clock = waiting[0][0]
+        try:
+            raw = await self._acquire(keys=list(keys), args=[
+                next(self._names), args[0], args[1], repr(clock), *args[2:], len(waiting)])
+        except asyncio.CancelledError:
+            for _, future in waiting:
+                future.cancel()
+            raise
+        except Exception as exc:  # each caller gets the error its own call would have
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        outcome = _outcome(raw)
+        admitted = int(raw[5]) if outcome.admitted else 0
+        for n, (_, future) in enumerate(waiting):
+            if not future.done():
+                future.set_result(outcome if n < admitted or not outcome.admitted
+                                  else Outcome(admitted=False, at_us=outcome.at_us))
+
+    @staticmethod
+    def _call(windows: list[Window], daily: tuple[str, int, int] | None,
+              gates: Gates | None) -> tuple[list[str], list[str | int | float]]:
+        """The script's keys, and its arguments but for the take's name and clock."""
         held = gates.keys() if gates is not None else []
         keys = [*held, *(w.key for w in windows)]
-        args: list[str | int | float] = [next(self._names), len(windows),
-                                         len(held), repr(clock),
+        args: list[str | int | float] = [len(windows), len(held),
                                          repr(gates.floor) if gates is not None else -1]
         for w in windows:
             args += [w.micros, w.allowed]
@@ -183,17 +254,7 @@ class RollingLog:
         else:
             keys.append(daily[0])
             args += [daily[1], daily[2]]
-        raw = await self._acquire(keys=keys, args=args)
-        code = int(raw[0])
-        if code == -1:
-            return Outcome(admitted=False, at_us=0, daily_used=int(raw[1]))
-        if code in _HELD:
-            return Outcome(admitted=False, at_us=0, held_by=_HELD[code], stamp=_text(raw[1]),
-                           reported_reset=_text(raw[2]) if len(raw) > 2 else "")
-        if code > 0:
-            return Outcome(admitted=False, at_us=int(raw[1]), wait_s=code / US)
-        return Outcome(admitted=True, at_us=int(raw[1]), breaker_dirty=bool(int(raw[2])),
-                       reported=_text(raw[3]), reported_reset=_text(raw[4]))
+        return keys, args
 
     async def fill(self, windows: list[Window]) -> list[Fill]:
         if not windows:
@@ -201,6 +262,23 @@ class RollingLog:
         raw = await self._peek(keys=[w.key for w in windows], args=[w.micros for w in windows])
         return [Fill(w, int(raw[2 * i]), int(raw[2 * i + 1]) / US)
                 for i, w in enumerate(windows)]
+
+
+def _outcome(raw: list[Any]) -> Outcome:
+    code = int(raw[0])
+    if code == -1:
+        return Outcome(admitted=False, at_us=0, daily_used=int(raw[1]))
+    if code in _HELD:
+        return Outcome(admitted=False, at_us=0, held_by=_HELD[code], stamp=_text(raw[1]),
+                       reported_reset=_text(raw[2]) if len(raw) > 2 else "")
+    if code > 0:
+        return Outcome(admitted=False, at_us=int(raw[1]), wait_s=code / US)
+    return Outcome(admitted=True, at_us=int(raw[1]), breaker_dirty=bool(int(raw[2])),
+                   reported=_text(raw[3]), reported_reset=_text(raw[4]))
+
+
+_logs: weakref.WeakKeyDictionary[Redis, RollingLog] = weakref.WeakKeyDictionary()
+_running: set[asyncio.Task[None]] = set()  # takes under way, kept from the collector
 
 
 def _text(value: bytes | str | int) -> str:

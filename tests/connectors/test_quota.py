@@ -134,3 +134,28 @@ async def test_a_providers_daily_cap_is_not_retried_but_reported_with_its_reset(
         await sync.read_all("contacts")
     assert info.value.resets_at.hour == 0
     assert len(box.requests) == before + 1  # the headers said 0 left: a sync does not even ask
+
+
+async def _script_calls(redis) -> int:
+    stats = await redis.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+               for name in ("evalsha", "eval"))
+
+
+async def test_callers_of_one_moment_share_a_round_trip_and_never_overdraw(redis) -> None:
+    """A batch of runs posting at once: one trip to Redis for all of them, as many let
+    through as the window has room for, the rest refused as a lone call would be."""
+    budget = QuotaBudget(redis, "slack", "together",
+                         RateLimit(requests=10, per_seconds=3600, daily=100), max_wait_s=0.05)
+    before = await _script_calls(redis)
+    results = await asyncio.gather(*(budget.acquire(Priority.chat) for _ in range(15)),
+                                   return_exceptions=True)
+    admitted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(admitted) == 10 and len(refused) == 5
+    assert all(isinstance(r, RateLimited) for r in refused)
+    # one trip for the fifteen, then one more for each refused caller, to learn its wait
+    assert await _script_calls(redis) - before <= 1 + len(refused)
+    fill = await budget.log.fill(budget.windows(Priority.chat))
+    assert [f.used for f in fill] == [10]  # ten distinct entries in the window
+    assert (await budget.remaining())["used_today"] == 10
