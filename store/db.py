@@ -125,18 +125,6 @@ def session_tenant(session: AsyncSession | Session) -> uuid.UUID:
     return uuid.UUID(str(tenant_id))
 
 
-async def session_driver(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The session's connection as psycopg's own, in the session's transaction, for a hot
-    statement the ORM would compile afresh each time (a many-row INSERT, whose VALUES text
-    changes with its number of rows; one over arrays is the same text, prepared once).
-    Nothing on it passes the tenant guard: bind ``session_tenant(session)``, and run it
-    inside ``held_statement`` (store/direct.py) so its failures read as the session's."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-    return driver
-
-
 def _touches_tenant_rows(state: ORMExecuteState) -> bool:
     for mapper in state.all_mappers:
         if issubclass(mapper.class_, TenantScoped):

@@ -17,10 +17,13 @@ is the caller's input, a lost connection a reason to try again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import make_url
@@ -79,6 +82,22 @@ class DirectConnections:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON for a statement's one jsonb parameter (rows for
+    ``jsonb_to_recordset``, or an object of them by id): made by orjson in one call, where
+    an array per column is dumped element by element in Python. A value orjson will not
+    take (an integer past 64 bits) goes through json."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, default=str)
+
+
+def uuid_array(ids: Iterable[uuid.UUID]) -> str:
+    """Ids as the text of a ``uuid[]`` (no element of which needs quoting)."""
+    return "{" + ",".join(str(i) for i in ids) + "}"
 
 
 @asynccontextmanager

@@ -15,21 +15,18 @@ autocommit SELECT for the integrations of the deliveries of the moment.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.spec import InboundEvent, Webhooks
 from jobs.batching import Coalescer
 from jobs.sync import realtime
 from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
-from store.db import session_driver, session_tenant
-from store.direct import held_statement
+from store.direct import Connection, json_text
 from store.models import Integration, IntegrationProvider
 from tools.context import Services
 
@@ -38,8 +35,8 @@ STORE = (
     "INSERT INTO webhook_events (id, tenant_id, integration_id, provider_event_id, "
     "event_type, payload, received_at, workflows_dispatched_at) "
     "SELECT v.id, %(tenant)s, v.integration, v.event, v.type, v.payload, %(now)s, %(now)s "
-    "FROM unnest(%(ids)s::uuid[], %(integrations)s::uuid[], %(events)s::text[], "
-    "%(types)s::text[], %(payloads)s::jsonb[]) AS v(id, integration, event, type, payload) "
+    "FROM jsonb_to_recordset(%(events)s::jsonb) "
+    "AS v(id uuid, integration uuid, event text, type text, payload jsonb) "
     "ON CONFLICT (tenant_id, integration_id, provider_event_id) DO NOTHING RETURNING id")
 STORE_KEY, LOOKUP_KEY = "webhook_store", "webhook_lookup"
 
@@ -108,10 +105,12 @@ async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: li
               for event in delivery.events]
     ids = [uuid.uuid4() for _ in events]
     made: list[uuid.UUID] = []
-    async with services.db.transaction(tenant_id) as session:
+    # one transaction on a direct connection (store/direct.py): BEGIN, the statements,
+    # COMMIT, with no checkout, ping or ORM between; each statement binds the tenant
+    async with services.db.direct.connection() as connection, connection.transaction():
         inserted: set[uuid.UUID] = set()
         if events:
-            inserted = await _insert(session, ids, events)
+            inserted = await _insert(connection, tenant_id, ids, events)
         new: dict[uuid.UUID, list[StoredEvent]] = defaultdict(list)
         taken = iter(zip(ids, events, strict=True))
         for position, delivery in zip(members, deliveries, strict=True):
@@ -123,34 +122,30 @@ async def _store_tenant(services: Services, tenant_id: uuid.UUID, deliveries: li
                         event_id, event.event_id[:200], event.event_type[:100], event.payload))
         # stored and handed to the workflows in one transaction: no event is left between
         for integration_id, fresh in new.items():
-            made += await dispatch_in(session, tenant_id, integration_id, fresh,
+            made += await dispatch_in(connection, tenant_id, integration_id, fresh,
                                       stamped=True)
         # every verified delivery counts, redeliveries too (see jobs/sync/realtime.py)
         found: list[uuid.UUID] = []
         for group in _by_integration(deliveries):
             found += await realtime.realtime_flows(
-                session, group[0].integration, group[0].webhooks,
+                connection, group[0].integration, group[0].webhooks,
                 [event for delivery in group for event in delivery.events])
     if found:
         flows[tenant_id] = found
     return made
 
 
-async def _insert(session: AsyncSession, ids: list[uuid.UUID],
+async def _insert(connection: Connection, tenant_id: uuid.UUID, ids: list[uuid.UUID],
                   events: list[tuple[uuid.UUID, InboundEvent]]) -> set[uuid.UUID]:
     """The events new to the tenant (a redelivery, in this batch or an earlier one,
     stores nothing), already marked dispatched: their runs are made in this same
-    transaction. One statement over arrays, whatever the batch's size."""
-    now = datetime.now(UTC)
-    driver = await session_driver(session)
-    async with held_statement():
-        cursor = await driver.execute(STORE, {
-            "tenant": session_tenant(session), "now": now, "ids": ids,
-            "integrations": [integration_id for integration_id, _ in events],
-            "events": [event.event_id[:200] for _, event in events],
-            "types": [event.event_type[:100] for _, event in events],
-            "payloads": [json.dumps(event.payload) for _, event in events]})
-        return {row[0] for row in await cursor.fetchall()}
+    transaction. One statement, whatever the batch's size."""
+    cursor = await connection.execute(STORE, {"tenant": tenant_id, "now": datetime.now(UTC),
+                                              "events": json_text([
+        {"id": event_id, "integration": integration_id, "event": event.event_id[:200],
+         "type": event.event_type[:100], "payload": event.payload}
+        for event_id, (integration_id, event) in zip(ids, events, strict=True)])})
+    return {row[0] for row in await cursor.fetchall()}
 
 
 def _by_integration(deliveries: list[Delivery]) -> list[list[Delivery]]:

@@ -207,7 +207,9 @@ def bench_retrieval(rows: Annotated[int, typer.Option(min=10, help="health logs 
 @bench.command("workflows")
 def bench_workflows(
         seconds: Annotated[float, typer.Option(min=0.5, help="how long the load sends")] = 60,
-        rate: Annotated[float, typer.Option(min=1, help="deliveries a second offered")] = 600,
+        rate: Annotated[float, typer.Option(min=1, help=(
+            "events a second offered, above the 500 aimed at (a rate past what the ingress "
+            "takes floods it: at most --concurrency deliveries are in flight)"))] = 600,
         workers: Annotated[int, typer.Option(min=1, help=(
             "worker processes (1 by default: on 2 cores that also run the ingress, "
             "PostgreSQL and the simulator, a second gave no steady gain)"))] = 1,

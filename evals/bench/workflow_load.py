@@ -1,11 +1,11 @@
 """The load side of ``connectus bench workflows``: signed HubSpot deliveries on loopback.
 
 ``python -m evals.bench.workflow_load CONFIG_JSON`` POSTs, for ``CONFIG.seconds``, one
-HubSpot ``contact.creation`` delivery after another to ``CONFIG.url`` at ``CONFIG.rate``
-a second (each of ``CONFIG.events_per_delivery`` events, 1 unless set: HubSpot sends up
-to 100 in one JSON array) (open loop: each is due at its time whether or not the earlier ones were
-answered, at most ``CONFIG.concurrency`` in flight, HubSpot's default 10), each a
-distinct event about a distinct contact, signed as HubSpot signs
+HubSpot ``contact.creation`` delivery after another to ``CONFIG.url``, ``CONFIG.rate``
+events a second in deliveries of ``CONFIG.events_per_delivery`` each (1 unless set:
+HubSpot sends up to 100 in one JSON array) (open loop: each delivery is due at its time
+whether or not the earlier ones were answered, at most ``CONFIG.concurrency`` in flight,
+HubSpot's default 10), each event a distinct event about a distinct contact, signed as HubSpot signs
 (``X-HubSpot-Signature-v3`` over method, URI, body and ``X-HubSpot-Request-Timestamp``).
 A share ``CONFIG.redelivery_share`` are redeliveries of an event already sent (answered
 or not yet: a slow answer is what makes HubSpot retry), as HubSpot makes them: the same
@@ -123,7 +123,7 @@ class Load:
             n = sent = 0
             # for S seconds of the clock: deliveries the ingress was too slow to take by
             # then are not sent (offered_per_s says how many were)
-            while (due := sent / self.rate) < self.seconds \
+            while (due := sent * self.batch / self.rate) < self.seconds \
                     and time.perf_counter() - began < self.seconds:
                 wait = due - (time.perf_counter() - began)
                 if wait > 0:
@@ -144,6 +144,7 @@ class Load:
             elapsed = time.perf_counter() - began
         sent -= self.unsent
         return {"began_at": began_at, "seconds": round(elapsed, 3), "sent": sent,
+                "rate": self.rate,
                 "events_per_delivery": self.batch,
                 "unsent": self.unsent, "redeliveries": self.redeliveries,
                 "events": len(self.accepted), "statuses": dict(self.statuses),
@@ -151,7 +152,10 @@ class Load:
                 "p50_ms": round(statistics.median(self.latencies), 2) if self.latencies else 0,
                 "p99_ms": round(percentile(self.latencies, 0.99), 2),
                 "max_ms": round(max(self.latencies, default=0.0), 2),
-                "offered_per_s": round(sent / elapsed, 1), "late_ms_max": round(self.late_ms, 1)}
+                # events (redeliveries among them) a second, as the rate is given
+                "offered_per_s": round(sent * self.batch / elapsed, 1),
+                "deliveries_per_s": round(sent / elapsed, 1),
+                "late_ms_max": round(self.late_ms, 1)}
 
 
 def main() -> None:

@@ -246,7 +246,7 @@ async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 6
                           drain_s: float | None = None,
                           keep: bool = False, port: int = 0) -> dict[str, Any]:
     drain = drain_s if drain_s is not None else max(120.0, 4 * seconds)
-    records = int(seconds * rate * events_per_delivery * 1.2) + 1000
+    records = int(seconds * rate * 1.2) + 1000
     async with running(settings) as services:
         caller = await _tenant(services)
         try:
@@ -333,7 +333,8 @@ def summarise(sent: dict[str, Any], tally: dict[str, Any], slack: dict[str, int]
         "events": sent["events"],
         "ratio_vs_n8n": round(executions / N8N_EXECUTIONS_PER_S, 2),
         "n8n_anchor": N8N_ANCHOR,
-        "offered_per_s": sent["offered_per_s"], "load_seconds": sent["seconds"],
+        "offered_per_s": sent["offered_per_s"], "rate": sent.get("rate"),
+        "deliveries_per_s": sent.get("deliveries_per_s"), "load_seconds": sent["seconds"],
         "ingress_per_s": round(sent["events"] / sent["seconds"], 1) if sent["seconds"] else 0,
         "max_ingress_ms": sent["max_ms"], "load_late_ms_max": sent["late_ms_max"],
         "deliveries": sent["sent"], "unsent": sent["unsent"],

@@ -25,20 +25,25 @@ from datetime import UTC, datetime
 
 from arq import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, update
 
 from connectors.registry import connector_spec
 from connectors.spec import InboundEvent, Webhooks
 from jobs.sync.runs import open_run
 from jobs.sync.schedule import enqueue_run
 from store.db import Database
+from store.direct import Connection
 from store.errors import ValidationFailed
 from store.models import DataFlow, Integration
 
 log = logging.getLogger(__name__)
 
 REALTIME_SETTLE_S = 3.0  # from the first event to its run's start
+FLOWS = (
+    "SELECT id FROM data_flows WHERE tenant_id = %(tenant)s "
+    "AND integration_id = %(integration)s AND status = 'active' "
+    "AND sync_frequency = 'realtime' AND direction <> 'outbound' "
+    "AND stream = ANY(%(streams)s::text[]) ORDER BY id")
 
 
 def check_realtime(provider: str, stream: str, direction: str) -> None:
@@ -69,22 +74,23 @@ async def on_webhook(db: Database, queue: ArqRedis | None, integration: Integrat
     alone, and the stalled-run sweep hands it to a worker: the delivery is not refused."""
     if not concerned_streams(webhooks, events):
         return []
-    async with db.transaction(integration.tenant_id) as session:
-        flows = await realtime_flows(session, integration, webhooks, events)
+    async with db.direct.connection() as connection:
+        flows = await realtime_flows(connection, integration, webhooks, events)
     return await start_flows(db, queue, integration.tenant_id, flows)
 
 
-async def realtime_flows(session: AsyncSession, integration: Integration, webhooks: Webhooks,
-                         events: list[InboundEvent]) -> list[uuid.UUID]:
-    """The active realtime flows the events concern, in the caller's session (the webhook
-    door's, which stores the events); the caller starts them with ``start_flows``."""
+async def realtime_flows(connection: Connection, integration: Integration,
+                         webhooks: Webhooks, events: list[InboundEvent]) -> list[uuid.UUID]:
+    """The active realtime flows the events concern, on the caller's connection (the
+    webhook door's, in the transaction that stores the events); the caller starts them
+    with ``start_flows``."""
     streams = concerned_streams(webhooks, events)
     if not streams:
         return []
-    return list((await session.scalars(select(DataFlow.id).where(
-        DataFlow.integration_id == integration.id, DataFlow.status == "active",
-        DataFlow.sync_frequency == "realtime", DataFlow.direction != "outbound",
-        DataFlow.stream.in_(sorted(streams))).order_by(DataFlow.id))).all())
+    cursor = await connection.execute(FLOWS, {
+        "tenant": integration.tenant_id, "integration": integration.id,
+        "streams": sorted(streams)})
+    return [row[0] for row in await cursor.fetchall()]
 
 
 async def start_flows(db: Database, queue: ArqRedis | None, tenant_id: uuid.UUID,

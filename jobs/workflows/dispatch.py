@@ -17,7 +17,6 @@ finishes the work, so a stored event is never lost.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -26,27 +25,43 @@ from typing import Any
 
 from arq import ArqRedis
 from arq.constants import in_progress_key_prefix
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from psycopg.rows import namedtuple_row
+from sqlalchemy import and_, or_, select
 
 from jobs.constants import QUEUE_NAME, WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
 from jobs.workflows.runner import enqueue, enqueue_many
-from store.db import Database, session_driver, session_tenant
-from store.direct import held_statement
+from store.db import Database
+from store.direct import Connection, json_text
 from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
 
 SWEEP_PEEK = 100  # of the queue's oldest jobs, the sweep looks for the first not taken
 SWEEP_BATCH = 500
+# the webhook door's statements, on a psycopg connection in the caller's transaction (a
+# direct one, store/direct.py): each binds the tenant itself; rows go as one JSON array,
+# so each text is the same whatever their number, and is prepared once
+WORKFLOWS = (
+    "SELECT id, name, status, trigger_event, conditions FROM workflow_automations "
+    "WHERE tenant_id = %(tenant)s AND integration_id = %(integration)s "
+    "AND trigger_type = 'webhook'")
 MAKE_RUNS = (
     "INSERT INTO workflow_runs (id, tenant_id, workflow_id, webhook_event_id, status, "
     "trigger, started_at, input, context, steps) "
     "SELECT v.id, %(tenant)s, v.workflow, v.event, 'queued', 'webhook', %(now)s, v.input, "
-    "'{}', '[]' FROM unnest(%(ids)s::uuid[], %(workflows)s::uuid[], %(events)s::uuid[], "
-    "%(inputs)s::jsonb[]) AS v(id, workflow, event, input) "
+    "'{}', '[]' FROM jsonb_to_recordset(%(runs)s::jsonb) "
+    "AS v(id uuid, workflow uuid, event uuid, input jsonb) "
     "ON CONFLICT (workflow_id, webhook_event_id) DO NOTHING RETURNING id")
+DEAD_LETTERS = (
+    "INSERT INTO workflow_dead_letters (id, tenant_id, webhook_event_id, integration_id, "
+    "event_type, status, reason, runs, created_at) "
+    "SELECT v.id, %(tenant)s, v.event, %(integration)s, v.type, 'open', v.reason, '[]', "
+    "%(now)s FROM jsonb_to_recordset(%(letters)s::jsonb) "
+    "AS v(id uuid, event uuid, type text, reason text) "
+    "ON CONFLICT (webhook_event_id) DO NOTHING")
+STAMP = (
+    "UPDATE webhook_events SET workflows_dispatched_at = %(now)s "
+    "WHERE tenant_id = %(tenant)s AND id = ANY(%(ids)s::uuid[])")
 
 
 @dataclass(frozen=True)
@@ -68,8 +83,8 @@ async def dispatch_events(db: Database, queue: ArqRedis | None, tenant_id: uuid.
     """Runs for the events' workflows; returns the ids of the runs made now."""
     if not events:
         return []
-    async with db.transaction(tenant_id) as session:
-        made = await dispatch_in(session, tenant_id, integration_id, events)
+    async with db.direct.connection() as connection, connection.transaction():
+        made = await dispatch_in(connection, tenant_id, integration_id, events)
     await enqueue_all(queue, made)
     return made
 
@@ -80,19 +95,19 @@ async def enqueue_all(queue: ArqRedis | None, made: list[uuid.UUID]) -> None:
     await enqueue_many(queue, made)
 
 
-async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_id: uuid.UUID,
-                      events: list[StoredEvent], *, stamped: bool = False) -> list[uuid.UUID]:
-    """The runs (and dead letters) for ``events``, in the caller's transaction, which may
-    be the one that stored them (``stamped``: it stored them already marked dispatched,
-    an UPDATE fewer); the caller queues the runs it returns after committing."""
+async def dispatch_in(connection: Connection, tenant_id: uuid.UUID,
+                      integration_id: uuid.UUID, events: list[StoredEvent], *,
+                      stamped: bool = False) -> list[uuid.UUID]:
+    """The runs (and dead letters) for ``events``, in the caller's transaction on
+    ``connection``, which may be the one that stored them (``stamped``: it stored them
+    already marked dispatched, an UPDATE fewer); the caller queues the runs it returns
+    after committing."""
     if not events:
         return []
     now = utcnow()
-    workflows = (await session.execute(
-        select(WorkflowAutomation.id, WorkflowAutomation.name, WorkflowAutomation.status,
-               WorkflowAutomation.trigger_event, WorkflowAutomation.conditions)
-        .where(WorkflowAutomation.integration_id == integration_id,
-               WorkflowAutomation.trigger_type == "webhook"))).all()
+    cursor = connection.cursor(row_factory=namedtuple_row)
+    await cursor.execute(WORKFLOWS, {"tenant": tenant_id, "integration": integration_id})
+    workflows: list[Any] = await cursor.fetchall()
     runs, dead = [], []
     for event in events:
         listening = [w for w in workflows if w.trigger_event == event.event_type]
@@ -101,37 +116,25 @@ async def dispatch_in(session: AsyncSession, tenant_id: uuid.UUID, integration_i
             if roots(workflow.conditions) <= {"event"} and not matches(
                     workflow.conditions, {"event": event.payload}):
                 continue  # decided now: no run at all
-            runs.append((uuid.uuid4(), workflow.id, event.id, run_input(event)))
+            runs.append({"id": uuid.uuid4(), "workflow": workflow.id, "event": event.id,
+                         "input": run_input(event)})
         if workflows and not active:
-            dead.append({"id": uuid.uuid4(), "tenant_id": tenant_id,
-                         "webhook_event_id": event.id, "integration_id": integration_id,
-                         "event_type": event.event_type[:100], "status": "open",
-                         "reason": _why(event.event_type, list(workflows), listening),
-                         "runs": [], "created_at": now})
-    made = await _make_runs(session, runs, now) if runs else []
+            dead.append({"id": uuid.uuid4(), "event": event.id,
+                         "type": event.event_type[:100],
+                         "reason": _why(event.event_type, list(workflows), listening)})
+    made: list[uuid.UUID] = []
+    if runs:
+        cursor = await connection.execute(MAKE_RUNS, {
+            "tenant": tenant_id, "now": now, "runs": json_text(runs)})
+        made = [row[0] for row in await cursor.fetchall()]
     if dead:
-        await session.execute(insert(WorkflowDeadLetter).values(dead).on_conflict_do_nothing(
-            index_elements=["webhook_event_id"]))
-    if stamped:
-        return made
-    await session.execute(
-        update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
-        .values(workflows_dispatched_at=now), execution_options={"synchronize_session": False})
+        await connection.execute(DEAD_LETTERS, {
+            "tenant": tenant_id, "integration": integration_id, "now": now,
+            "letters": json_text(dead)})
+    if not stamped:
+        await connection.execute(STAMP, {"tenant": tenant_id, "now": now,
+                                         "ids": [e.id for e in events]})
     return made
-
-
-async def _make_runs(session: AsyncSession,
-                     runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, dict[str, Any]]],
-                     now: datetime) -> list[uuid.UUID]:
-    """The queued runs of (id, workflow, event, input), but for a (workflow, event) pair
-    that has its run already; one statement over arrays, whatever their number."""
-    driver = await session_driver(session)
-    async with held_statement():
-        cursor = await driver.execute(MAKE_RUNS, {
-            "tenant": session_tenant(session), "now": now, "ids": [r[0] for r in runs],
-            "workflows": [r[1] for r in runs], "events": [r[2] for r in runs],
-            "inputs": [json.dumps(r[3]) for r in runs]})
-        return [row[0] for row in await cursor.fetchall()]
 
 
 def _why(event_type: str, workflows: list[Any], listening: list[Any]) -> str:

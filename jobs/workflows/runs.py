@@ -12,7 +12,6 @@ The claim, the saves and the end are coalesced with the other runs' of this proc
 
 from __future__ import annotations
 
-import json
 import uuid
 import weakref
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from sqlalchemy import update
 
 from jobs.workflows.run_writes import Claim, End, Save, writes_for
 from store.db import Database
+from store.direct import json_text
 from store.models import WorkflowRun
 from store.models.base import utcnow
 
@@ -35,10 +35,10 @@ COUNTED = ("succeeded", "failed")
 _written: weakref.WeakKeyDictionary[WorkflowRun, str] = weakref.WeakKeyDictionary()
 
 
-def _context(run: WorkflowRun) -> tuple[str, str | None]:
+def _context(run: WorkflowRun) -> tuple[str, dict[str, Any] | None]:
     """The context's JSON, and what to write: None when the row holds it already."""
-    text = json.dumps(run.context)
-    return text, None if _written.get(run) == text else text
+    text = json_text(run.context)
+    return text, None if _written.get(run) == text else run.context
 
 
 class LeaseLost(Exception):  # a signal, not an error a person sees

@@ -9,7 +9,6 @@ the write leaves empty keeps its value, and ``data`` is merged, as before.
 
 from __future__ import annotations
 
-import json
 import uuid
 import weakref
 from collections import defaultdict
@@ -18,6 +17,7 @@ from typing import Any
 
 from jobs.batching import Coalescer
 from store.db import Database
+from store.direct import json_text
 from store.models.base import utcnow
 
 FIELDS = ("email", "first_name", "last_name", "company", "phone")
@@ -36,17 +36,15 @@ class Upserted:
     created: bool
 
 
-# one text whatever the batch's size (the rows as arrays), so it is prepared once; in key
-# order, so two batches lock shared rows in the same order
+# one text whatever the batch's size (the rows as one JSON array, store/direct.py), so it
+# is prepared once; in key order, so two batches lock shared rows in the same order
 UPSERT = (
     "INSERT INTO crm_contacts (id, tenant_id, key, email, first_name, last_name, company, "
     "phone, data, source, created_at, updated_at) "
     "SELECT v.id, %(tenant)s, v.key, v.email, v.first_name, v.last_name, v.company, v.phone, "
-    "v.data, v.source, %(now)s, %(now)s "
-    "FROM unnest(%(ids)s::uuid[], %(keys)s::text[], %(email)s::text[], "
-    "%(first_name)s::text[], %(last_name)s::text[], %(company)s::text[], %(phone)s::text[], "
-    "%(data)s::jsonb[], %(source)s::text[]) "
-    "AS v(id, key, email, first_name, last_name, company, phone, data, source) "
+    "COALESCE(v.data, '{}'), v.source, %(now)s, %(now)s "
+    "FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(id uuid, key text, email text, "
+    "first_name text, last_name text, company text, phone text, data jsonb, source text) "
     "ORDER BY v.key "
     "ON CONFLICT (tenant_id, key) DO UPDATE SET "
     + ", ".join(f"{name} = COALESCE(EXCLUDED.{name}, crm_contacts.{name})" for name in FIELDS)
@@ -67,11 +65,11 @@ async def _flush(db: Database, upserts: list[Upsert]) -> list[Upserted | BaseExc
             for round_ in _rounds(upserts, members):
                 rows = [upserts[n] for n in round_]
                 cursor = await connection.execute(UPSERT, {
-                    "tenant": tenant_id, "now": now, "ids": [uuid.uuid4() for _ in rows],
-                    "keys": [u.key for u in rows],
-                    **{name: [u.row.get(name) for u in rows] for name in FIELDS},
-                    "data": [json.dumps(u.row.get("data") or {}) for u in rows],
-                    "source": [u.row.get("source") for u in rows]})
+                    "tenant": tenant_id, "now": now, "rows": json_text([
+                        {"id": uuid.uuid4(), "key": u.key,
+                         **{name: u.row.get(name) for name in FIELDS},
+                         "data": u.row.get("data") or {}, "source": u.row.get("source")}
+                        for u in rows])})
                 found = {key: Upserted(contact_id, bool(created))
                          for key, contact_id, created in await cursor.fetchall()}
                 for n in round_:
