@@ -20,17 +20,24 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from psycopg.rows import dict_row
 
 from connectors.spec import InboundEvent, Webhooks
 from jobs.batching import Coalescer
 from jobs.sync import realtime
 from jobs.workflows.dispatch import StoredEvent, dispatch_in, enqueue_all
-from store.direct import Connection, json_text
-from store.models import Integration, IntegrationProvider
+from store.direct import Connection, json_text, uuid_array
+from store.models import Integration
 from tools.context import Services
 
 MAX_BATCH = 100  # deliveries a flush takes at most
+# every column of the model's (one added to it is read too); names, not input
+LOOKUP = (
+    "SELECT "  # noqa: S608
+    + ", ".join(f"i.{c.name}" for c in Integration.__table__.columns)
+    + ", p.name AS provider_name FROM integrations AS i "
+    "JOIN integration_providers AS p ON p.id = i.provider_id "
+    "WHERE i.id = ANY(%(ids)s::uuid[])")
 STORE = (
     "INSERT INTO webhook_events (id, tenant_id, integration_id, provider_event_id, "
     "event_type, payload, received_at, workflows_dispatched_at) "
@@ -72,12 +79,17 @@ async def lookup_integration(services: Services,
 
 async def _lookup(services: Services, ids: list[uuid.UUID]
                   ) -> list[tuple[Integration, str] | BaseException | None]:
-    async with services.db.system_read() as session:
-        rows = (await session.execute(
-            select(Integration, IntegrationProvider.name)
-            .join(IntegrationProvider, IntegrationProvider.id == Integration.provider_id)
-            .where(Integration.id.in_(sorted(set(ids)))))).all()
-    found = {row[0].id: (row[0], row[1]) for row in rows}
+    """One statement on a direct connection, the rows made into detached integrations:
+    an ORM query's compile-cache lookup, loading and identity map cost the door more
+    than the database did."""
+    async with services.db.direct.connection() as connection:
+        cursor = connection.cursor(row_factory=dict_row)
+        await cursor.execute(LOOKUP, {"ids": uuid_array(sorted(set(ids)))})
+        rows = await cursor.fetchall()
+    found = {}
+    for row in rows:
+        provider = row.pop("provider_name")
+        found[row["id"]] = (Integration(**row), provider)
     return [found.get(i) for i in ids]
 
 
