@@ -11,6 +11,7 @@ to the observer, which counts usage and writes health logs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -66,6 +67,31 @@ def default_classify(provider: str, response: httpx.Response, body: Any) -> Prov
     return default_table(provider).classify(response, body)
 
 
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None  # kept nowhere: see CookielessClient
+
+
+class CookielessClient(httpx.AsyncClient):
+    """httpx's client with no cookie jar: a provider's ``Set-Cookie`` is never kept, so it
+    is never sent with a later request (another tenant's, on a worker's shared client), and
+    an answer is not taken apart for cookies at all (httpx builds urllib's request and
+    response views for each, a twentieth of a worker's profile for a jar that would refuse
+    them anyway). Connectors authenticate per request; none relies on a cookie."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        pass  # httpx's constructor sets one: nothing is kept
+
+
+_NO_COOKIES = _NoCookies()
+URL_CACHE = 512  # parsed URLs a client keeps (httpx parses a URL given as text each call)
+
+
 @dataclass
 class Attempts:
     """Retry policy knobs; tests shrink the waits."""
@@ -94,11 +120,12 @@ class ProviderClient:
         # httpx's API over aiohttp's connection pool and C parser: the same requests and
         # answers for about a third of httpx's own CPU per call (the OpenAI SDK offers the
         # same pairing), which a sync reading page after page spends on every page
-        self.http = http or httpx.AsyncClient(timeout=timeout_s, transport=AiohttpTransport())
+        self.http = http or CookielessClient(timeout=timeout_s, transport=AiohttpTransport())
         self.timeout_s = timeout_s
         self.attempts = attempts or Attempts()
         self.hidden = hidden
         self._refreshed = False
+        self._urls: dict[str, httpx.URL] = {}
 
     def url(self, path: str) -> str:
         """Next links are absolute; refuse any that would carry our token to another host."""
@@ -111,11 +138,17 @@ class ProviderClient:
         return self.base_url + path
 
     async def send(self, request: Request) -> tuple[httpx.Response, Any]:
+        # the first attempt outside tenacity: nearly every call succeeds at once, and
+        # setting up its retrying for each one was a twentieth of a worker's profile
+        try:
+            return await self._once(request)
+        except Exception as exc:
+            if not _retryable(exc) or self.attempts.max_attempts < 2:
+                raise
+            await asyncio.sleep(self._wait_after(exc, 1))
         retrying = AsyncRetrying(
-            # a quota that resets in hours is not worth retrying now: the caller checkpoints
-            retry=retry_if_exception(lambda e: isinstance(e, Transient)
-                                     and not isinstance(e, QuotaExhausted)),
-            stop=stop_after_attempt(self.attempts.max_attempts),
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self.attempts.max_attempts - 1),
             wait=self._wait, reraise=True)
         async for attempt in retrying:
             with attempt:
@@ -123,13 +156,27 @@ class ProviderClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
+        """Before the next try; tenacity's attempts start at the second."""
         error = state.outcome.exception() if state.outcome else None
+        return self._wait_after(error, state.attempt_number + 1)
+
+    def _wait_after(self, error: BaseException | None, attempt: int) -> float:
+        """The wait after the ``attempt``-th try failed with ``error``."""
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return min(error.retry_after, self.attempts.max_wait_s)
         if isinstance(error, TokenExpired):
             return 0.0
-        exp = self.attempts.base_wait_s * 2 ** (state.attempt_number - 1)
+        exp = self.attempts.base_wait_s * 2 ** (attempt - 1)
         return min(self.attempts.max_wait_s, exp) * (0.5 + random.random() / 2)
+
+    def _parsed(self, url: str) -> httpx.URL:
+        """``url`` parsed once per client: a run's calls go to a few URLs over and over."""
+        found = self._urls.get(url)
+        if found is None:
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            found = self._urls[url] = httpx.URL(url)
+        return found
 
     def _relative(self, request: Request) -> Request:
         """Endpoint limits are declared on paths below the base URL; next links are whole."""
@@ -146,7 +193,7 @@ class ProviderClient:
             url, params = str(httpx.URL(url).copy_merge_params(params)), None
         try:
             response = await self.http.request(
-                request.method, url, params=params,
+                request.method, self._parsed(url), params=params,
                 json=request.json, data=request.data, headers=request.headers or None,
                 auth=self.auth, timeout=self.timeout_s)
         except httpx.TimeoutException:
@@ -221,6 +268,11 @@ class ProviderClient:
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
+
+
+def _retryable(error: BaseException) -> bool:
+    # a quota that resets in hours is not worth retrying now: the caller checkpoints
+    return isinstance(error, Transient) and not isinstance(error, QuotaExhausted)
 
 
 def _refused(rejected: TokenExpired, renewal: ReconnectNeeded | None) -> ReconnectNeeded:

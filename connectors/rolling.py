@@ -75,6 +75,9 @@ if daily >= 0 then
   if daily - used < room then room = daily - used end
 end
 if wait > 0 then return {wait, now} end
+-- not all of them fit: one is admitted, as a lone caller would be, and the others take
+-- again; handing a group every free slot would starve other processes' callers
+if room < tonumber(ARGV[a + 2 * n + 3]) then room = 1 end
 local members = {}
 for j = 1, room do
   members[2 * j - 1] = now
@@ -197,9 +200,11 @@ class RollingLog:
         ``gates`` are checked first, against ``clock`` (the caller's epoch seconds).
 
         The takes of the same windows, day and gates that come in the same turn of the
-        event loop go to Redis as one: as many are admitted as every window (and the
-        day) has room for, in order of arrival, and the others come back refused with no
-        wait, to take again (and then learn how long the wait is)."""
+        event loop go to Redis as one: all are admitted when every window (and the day)
+        has room for all. When not, the first is admitted, as it would have been alone,
+        and the others come back refused with no wait, to take again (and then learn how
+        long the wait is): a group given every free slot would starve the callers of
+        other processes, which take one at a time."""
         keys, args = self._call(windows, daily, gates)
         key = (tuple(keys), tuple(args))
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()

@@ -7,10 +7,10 @@ of milliseconds, so that was most of its cost. Shared, the context is built once
 connections to a provider are kept alive between runs.
 
 Nothing that belongs to one tenant may live in it: each request carries its own auth
-(``ProviderClient`` passes it per request), and both cookie jars (httpx's and aiohttp's)
-refuse every cookie, so a provider's ``Set-Cookie`` for one tenant's account is never
-sent with another's request. Redirects are not followed (httpx's default), as for a
-connector's own client.
+(``ProviderClient`` passes it per request), and neither httpx (``CookielessClient``)
+nor aiohttp (a dummy jar) keeps a cookie, so a provider's ``Set-Cookie`` for one
+tenant's account is never sent with another's request. Redirects are not followed
+(httpx's default), as for a connector's own client.
 
 httpx's API over aiohttp's pool, as a connector's own client has (connectors/http.py):
 httpcore's pool looks at every kept connection on each request (is it idle, has its
@@ -20,20 +20,19 @@ concurrent runs keep to Slack that scan was a fifth of a worker's profile (py-sp
 
 from __future__ import annotations
 
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+from connectors.http import CookielessClient
 
 CONNECTIONS = 100  # at once, over all the providers a worker talks to
 KEEPALIVE_S = 30.0
 
 
 def shared_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(cookies=no_cookies, timeout=30.0,
-                             transport=transport or AiohttpTransport(client=_session))
+    return CookielessClient(timeout=30.0,
+                            transport=transport or AiohttpTransport(client=_session))
 
 
 def _session() -> aiohttp.ClientSession:
