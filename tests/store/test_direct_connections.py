@@ -3,12 +3,15 @@ not at all; a bad value reported as input; a connection the server dropped repor
 reason to retry and replaced; never more open than the limit."""
 
 import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
 from store.db import Database
-from store.direct import DirectConnections
+from store.direct import DirectConnections, json_text, uuid_array
 from store.errors import TransientError, ValidationFailed
 from tests.conftest import _libpq
 
@@ -63,3 +66,26 @@ async def test_no_more_connections_than_the_limit(database_url: str) -> None:
     finally:
         await direct.close()
     assert len(backends) == 2
+
+
+async def test_rows_as_one_json_parameter_keep_what_orjson_cannot_take(
+        database_url: str) -> None:
+    """The hot statements' rows go as one JSON text: an integer past 64 bits (a provider's
+    id) still arrives whole, through json, and the ids' array text reads back as uuids."""
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    rows = [{"id": ids[0], "n": 2 ** 70, "at": datetime(2026, 12, 3, tzinfo=UTC)},
+            {"id": ids[1], "n": 7, "at": None}]
+    assert json.loads(json_text(rows))[0]["n"] == 2 ** 70
+    db = Database(database_url)
+    try:
+        async with db.direct.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT v.id, v.n, v.at, v.id = ANY(%(ids)s::uuid[]) FROM jsonb_to_recordset("
+                "%(rows)s::jsonb) AS v(id uuid, n numeric, at timestamptz) ORDER BY v.n DESC",
+                {"rows": json_text(rows), "ids": uuid_array(ids)})
+            got = await cursor.fetchall()
+    finally:
+        await db.dispose()
+    assert [(r[0], int(r[1]), r[3]) for r in got] == [(ids[0], 2 ** 70, True),
+                                                      (ids[1], 7, True)]
+    assert got[0][2] == datetime(2026, 12, 3, tzinfo=UTC) and got[1][2] is None
