@@ -163,3 +163,17 @@ async def test_callers_of_one_moment_share_a_round_trip_and_never_overdraw(redis
     assert await _script_calls(redis) - before == 1 and len(set(at)) == 1
     fill = await roomy.log.fill(roomy.windows(Priority.chat))
     assert [f.used for f in fill] == [15]
+
+
+async def test_callers_of_one_moment_each_get_the_error_when_redis_is_gone() -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    gone = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)  # nothing listens
+    try:
+        budget = QuotaBudget(gone, "slack", "gone", RateLimit(requests=10, per_seconds=60))
+        results = await asyncio.gather(*(budget.acquire(Priority.chat) for _ in range(3)),
+                                       return_exceptions=True)
+    finally:
+        await gone.aclose()
+    assert len(results) == 3 and all(isinstance(r, RedisDown) for r in results)
