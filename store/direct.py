@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.types.json import set_json_loads
 from sqlalchemy.engine import make_url
 
 from store.errors import TransientError, ValidationFailed
@@ -65,10 +66,12 @@ class DirectConnections:
             # planned for each call's own arrays: a generic plan (psycopg prepares a
             # statement by its fifth use) guesses their length, and a guess of a hundred
             # rows can turn a batch's index lookups into a scan of the whole table
-            return await psycopg.AsyncConnection.connect(
+            connection = await psycopg.AsyncConnection.connect(
                 self._url, autocommit=True, options="-c plan_cache_mode=force_custom_plan")
         except psycopg.OperationalError:
             raise TransientError("the database cannot be reached; retrying") from None
+        set_json_loads(json_value, connection)  # a claim reads three jsonb columns a run
+        return connection
 
     async def _keep(self, connection: Connection) -> None:
         """Back to the idle ones if it is as it came; else (a statement cut off mid-way by
@@ -93,6 +96,15 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, default=str)
+
+
+def json_value(text: str | bytes) -> Any:
+    """A jsonb value as psycopg hands it over, parsed by orjson, or by json where orjson
+    refuses it (an integer past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:

@@ -84,8 +84,13 @@ async def test_rows_as_one_json_parameter_keep_what_orjson_cannot_take(
                 "%(rows)s::jsonb) AS v(id uuid, n numeric, at timestamptz) ORDER BY v.n DESC",
                 {"rows": json_text(rows), "ids": uuid_array(ids)})
             got = await cursor.fetchall()
+            # and a jsonb read back on a direct connection keeps it too
+            cursor = await connection.execute("SELECT %(rows)s::jsonb",
+                                              {"rows": json_text(rows)})
+            back = (await cursor.fetchone() or [None])[0]
     finally:
         await db.dispose()
     assert [(r[0], int(r[1]), r[3]) for r in got] == [(ids[0], 2 ** 70, True),
                                                       (ids[1], 7, True)]
     assert got[0][2] == datetime(2026, 12, 3, tzinfo=UTC) and got[1][2] is None
+    assert back[0]["n"] == 2 ** 70 and back[1] == {"id": str(ids[1]), "n": 7, "at": None}
