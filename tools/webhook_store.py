@@ -31,6 +31,10 @@ from store.models import Integration
 from tools.context import Services
 
 MAX_BATCH = 100  # deliveries a flush takes at most
+# a flush waits this long for more deliveries: at 60 deliveries a second most came alone,
+# each its own transaction and arq job of ten runs; 10 ms more on an answer (p50 12 -> 26
+# ms) bought 8% more runs a second on 2 cores (485 -> 526, 30 s, side by side)
+LINGER_S = 0.01
 # every column of the model's (one added to it is read too); names, not input
 LOOKUP = (
     "SELECT "  # noqa: S608
@@ -61,7 +65,7 @@ async def store_events(services: Services, delivery: Delivery) -> int:
     store = services.extras.get(STORE_KEY)
     if store is None:
         store = services.extras[STORE_KEY] = Coalescer(
-            lambda batch: _flush(services, batch), max_items=MAX_BATCH)
+            lambda batch: _flush(services, batch), max_items=MAX_BATCH, linger_s=LINGER_S)
     stored: int = await store.submit(delivery)
     return stored
 
