@@ -240,7 +240,7 @@ async def _parts(settings: Settings, services: Services) -> AsyncIterator[Parts]
 
 
 async def bench_workflows(settings: Settings, seconds: float, *, rate: float = 600,
-                          workers: int = 1, max_jobs: int = 50, concurrency: int = CONCURRENCY,
+                          workers: int = 2, max_jobs: int = 50, concurrency: int = CONCURRENCY,
                           redelivery_share: float = 0.02,
                           events_per_delivery: int = EVENTS_PER_DELIVERY,
                           drain_s: float | None = None,
