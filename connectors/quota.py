@@ -64,7 +64,7 @@ class QuotaBudget:
         self.key = f"connectus:quota:{provider}:{account}"
         self.limit = limit
         self.max_wait_s = max_wait_s
-        self.log = RollingLog.of(redis)
+        self.log = RollingLog(redis)
 
     def windows(self, priority: Priority, request: Request | None = None) -> list[Window]:
         """The rolling windows a call counts in, each with this priority's share."""

@@ -7,6 +7,10 @@ endpoint's limit) and the daily counter atomically, so no two processes can both
 the last slot, and a call refused by one window takes nothing from the others. A
 refusal says how long until enough of the oldest calls have left the window.
 
+The takes of one account's windows that come in the same turn of the event loop (a
+batch of workflow runs each posting to Slack) share one call of the script when all fit
+(``RollingLog.take``).
+
 The same script first reads the account's gates (``Gates``: the circuit breaker, a
 shared pause, the provider-reported quota), so a call costs one round trip to Redis
 rather than one per check; on a read that is most of the framework's overhead.
@@ -183,16 +187,6 @@ class RollingLog:
         self._names = map(f"{secrets.token_hex(6)}:{{}}".format, itertools.count())
         self._acquire = redis.register_script(_ACQUIRE)
         self._peek = redis.register_script(_PEEK)
-        self._pending: Pending = {}
-
-    @classmethod
-    def of(cls, redis: Redis) -> RollingLog:
-        """The process's log on ``redis``, shared by every budget on it, so that calls of
-        one account in the same moment (a batch of runs each posting to Slack) share
-        one round trip."""
-        if redis not in _logs:
-            _logs[redis] = cls(redis)
-        return _logs[redis]
 
     async def take(self, windows: list[Window], daily: tuple[str, int, int] | None = None,
                    gates: Gates | None = None, clock: float = 0.0) -> Outcome:
@@ -207,16 +201,19 @@ class RollingLog:
         other processes, which take one at a time."""
         keys, args = self._call(windows, daily, gates)
         key = (tuple(keys), tuple(args))
+        # shared by every log on this Redis client (a budget each, many per batch of runs)
+        pending = _pending.setdefault(self.redis, {})
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        waiting = self._pending.get(key)
+        waiting = pending.get(key)
         if waiting is None:
-            waiting = self._pending[key] = []
-            asyncio.get_running_loop().call_soon(self._go, key)
+            waiting = pending[key] = []
+            asyncio.get_running_loop().call_soon(self._go, pending, key)
         waiting.append((clock, future))
         return await future
 
-    def _go(self, key: tuple[tuple[str, ...], tuple[str | int | float, ...]]) -> None:
-        waiting = self._pending.pop(key)
+    def _go(self, pending: Pending,
+            key: tuple[tuple[str, ...], tuple[str | int | float, ...]]) -> None:
+        waiting = pending.pop(key)
         task = asyncio.get_running_loop().create_task(self._take_many(key, waiting))
         _running.add(task)
         task.add_done_callback(_running.discard)
@@ -282,7 +279,9 @@ def _outcome(raw: list[Any]) -> Outcome:
                    reported=_text(raw[3]), reported_reset=_text(raw[4]))
 
 
-_logs: weakref.WeakKeyDictionary[Redis, RollingLog] = weakref.WeakKeyDictionary()
+# the takes waiting for this turn of the loop, per Redis client (weakly: nothing in a
+# group refers to the client, so a client nobody uses any more goes with its groups)
+_pending: weakref.WeakKeyDictionary[Redis, Pending] = weakref.WeakKeyDictionary()
 _running: set[asyncio.Task[None]] = set()  # takes under way, kept from the collector
 
 

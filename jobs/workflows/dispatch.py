@@ -32,7 +32,7 @@ from jobs.constants import QUEUE_NAME, WORKFLOW_STALE_S
 from jobs.workflows.conditions import matches, roots
 from jobs.workflows.runner import enqueue, enqueue_many
 from store.db import Database
-from store.direct import Connection, json_text
+from store.direct import Connection, json_text, uuid_array
 from store.models import WebhookEvent, WorkflowAutomation, WorkflowDeadLetter, WorkflowRun
 from store.models.base import utcnow
 
@@ -133,7 +133,7 @@ async def dispatch_in(connection: Connection, tenant_id: uuid.UUID,
             "letters": json_text(dead)})
     if not stamped:
         await connection.execute(STAMP, {"tenant": tenant_id, "now": now,
-                                         "ids": [e.id for e in events]})
+                                         "ids": uuid_array(e.id for e in events)})
     return made
 
 

@@ -42,7 +42,7 @@ UPSERT = (
     "INSERT INTO crm_contacts (id, tenant_id, key, email, first_name, last_name, company, "
     "phone, data, source, created_at, updated_at) "
     "SELECT v.id, %(tenant)s, v.key, v.email, v.first_name, v.last_name, v.company, v.phone, "
-    "COALESCE(v.data, '{}'), v.source, %(now)s, %(now)s "
+    "v.data, v.source, %(now)s, %(now)s "
     "FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(id uuid, key text, email text, "
     "first_name text, last_name text, company text, phone text, data jsonb, source text) "
     "ORDER BY v.key "
