@@ -28,6 +28,9 @@ async def test_each_statement_commits_whole_or_not_at_all(database_url: str) -> 
         async with db.direct.connection() as connection:  # the same one, usable again
             cursor = await connection.execute("SELECT count(*) FROM direct_scratch")
             assert (await cursor.fetchone() or [None])[0] == 1
+            # planned for each call's own arrays, never by a generic plan's guess
+            cursor = await connection.execute("SHOW plan_cache_mode")
+            assert (await cursor.fetchone() or [None])[0] == "force_custom_plan"
             await connection.execute("DROP TABLE direct_scratch")
     finally:
         await db.dispose()
