@@ -107,6 +107,13 @@ def json_value(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def columns(model: Any, alias: str) -> str:
+    """Every column of ``model``'s table, as ``alias.name, ...``, for a statement that
+    reads whole rows and makes them into detached models (``model(**row)``): a column
+    added to the model is read too. Names, never input."""
+    return ", ".join(f"{alias}.{c.name}" for c in model.__table__.columns)
+
+
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:
     """Ids as the text of a ``uuid[]`` (no element of which needs quoting)."""
     return "{" + ",".join(str(i) for i in ids) + "}"

@@ -29,13 +29,12 @@ from sqlalchemy import select
 
 from jobs.batching import Coalescer
 from store.db import Database
-from store.direct import json_text, uuid_array
+from store.direct import columns, json_text, uuid_array
 from store.models import Integration, IntegrationProvider, WorkflowAutomation, WorkflowRun
 from store.models.base import utcnow
 
 MAX_BATCH = 100
-# every column of the model's (a column added to it is claimed too); names, not input
-RUN_COLUMNS = ", ".join(f"r.{c.name}" for c in WorkflowRun.__table__.columns)
+RUN_COLUMNS = columns(WorkflowRun, "r")
 # the ids go as one uuid[] (its text made here: no element needs escaping), so the planner
 # knows how many rows a statement touches; what each row writes goes as one JSON object
 # keyed by run id, read per id with jsonb_to_record: one parameter dumped by orjson in one
